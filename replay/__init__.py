@@ -1,0 +1,1 @@
+"""replay: self-hosted session replay for failed network calls."""

@@ -1,0 +1,1 @@
+"""Built browser assets (snippet and player), written by js-snippet/build.mjs."""

@@ -1,0 +1,97 @@
+"""Every Redis key and every object key, built in one place."""
+from __future__ import annotations
+
+import re
+
+# Ids come from browsers; they are validated before they reach a key, and
+# this pattern is the one both sides agree on.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class RedisKeys:
+    """Redis key names under one prefix (tests isolate themselves by prefix)."""
+
+    def __init__(self, prefix: str = "replay:"):
+        self.prefix = prefix
+
+    # Accounts and access.
+    def project(self, key: str) -> str:
+        return f"{self.prefix}project:{key}"
+
+    def projects(self) -> str:
+        return f"{self.prefix}projects"
+
+    def user(self, email: str) -> str:
+        return f"{self.prefix}user:{email.lower()}"
+
+    def token(self, digest: str) -> str:
+        return f"{self.prefix}token:{digest}"
+
+    # Ingestion buffer (collector appends, worker drains).
+    def buffer(self, session: str) -> str:
+        return f"{self.prefix}buf:{session}"
+
+    def buffer_bytes(self, session: str) -> str:
+        return f"{self.prefix}bufbytes:{session}"
+
+    def seqs(self, session: str, window: str) -> str:
+        return f"{self.prefix}seqs:{session}:{window}"
+
+    def acked(self, session: str) -> str:
+        """Hash window -> highest contiguous seq held."""
+        return f"{self.prefix}acked:{session}"
+
+    def session_meta(self, session: str) -> str:
+        """Hash of what hello messages told us: project, user agent, windows."""
+        return f"{self.prefix}sessmeta:{session}"
+
+    def rate(self, session: str, window: str, minute: int) -> str:
+        return f"{self.prefix}rate:{session}:{window}:{minute}"
+
+    def flush_scheduled(self, session: str) -> str:
+        return f"{self.prefix}flushsched:{session}"
+
+    def flush_lock(self, session: str) -> str:
+        return f"{self.prefix}flushlock:{session}"
+
+    # Index (rebuildable from object storage by `replay reindex`).
+    def session(self, session: str) -> str:
+        """JSON summary of one session, as listed by the API."""
+        return f"{self.prefix}session:{session}"
+
+    def by_time(self) -> str:
+        return f"{self.prefix}idx:time"
+
+    def by_project(self, project: str) -> str:
+        return f"{self.prefix}idx:project:{project}"
+
+    def by_user(self, user: str) -> str:
+        return f"{self.prefix}idx:user:{user}"
+
+    def by_status(self, status: str) -> str:
+        """status is a code ('502'), a class ('5xx') or 'error' (no response)."""
+        return f"{self.prefix}idx:status:{status}"
+
+    def by_failed_url(self, url: str) -> str:
+        return f"{self.prefix}idx:url:{url}"
+
+    def with_errors(self) -> str:
+        """Sessions with an exception or a console error."""
+        return f"{self.prefix}idx:errors"
+
+
+def segment_key(session: str, window: str, first_seq: int, last_seq: int) -> str:
+    """A retried flush of the same batches writes the same key."""
+    return f"sessions/{session}/segments/{window}/{first_seq:010d}-{last_seq:010d}.json.gz"
+
+
+def manifest_key(session: str) -> str:
+    return f"sessions/{session}/manifest.json"
+
+
+def sessions_prefix() -> str:
+    return "sessions/"
+
+
+def session_prefix(session: str) -> str:
+    return f"sessions/{session}/"
