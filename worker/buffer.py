@@ -36,6 +36,23 @@ return {1, high}
 """
 
 
+# Trim only while the caller still holds the flush lock (when it names one): a flush
+# whose lock expired must not drop records another flush may not have stored yet.
+_TRIM = """
+local buf, bytes, lock = KEYS[1], KEYS[2], KEYS[3]
+if lock and redis.call('GET', lock) ~= ARGV[3] then
+  return 0
+end
+redis.call('LTRIM', buf, tonumber(ARGV[1]), -1)
+local left = redis.call('DECRBY', bytes, tonumber(ARGV[2]))
+-- The byte count is advisory; never leave it negative or outliving the list.
+if left <= 0 or redis.call('LLEN', buf) == 0 then
+  redis.call('DEL', bytes)
+end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class AppendResult:
     stored: bool  # False: a duplicate, dropped
@@ -58,6 +75,7 @@ class Buffer:
         self.seq_ttl_s = seq_ttl_s
         self.buffer_ttl_s = buffer_ttl_s
         self._append = redis.register_script(_APPEND)
+        self._trim = redis.register_script(_TRIM)
 
     def append(self, session: str, window: str, seq: int, events: list, received_ms: int, url: str = "") -> AppendResult:
         record = json.dumps(
@@ -96,9 +114,19 @@ class Buffer:
             start += page
         return out, total
 
-    def trim(self, session: str, count: int, nbytes: int) -> None:
-        """Drop the `count` oldest records once they are safely in object storage."""
-        pipe = self.redis.pipeline()
-        pipe.ltrim(self.keys.buffer(session), count, -1)
-        pipe.decrby(self.keys.buffer_bytes(session), nbytes)
-        pipe.execute()
+    def trim(self, session: str, count: int, nbytes: int, lock: tuple[str, str] | None = None) -> bool:
+        """Drop the `count` oldest records once they are safely in object storage.
+
+        With `lock=(key, token)`, trims only if that lock still holds that token; returns whether it trimmed.
+        """
+        k = self.keys
+        redis_keys = [k.buffer(session), k.buffer_bytes(session)]
+        args = [count, nbytes]
+        if lock is not None:
+            redis_keys.append(lock[0])
+            args.append(lock[1])
+        return bool(self._trim(keys=redis_keys, args=args))
+
+    def length(self, session: str) -> int:
+        """How many records wait in the buffer."""
+        return int(self.redis.llen(self.keys.buffer(session)))

@@ -49,7 +49,12 @@ class RedisKeys:
         return f"{self.prefix}rate:{session}:{window}:{minute}"
 
     def flush_scheduled(self, session: str) -> str:
+        """Marker of the one pending delayed flush; its value is the due time (epoch ms)."""
         return f"{self.prefix}flushsched:{session}"
+
+    def flush_now(self, session: str) -> str:
+        """Marker of the one pending immediate flush (buffer over FLUSH_BYTES)."""
+        return f"{self.prefix}flushnow:{session}"
 
     def flush_lock(self, session: str) -> str:
         return f"{self.prefix}flushlock:{session}"
@@ -79,6 +84,19 @@ class RedisKeys:
         """Sessions with an exception or a console error."""
         return f"{self.prefix}idx:errors"
 
+    def failed_urls(self) -> str:
+        """Set of every normalised failed URL that has a by_failed_url zset (for substring search)."""
+        return f"{self.prefix}idx:failedurls"
+
+    def query_tmp(self, token: str) -> str:
+        """Short-lived union of zsets built while answering one query."""
+        return f"{self.prefix}idx:tmp:{token}"
+
+    def index_patterns(self) -> list[str]:
+        """SCAN patterns matching every index key (what `replay reindex` drops)."""
+        prefix = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix)
+        return [f"{prefix}session:*", f"{prefix}idx:*"]
+
 
 def segment_key(session: str, window: str, first_seq: int, last_seq: int) -> str:
     """A retried flush of the same batches writes the same key."""
@@ -95,3 +113,7 @@ def sessions_prefix() -> str:
 
 def session_prefix(session: str) -> str:
     return f"sessions/{session}/"
+
+
+def segments_prefix(session: str) -> str:
+    return f"sessions/{session}/segments/"

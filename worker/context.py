@@ -1,0 +1,53 @@
+"""The worker's clients, built once per process before RQ forks, reached by jobs through current()."""
+from __future__ import annotations
+
+from redis import Redis
+
+from replay import redis_conn
+from replay.settings import Settings
+from worker.buffer import Buffer
+from worker.keys import RedisKeys
+from worker.storage import ObjectStore, make_store
+
+
+class Context:
+    """Settings plus the Redis client, key names, object store and buffer a job needs."""
+
+    def __init__(self, settings: Settings, *, redis: Redis | None = None, store: ObjectStore | None = None):
+        self.settings = settings
+        self.redis = redis if redis is not None else redis_conn.connect(settings)
+        self.keys = RedisKeys(settings.KEY_PREFIX)
+        self.store = store if store is not None else make_store(settings)
+        self.buffer = Buffer(self.redis, self.keys, settings.SEQ_TTL_S, settings.BUFFER_TTL_S)
+
+
+_current: Context | None = None
+
+
+def configure(settings_or_context: Settings | Context) -> Context:
+    """Set the process-wide context (a work-horse forked after this inherits it)."""
+    global _current
+    ctx = settings_or_context if isinstance(settings_or_context, Context) else Context(settings_or_context)
+    _current = ctx
+    return ctx
+
+
+def current() -> Context:
+    """The configured context, built from the environment on first use if nobody configured one."""
+    global _current
+    if _current is None:
+        from replay import settings as settings_mod
+
+        _current = Context(settings_mod.load())
+    return _current
+
+
+def configured() -> Context | None:
+    """The configured context, or None (never builds one)."""
+    return _current
+
+
+def reset() -> None:
+    """Forget the context (tests)."""
+    global _current
+    _current = None
