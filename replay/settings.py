@@ -60,7 +60,7 @@ class Settings:
     MAX_BODY_CHARS: int = 16 * 1024
     # Web server (gunicorn gthread) shape for `replay serve`.
     WEB_WORKERS: int = 1
-    WEB_THREADS: int = 64
+    WEB_THREADS: int = 256
     # Viewer login cookie lifetime.
     LOGIN_TTL_S: int = 14 * 24 * 3600
 

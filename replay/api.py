@@ -1,0 +1,104 @@
+"""The JSON API: sessions by failed status, URL, user and time; one session; its recording."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from flask import Blueprint, Response, jsonify, request, stream_with_context
+
+from replay.app import services
+from replay.auth import api_auth
+from replay.errors import ApiError
+from worker import index, recording
+from worker.keys import ID_PATTERN
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_LIMIT = 500
+# Stored bookkeeping that is of no use to an API reader.
+PRIVATE_FIELDS = ("windows", "segments")
+
+
+def base_url() -> str:
+    return (services().settings.PUBLIC_URL or request.host_url).rstrip("/")
+
+
+def replay_url(session_id: str, t_ms: int | None = None) -> str:
+    suffix = f"?t={int(t_ms)}" if t_ms is not None else ""
+    return f"{base_url()}/sessions/{session_id}{suffix}"
+
+
+def _time_param(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.isdigit():
+        return int(raw)
+    try:
+        return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"'{name}' is epoch milliseconds or an ISO 8601 time") from None
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, "invalid_parameter", f"'limit' is a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+@bp.get("/sessions")
+@api_auth
+def list_sessions():
+    svc = services()
+    try:
+        found = index.query_sessions(
+            svc.redis, svc.keys,
+            status=request.args.get("status") or None,
+            url=request.args.get("url") or None,
+            user=request.args.get("user") or None,
+            project=request.args.get("project") or None,
+            since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit())
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc)) from None
+    for item in found:
+        item["replay_url"] = replay_url(item["session"])
+    return jsonify({"sessions": found, "count": len(found)})
+
+
+def _manifest(session_id: str) -> dict:
+    if not ID_PATTERN.match(session_id):
+        raise ApiError(404, "not_found", "no such session")
+    manifest = recording.load_manifest(services().store, session_id)
+    if manifest is None:
+        raise ApiError(404, "not_found", "no such session (a new one appears within seconds of its first events)")
+    return manifest
+
+
+@bp.get("/sessions/<session_id>")
+@api_auth
+def get_session(session_id: str):
+    manifest = _manifest(session_id)
+    body = {k: v for k, v in manifest.items() if k not in PRIVATE_FIELDS}
+    body["replay_url"] = replay_url(session_id)
+    started = manifest.get("started_ms") or 0
+    for failure in body.get("network_failures", []):
+        failure["replay_url"] = replay_url(session_id, max(0, (failure.get("ts") or started) - started))
+    return jsonify(body)
+
+
+@bp.get("/sessions/<session_id>/events")
+@api_auth
+def get_events(session_id: str):
+    _manifest(session_id)
+    store = services().store
+
+    def generate():
+        yield "["
+        first = True
+        for event in recording.iter_events(store, session_id):
+            yield ("" if first else ",") + json.dumps(event, separators=(",", ":"))
+            first = False
+        yield "]"
+
+    return Response(stream_with_context(generate()), mimetype="application/json")

@@ -1,0 +1,110 @@
+"""The JSON API and the viewer pages over a session that went through ingest and the flush job."""
+import json
+import re
+
+import pytest
+
+from replay.ingest import Connection
+from tests.replay.conftest import ORIGIN
+from worker import context, jobs
+
+SESSION, WINDOW = "sess_api_0123456789ab", "win_api_0123456789ab"
+T0 = 1_732_250_000_000
+
+
+def net(status, url, t, **extra):
+    payload = {"method": "GET", "url": url, "status": status, "statusText": "Bad Gateway" if status == 502 else "OK",
+               "initiator": "fetch", "startTime": t, "duration": 12.5, "failed": status >= 400 or status == 0, **extra}
+    return {"type": 5, "timestamp": t, "data": {"tag": "replay.network", "payload": payload}}
+
+
+@pytest.fixture
+def recorded(app, project_key):
+    """One session with a 502, ingested and flushed by the real job."""
+    svc = app.extensions["replay"]
+    conn = Connection(origin=ORIGIN)
+    svc.ingest.receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
+                                         "window": WINDOW, "url": ORIGIN + "/cart", "ua": "pytest"}))
+    events = [
+        {"type": 4, "timestamp": T0, "data": {"href": ORIGIN + "/cart", "width": 800, "height": 600}},
+        {"type": 2, "timestamp": T0 + 1, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"top": 0, "left": 0}}},
+        net(200, ORIGIN + "/api/ok", T0 + 100),
+        net(502, ORIGIN + "/api/orders", T0 + 200, responseHeaders={"server": "nginx"}, responseBody="<h1>502 Bad Gateway</h1>"),
+        {"type": 5, "timestamp": T0 + 300, "data": {"tag": "replay.identify", "payload": {"userId": "u-42", "traits": {}}}},
+    ]
+    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
+    context.configure(svc.settings)
+    jobs.flush_session(SESSION)
+    return SESSION
+
+
+@pytest.fixture
+def token(accounts):
+    return accounts.create_token("test")
+
+
+def get(client, path, token=None):
+    return client.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+def test_api_needs_a_valid_token(client, token):
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {token}"}):
+        r = client.get("/api/sessions", headers=headers)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "unauthorized"
+    assert get(client, "/api/sessions", token).status_code == 200
+
+
+def test_sessions_are_found_by_status_url_and_user(client, token, recorded):
+    for query in ("status=502", "status=5xx", "url=/api/orders", "user=u-42", "status=502&user=u-42"):
+        found = get(client, f"/api/sessions?{query}", token).get_json()["sessions"]
+        assert [s["session"] for s in found] == [recorded], query
+    for query in ("status=404", "status=4xx", "status=error", "user=someone-else", "url=/nothing", f"since={T0 + 10**7}"):
+        assert get(client, f"/api/sessions?{query}", token).get_json()["sessions"] == [], query
+    listed = get(client, "/api/sessions", token).get_json()["sessions"][0]
+    assert listed["replay_url"].endswith(f"/sessions/{recorded}")
+
+
+@pytest.mark.parametrize("query", ["status=teapot", "limit=0", "limit=abc", "since=yesterday"])
+def test_bad_filters_are_400_json(client, token, query):
+    r = get(client, f"/api/sessions?{query}", token)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter"
+
+
+def test_session_detail_has_the_failed_call(client, token, recorded):
+    body = get(client, f"/api/sessions/{recorded}", token).get_json()
+    [failure] = body["network_failures"]
+    assert (failure["method"], failure["url"], failure["status"]) == ("GET", ORIGIN + "/api/orders", 502)
+    assert failure["response_headers"] == {"server": "nginx"}
+    assert "502 Bad Gateway" in failure["response_body"]
+    assert failure["replay_url"].endswith(f"/sessions/{recorded}?t=200")
+    assert body["user"]["id"] == "u-42"
+
+
+def test_events_stream_in_time_order(client, token, recorded):
+    events = json.loads(get(client, f"/api/sessions/{recorded}/events", token).data)
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
+    assert len(events) == 5
+
+
+def test_unknown_sessions_are_404_json(client, token):
+    for sid in ("sess_doesnotexist00", "../../etc/passwd", "x"):
+        r = get(client, f"/api/sessions/{sid}", token)
+        assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def test_replay_page_needs_a_login_and_sends_a_strict_csp(client, accounts, recorded):
+    r = client.get(f"/sessions/{recorded}?t=200")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    accounts.create_user("dev@example.com", "correct horse")
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"email": "dev@example.com", "password": "wrong", "csrf": csrf})
+    assert r.status_code == 401
+    r = client.post(f"/login?next=/sessions/{recorded}?t=200",
+                    data={"email": "dev@example.com", "password": "correct horse", "csrf": csrf})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/sessions/{recorded}?t=200")
+    r = client.get(f"/sessions/{recorded}?t=200")
+    assert r.status_code == 200
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    html = r.get_data(as_text=True)
+    assert "/api/orders" in html and 'data-t="200"' in html

@@ -1,0 +1,89 @@
+"""The real websocket path: frames in, acks and close codes out."""
+import gzip
+import json
+
+import pytest
+import websocket
+
+from tests.replay.conftest import ORIGIN
+
+SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
+
+
+def connect(live_server, origin=ORIGIN):
+    return websocket.create_connection(f"ws://{live_server}/ingest/ws", origin=origin, timeout=5)
+
+
+def hello(key):
+    return json.dumps({"type": "hello", "v": 1, "key": key, "session": SESSION, "window": WINDOW,
+                       "url": ORIGIN + "/", "ua": "pytest"})
+
+
+def closed_with(ws):
+    """Read until the close frame; return (close code, error message seen before it)."""
+    error = None
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return int.from_bytes(data[:2], "big"), error
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            error = json.loads(data)
+
+
+def test_hello_batch_ack_over_text_and_gzip_frames(live_server, project_key, app):
+    ws = connect(live_server)
+    ws.send(hello(project_key))
+    assert json.loads(ws.recv()) == {"type": "ready", "acked": 0}
+    ws.send(json.dumps({"type": "batch", "seq": 1, "events": [{"type": 4, "timestamp": 1, "data": {"href": ORIGIN}}]}))
+    assert json.loads(ws.recv()) == {"type": "ack", "seq": 1, "acked": 1}
+    frame = gzip.compress(json.dumps({"type": "batch", "seq": 2, "events": [{"type": 3, "timestamp": 2, "data": {}}]}).encode())
+    ws.send_binary(frame)
+    assert json.loads(ws.recv()) == {"type": "ack", "seq": 2, "acked": 2}
+    ws.close()
+    svc = app.extensions["replay"]
+    assert svc.redis.llen(svc.keys.buffer(SESSION)) == 2
+
+
+def test_bad_json_closes_with_4400(live_server, project_key):
+    ws = connect(live_server)
+    ws.send("{not json")
+    code, error = closed_with(ws)
+    assert code == 4400 and error["code"] == "invalid_message"
+
+
+def test_foreign_origin_closes_with_4403(live_server, project_key):
+    ws = connect(live_server, origin="https://evil.example")
+    ws.send(hello(project_key))
+    code, error = closed_with(ws)
+    assert code == 4403 and error["code"] == "origin_not_allowed"
+
+
+def test_oversized_frame_closes_with_1009_and_the_server_keeps_serving(live_server, project_key):
+    ws = connect(live_server)
+    ws.send(hello(project_key))
+    ws.recv()
+    ws.send("x" * (128 * 1024))
+    code, _ = closed_with(ws)
+    assert code == 1009
+    ws2 = connect(live_server)
+    ws2.send(hello(project_key))
+    assert json.loads(ws2.recv())["type"] == "ready"
+    ws2.close()
+
+
+def test_http_batch_answers_json_with_cors_and_errors(live_server, project_key):
+    import requests
+
+    url = f"http://{live_server}/ingest/batch"
+    body = {"v": 1, "key": project_key, "session": SESSION, "window": WINDOW, "url": ORIGIN,
+            "batches": [{"seq": 1, "events": [{"type": 3, "timestamp": 1, "data": {}}]}]}
+    # sendBeacon posts text/plain (no preflight), possibly gzipped.
+    r = requests.post(url, data=gzip.compress(json.dumps(body).encode()), headers={"Origin": ORIGIN, "Content-Type": "text/plain"})
+    assert r.status_code == 200 and r.json()["stored"] == 1
+    assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
+    r = requests.post(url, data=json.dumps({**body, "key": "pk_unknownkey"}), headers={"Origin": ORIGIN})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "unknown_project"
+    r = requests.post(url, data="nope", headers={"Origin": ORIGIN})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_message"
+    r = requests.post(url, data=json.dumps({**body, "batches": "x"}), headers={"Origin": ORIGIN})
+    assert r.status_code == 400 and "batches" in r.json()["error"]["message"]

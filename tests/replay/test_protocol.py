@@ -1,0 +1,62 @@
+"""Envelope validation: every bad input is a clear ProtocolError with the right status and close code."""
+import gzip
+import json
+
+import pytest
+
+from replay import settings as settings_mod
+from replay.protocol import ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
+
+S = settings_mod.load({"MAX_MESSAGE_BYTES": 2000, "MAX_INFLATED_BYTES": 5000, "MAX_EVENTS_PER_BATCH": 3}, environ={})
+HELLO = {"type": "hello", "v": 1, "key": "pk_abcdefgh", "session": "s" * 21, "window": "w" * 21,
+         "url": "https://shop.example/cart", "ua": "Mozilla/5.0"}
+EVENT = {"type": 3, "timestamp": 1732250000000, "data": {}}
+
+
+def code_of(fn, *args):
+    with pytest.raises(ProtocolError) as info:
+        fn(*args)
+    return info.value
+
+
+def test_json_and_gzip_decode_to_the_same_message():
+    assert decode(json.dumps(HELLO), S) == HELLO
+    assert decode(gzip.compress(json.dumps(HELLO).encode()), S) == HELLO
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1,2]", b"\x1f\x8b garbage", "\"a string\""])
+def test_garbage_is_invalid_message(raw):
+    err = code_of(decode, raw, S)
+    assert err.code == "invalid_message" and err.http_status == 400 and err.close_code == 4400
+
+
+def test_oversized_and_gzip_bombs_are_too_large():
+    err = code_of(decode, b"x" * 2001, S)
+    assert (err.code, err.http_status, err.close_code) == ("too_large", 413, 1009)
+    bomb = gzip.compress(json.dumps({"pad": "a" * 100_000}).encode())
+    assert len(bomb) < 2000
+    assert code_of(decode, bomb, S).code == "too_large"
+
+
+def test_hello_fields_are_checked():
+    assert parse_hello(HELLO, S).session == "s" * 21
+    assert code_of(parse_hello, {**HELLO, "v": 99}, S).close_code == 4426
+    for field, value in [("key", None), ("session", "short"), ("window", "has spaces in it"), ("session", 12345678),
+                         ("url", "u" * 5000)]:
+        err = code_of(parse_hello, {**HELLO, field: value}, S)
+        assert err.code == "invalid_envelope" and field in err.message
+
+
+def test_batch_fields_are_checked():
+    assert parse_batch({"seq": 3, "events": [EVENT]}, S).seq == 3
+    for bad in [{"seq": 0, "events": []}, {"seq": "1", "events": []}, {"seq": True, "events": []},
+                {"seq": 1, "events": {}}, {"seq": 1, "events": [{"type": "x", "timestamp": 1}]},
+                {"seq": 1, "events": [{"type": 3}]}]:
+        assert code_of(parse_batch, bad, S).code == "invalid_envelope", bad
+    assert code_of(parse_batch, {"seq": 1, "events": [EVENT] * 4}, S).code == "too_large"
+
+
+def test_http_envelope_needs_batches():
+    assert [b.seq for b in parse_http_batches({"batches": [{"seq": 1, "events": []}, {"seq": 2, "events": []}]}, S)] == [1, 2]
+    assert code_of(parse_http_batches, {"batches": []}, S).code == "invalid_envelope"
+    assert code_of(parse_http_batches, {"batches": ["x"]}, S).code == "invalid_envelope"
