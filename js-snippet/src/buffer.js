@@ -1,0 +1,96 @@
+// Batch buffer: events accumulate in an open batch, `flush` cuts it into a
+// numbered batch that stays until acked. Bounded: over MAX_BUFFER_BYTES the
+// oldest dispensable events go first, then whole batches' events, and each
+// batch that lost events carries a marker saying how many (never silent).
+
+export const MAX_BATCH_CHARS = 48 * 1024; // any batch fits in one beacon
+export const MAX_BATCH_EVENTS = 500;
+export const MAX_BUFFER_BYTES = 5 * 1024 * 1024;
+
+/**
+ * `marker(events, bytes, timestamp)` builds the event that stands for dropped ones.
+ * `stream` is {session, window}: batches are numbered from 1 per stream.
+ */
+export function createBuffer(stream, marker) {
+  let seq = 0;
+  let open = null;
+  let total = 0;
+  const batches = [];
+
+  const newBatch = () => ({ stream, seq: 0, ev: [], chars: 0, lost: 0, lostChars: 0, sock: -1, beacon: false });
+  const json = (b) => b.ev.map((e) => e.j).join(',');
+
+  function cut() {
+    if (!open || !open.ev.length) return;
+    open.seq = ++seq;
+    batches.push(open);
+    open = null;
+  }
+
+  // Remove events matching `pick` from `b`, keeping one marker at its end.
+  function drop(b, pick) {
+    const keep = [];
+    for (const e of b.ev) {
+      if (e.m || !pick(e)) keep.push(e);
+      else { b.lost++; b.lostChars += e.j.length; total -= e.j.length; }
+    }
+    const old = keep.find((e) => e.m);
+    const ts = (old || b.ev[0] || {}).t || Date.now();
+    const m = { j: JSON.stringify(marker(b.lost, b.lostChars, ts)), t: ts, m: true };
+    total += m.j.length - (old ? old.j.length : 0);
+    b.ev = keep.filter((e) => !e.m).concat(m);
+    b.chars = b.ev.reduce((n, e) => n + e.j.length, 0);
+  }
+
+  // Down to 90% of the cap, so that trimming is rare.
+  function trim() {
+    const all = open ? batches.concat(open) : batches;
+    for (const pick of [(e) => e.x, () => true]) {
+      for (const b of all) {
+        if (total <= MAX_BUFFER_BYTES * 0.9) return;
+        if (b.ev.some((e) => !e.m && pick(e))) drop(b, pick);
+      }
+    }
+  }
+
+  return {
+    /** Add one rrweb event; `dispensable` ones are dropped first when over the cap. */
+    add(event, dispensable) {
+      let j;
+      try { j = JSON.stringify(event); } catch { return; }
+      if (!open) open = newBatch();
+      if (open.ev.length && (open.chars + j.length > MAX_BATCH_CHARS || open.ev.length >= MAX_BATCH_EVENTS)) {
+        cut();
+        open = newBatch();
+      }
+      open.ev.push({ j, t: event.timestamp, x: dispensable });
+      open.chars += j.length;
+      total += j.length;
+      if (total > MAX_BUFFER_BYTES) trim();
+    },
+    /** Cut the open batch, if it holds anything. */
+    flush: cut,
+    /** Events not yet cut into a batch. */
+    openCount: () => (open ? open.ev.length : 0),
+    /** Unacked batches, oldest first (live objects: the transport marks them). */
+    pending: () => batches,
+    /** The stream new events go to. */
+    stream: () => stream,
+    /** Start numbering a new stream (new session); the open batch is cut first. */
+    setStream(s) { cut(); stream = s; seq = 0; },
+    /** Drop batch `seq` and every batch <= `upTo` of stream `s`. */
+    ack(s, seq, upTo) {
+      for (let i = batches.length - 1; i >= 0; i--) {
+        const b = batches[i];
+        if (b.stream === s && (b.seq === seq || b.seq <= upTo)) {
+          total -= b.chars;
+          batches.splice(i, 1);
+        }
+      }
+    },
+    /** Replace a batch's events by a marker (it cannot be sent as it is). */
+    collapse: (b) => drop(b, () => true),
+    /** The batch as JSON array text of its events. */
+    eventsJSON: json,
+  };
+}

@@ -1,0 +1,42 @@
+// Uncaught errors and unhandled promise rejections, as `replay.error`.
+import { errorText, argToString } from './serialize.js';
+
+const cap = (s) => String(s == null ? '' : s).slice(0, 8000);
+
+/** Record window errors and unhandled rejections; returns stop. */
+export function startErrors(emit) {
+  const onError = (e) => {
+    try {
+      if (!(e instanceof ErrorEvent)) return; // resource load failures are not script errors
+      const err = e.error;
+      emit('replay.error', {
+        kind: 'error',
+        message: cap(e.message || (err && err.message)),
+        source: cap(e.filename),
+        line: e.lineno | 0,
+        column: e.colno | 0,
+        stack: err && err.stack ? cap(err.stack) : null,
+      }, true);
+    } catch { /* never break the page */ }
+  };
+  const onRejection = (e) => {
+    try {
+      const r = e.reason;
+      const isErr = r && typeof r === 'object' && typeof r.message === 'string';
+      emit('replay.error', {
+        kind: 'unhandledrejection',
+        message: cap(isErr ? r.name + ': ' + r.message : argToString(r)),
+        source: null,
+        line: 0,
+        column: 0,
+        stack: isErr && r.stack ? cap(errorText(r)) : null,
+      }, true);
+    } catch { /* never break the page */ }
+  };
+  addEventListener('error', onError);
+  addEventListener('unhandledrejection', onRejection);
+  return () => {
+    removeEventListener('error', onError);
+    removeEventListener('unhandledrejection', onRejection);
+  };
+}

@@ -1,0 +1,124 @@
+// Bootstrap: reads the <script> tag, wires session, buffer, transport and the
+// recorders together, and exposes window.Replay.
+import { EventType, IncrementalSource as Src } from '@rrweb/types';
+import { createSession } from './session.js';
+import { createBuffer } from './buffer.js';
+import { startTransport } from './transport.js';
+import { startRecorder, snapshot } from './recorder.js';
+import { startConsole } from './console.js';
+import { startErrors } from './errors.js';
+import { startNetwork } from './network.js';
+import { toSafe } from './serialize.js';
+
+// Only readable while this file first runs, so capture it now.
+const script = document.currentScript;
+
+// Dropped first when the buffer is over its cap.
+const DISPENSABLE_SOURCES = [Src.MouseMove, Src.Scroll, Src.TouchMove, Src.Drag, Src.Selection];
+// rrweb events that mean a user is there (they keep the session alive).
+const USER_SOURCES = [...DISPENSABLE_SOURCES, Src.MouseInteraction, Src.ViewportResize, Src.Input, Src.MediaInteraction];
+const USER_TAGS = ['replay.identify', 'replay.track'];
+const MINOR_TAGS = ['replay.console', 'replay.network'];
+
+let running = null;
+
+const customEvent = (tag, payload, timestamp = Date.now()) => ({ type: EventType.Custom, timestamp, data: { tag, payload } });
+
+function scriptEndpoint() {
+  // The collector is whoever serves snippet.js (in whatever folder it lives).
+  return script && script.src ? new URL('.', script.src).href : location.origin;
+}
+
+/** Start recording; options as in DESIGN.md. A second call is ignored. */
+function init(options) {
+  if (running) return;
+  try {
+    const opts = { ...options };
+    const key = opts.projectKey;
+    if (!key || typeof key !== 'string') return;
+    const endpoint = String(opts.endpoint || scriptEndpoint()).replace(/\/+$/, '');
+    const session = createSession();
+    const stream = () => ({ session: session.id, window: session.window });
+    const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent('replay.dropped', { events, bytes }, ts));
+    const stops = [];
+    let transport = null;
+    running = { endpoint, session, stops };
+
+    const add = (event, dispensable, urgent, activity) => {
+      if (session.touch(event.timestamp, activity)) {
+        buffer.setStream(stream());
+        // The new session must replay on its own, so it starts with a full snapshot,
+        // which already shows what this event did.
+        snapshot();
+        if (event.type !== EventType.Custom) return;
+        event.timestamp = Date.now();
+      }
+      buffer.add(event, dispensable);
+      if (transport) transport.kick(urgent);
+    };
+    const onRecord = (event) => {
+      try {
+        const source = event.type === EventType.IncrementalSnapshot ? event.data.source : -1;
+        add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
+      } catch { /* never break the page */ }
+    };
+    const emit = (tag, payload, urgent) => {
+      try {
+        add(customEvent(tag, payload), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
+      } catch { /* never break the page */ }
+    };
+    running.emit = emit;
+
+    transport = startTransport({ endpoint, key, buffer, onFatal: stop });
+    stops.push(transport.stop);
+    stops.push(startErrors(emit));
+    stops.push(startConsole(emit));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader }));
+    stops.push(startRecorder(onRecord, opts));
+  } catch {
+    stop();
+  }
+}
+
+/** Stop everything, restore wrapped globals, send what is left. */
+function stop() {
+  const r = running;
+  running = null;
+  if (!r) return;
+  while (r.stops.length) {
+    try { r.stops.pop()(); } catch { /* keep stopping the rest */ }
+  }
+}
+
+/** Tie this session to a user of the site. */
+function identify(userId, traits) {
+  if (running) running.emit('replay.identify', { userId: String(userId).slice(0, 256), traits: toSafe(traits || {}) });
+}
+
+/** A named event of the site's own. */
+function track(name, props) {
+  if (running) running.emit('replay.track', { name: String(name).slice(0, 256), props: toSafe(props || {}) });
+}
+
+/** A viewer link to this session at the current moment (null when not recording). */
+function getSessionURL() {
+  if (!running) return null;
+  const { endpoint, session } = running;
+  const t = session.started ? Math.max(0, Date.now() - session.started) : 0;
+  return endpoint + '/sessions/' + session.id + '?t=' + t;
+}
+
+try {
+  if (!(window.Replay && window.Replay.getSessionURL)) {
+    window.Replay = { init, identify, track, getSessionURL, stop };
+    const data = (script && script.dataset) || {};
+    if (data.projectKey) {
+      init({
+        projectKey: data.projectKey,
+        endpoint: data.endpoint,
+        correlationHeader: data.correlation !== 'off',
+        maskAllText: 'maskAllText' in data,
+      });
+    }
+  }
+} catch { /* never break the page */ }

@@ -1,0 +1,280 @@
+// Owns the connection to the collector: WebSocket with hello/ready/batch/ack,
+// capped exponential backoff with full jitter, HTTP POST when WebSocket does
+// not work, and beacons when the page goes away. Never logs, never throws.
+import { canGzip, gzip, gunzip } from './compress.js';
+
+export const PROTOCOL_VERSION = 1;
+export const FLUSH_INTERVAL_MS = 2000;
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 30000;
+const WS_TRIES_BEFORE_HTTP = 3;
+const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
+const GZIP_MIN_CHARS = 1024;
+const MAX_FRAME_BYTES = 1000 * 1000; // the collector's MAX_MESSAGE_BYTES is 1 MiB
+const MAX_BEACON_CHARS = 56 * 1024; // beacons must stay under 60 KB
+const MAX_POST_CHARS = 512 * 1024;
+const MAX_BATCHES_PER_REQUEST = 100; // the collector takes up to 200
+const MAX_URL_CHARS = 4000;
+// Refusals that would only repeat (protocol.md): stop sending altogether.
+const FATAL_CLOSE_CODES = [4400, 4403, 4426];
+const FATAL_HTTP_STATUS = [400, 403, 426];
+const POSTING = -2;
+
+/** Connects to `endpoint` and sends `buffer`'s batches; returns {kick, stop}. */
+export function startTransport({ endpoint, key, buffer, onFatal }) {
+  const nativeFetch = window.fetch; // captured before network.js wraps it
+  const httpUrl = endpoint + '/ingest/batch';
+  let http = typeof WebSocket !== 'function';
+  let ws = null;
+  let gen = 0; // socket generation: a batch is sent once per socket
+  let helloStream = null; // stream of the last hello sent
+  let ackStream = null; // stream of the last ready received: acks belong to it
+  let ready = false;
+  let attempt = 0;
+  let wsFailures = 0;
+  let posting = false;
+  let retryTimer = 0;
+  let urgentTimer = 0;
+  let dead = false;
+  let sendChain = Promise.resolve();
+  let readChain = Promise.resolve();
+
+  const page = () => ({ url: location.href.slice(0, MAX_URL_CHARS), ua: navigator.userAgent.slice(0, 1000) });
+  const unsent = (b) => (http ? b.sock !== POSTING : b.sock !== gen);
+  const batchJSON = (b) => '{"seq":' + b.seq + ',"events":[' + buffer.eventsJSON(b) + ']}';
+  const envelope = (group) => {
+    const s = group[0].stream;
+    const head = JSON.stringify({ v: PROTOCOL_VERSION, key, session: s.session, window: s.window, ...page() });
+    return head.slice(0, -1) + ',"batches":[' + group.map(batchJSON).join(',') + ']}';
+  };
+  const encode = (text) => (text.length >= GZIP_MIN_CHARS && canGzip() ? gzip(text) : Promise.resolve(text));
+  const close = (sock) => {
+    ws = null;
+    // Closing a socket that is still connecting makes the browser log an error.
+    if (sock.readyState) sock.close(1000);
+    else sock.onopen = () => sock.close(1000);
+  };
+  const size = (data) => (typeof data === 'string' ? new Blob([data]).size : data.byteLength);
+
+  // Consecutive batches of one stream, each group under `limit` characters.
+  function groups(list, limit) {
+    const out = [];
+    let cur = null;
+    let chars = 0;
+    for (const b of list) {
+      if (!cur || cur[0].stream !== b.stream || chars + b.chars > limit || cur.length >= MAX_BATCHES_PER_REQUEST) {
+        out.push((cur = []));
+        chars = 0;
+      }
+      cur.push(b);
+      chars += b.chars + 40;
+    }
+    return out;
+  }
+
+  function schedule() {
+    if (dead || retryTimer) return;
+    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt++, 16));
+    retryTimer = setTimeout(() => {
+      retryTimer = 0;
+      http ? post() : connect();
+    }, delay);
+  }
+
+  function fatal() {
+    if (dead) return;
+    dead = true;
+    try { onFatal(); } catch { /* nothing more to do */ }
+  }
+
+  // Sends go through one chain so that async gzip never reorders frames.
+  function send(sock, build, batch) {
+    sendChain = sendChain
+      .then(() => encode(build()))
+      .then((data) => {
+        if (batch && size(data) > MAX_FRAME_BYTES) {
+          buffer.collapse(batch);
+          return encode(build());
+        }
+        return data;
+      })
+      .then((data) => { if (sock.readyState === 1) sock.send(data); })
+      .catch(() => {});
+  }
+
+  function hello(stream) {
+    helloStream = stream;
+    ready = false;
+    const msg = { type: 'hello', v: PROTOCOL_VERSION, key, session: stream.session, window: stream.window, ...page(), ts: Date.now() };
+    send(ws, () => JSON.stringify(msg));
+  }
+
+  function onMessage(sock, msg) {
+    if (sock !== ws || !msg) return;
+    if (msg.type === 'ready') {
+      ready = true;
+      ackStream = helloStream;
+      attempt = 0;
+      wsFailures = 0;
+      buffer.ack(ackStream, -1, msg.acked | 0);
+      pump();
+    } else if (msg.type === 'ack') {
+      buffer.ack(ackStream, msg.seq, msg.acked | 0);
+    }
+  }
+
+  function connect() {
+    if (dead || ws || http) return;
+    let sock;
+    try {
+      sock = new WebSocket(endpoint.replace(/^http/, 'ws') + '/ingest/ws');
+    } catch {
+      http = true;
+      return schedule();
+    }
+    ws = sock;
+    gen++;
+    ready = false;
+    let gotReady = false;
+    sock.binaryType = 'arraybuffer';
+    sock.onopen = () => {
+      const first = buffer.pending()[0];
+      hello(first ? first.stream : buffer.stream());
+      setTimeout(() => gotReady || sock.close(), READY_TIMEOUT_MS);
+    };
+    sock.onmessage = (m) => {
+      readChain = readChain
+        .then(() => (typeof m.data === 'string' ? m.data : gunzip(m.data)))
+        .then((text) => {
+          const msg = JSON.parse(text);
+          if (msg && msg.type === 'ready') gotReady = true;
+          onMessage(sock, msg);
+        })
+        .catch(() => {});
+    };
+    sock.onerror = () => {}; // a close follows; the browser reports the failure itself
+    sock.onclose = (e) => {
+      if (ws !== sock) return;
+      ws = null;
+      ready = false;
+      if (FATAL_CLOSE_CODES.includes(e.code)) return fatal();
+      // Too large (inflated past the collector's limit): those batches can never go as they are.
+      if (e.code === 1009) buffer.pending().forEach((b) => b.chars > MAX_FRAME_BYTES && buffer.collapse(b));
+      // Rate limited: wait long, whatever the ready that comes next says.
+      if (e.code === 4429) attempt = Math.max(attempt, 6);
+      if (!gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) {
+        http = true;
+        buffer.pending().forEach((b) => (b.sock = -1));
+      }
+      schedule();
+    };
+  }
+
+  function post() {
+    if (dead || posting || retryTimer) return;
+    const group = groups(buffer.pending().filter(unsent), MAX_POST_CHARS)[0];
+    if (!group) return;
+    posting = true;
+    group.forEach((b) => (b.sock = POSTING));
+    const done = (ok) => {
+      posting = false;
+      group.forEach((b) => b.sock === POSTING && (b.sock = -1));
+      if (ok) pump();
+      else schedule();
+    };
+    encode(envelope(group))
+      .then((data) => nativeFetch.call(window, httpUrl, { method: 'POST', body: new Blob([data], { type: 'text/plain' }), credentials: 'omit' }))
+      .then((res) => {
+        if (FATAL_HTTP_STATUS.includes(res.status)) return fatal();
+        if (res.status === 413) group.forEach(buffer.collapse);
+        if (!res.ok) return done(false);
+        return res.json().then(() => {
+          attempt = 0;
+          group.forEach((b) => buffer.ack(b.stream, b.seq, 0));
+          done(true);
+        });
+      })
+      .catch(() => done(false));
+  }
+
+  function pump() {
+    if (dead) return;
+    if (http) return post();
+    if (!ws || !ready) return;
+    for (const b of buffer.pending()) {
+      if (!unsent(b)) continue;
+      if (b.stream !== helloStream) return hello(b.stream); // the ready that follows pumps again
+      b.sock = gen;
+      send(ws, () => '{"type":"batch",' + batchJSON(b).slice(1), b);
+    }
+  }
+
+  function tick() {
+    if (!dead && (http || (ws && ready))) {
+      buffer.flush();
+      pump();
+    }
+  }
+
+  // Page going away: everything unacked leaves by beacon, synchronously, as JSON.
+  // Browsers allow about 64 KB of such requests in flight, so batches never
+  // sent go first; the ones sent on the socket but not yet acked come after.
+  function beaconAll() {
+    buffer.flush();
+    const todo = buffer.pending().filter((b) => !b.beacon);
+    todo.sort((a, b) => (a.sock === gen) - (b.sock === gen));
+    for (const group of groups(todo, MAX_BEACON_CHARS)) {
+      const body = envelope(group);
+      const mark = (v) => group.forEach((b) => (b.beacon = v)); // still unacked: resent if the page stays
+      mark(true);
+      let ok = false;
+      try { ok = navigator.sendBeacon(httpUrl, new Blob([body], { type: 'text/plain' })); } catch { /* try fetch */ }
+      if (ok) continue;
+      try {
+        nativeFetch.call(window, httpUrl, { method: 'POST', body, keepalive: true, mode: 'no-cors', credentials: 'omit' }).catch(() => mark(false));
+      } catch {
+        mark(false);
+      }
+      return; // over the browser's quota: the rest would be refused too
+    }
+  }
+
+  const onHidden = () => { try { if (!dead && document.visibilityState === 'hidden') beaconAll(); } catch { /* never break the page */ } };
+  const onPageHide = () => {
+    try {
+      if (dead) return;
+      beaconAll();
+      // A closed socket keeps the page eligible for the back/forward cache.
+      if (ws) close(ws);
+    } catch { /* never break the page */ }
+  };
+  const onPageShow = (e) => { try { if (e.persisted) connect(); } catch { /* ignore */ } };
+  document.addEventListener('visibilitychange', onHidden);
+  addEventListener('pagehide', onPageHide);
+  addEventListener('pageshow', onPageShow);
+  const interval = setInterval(tick, FLUSH_INTERVAL_MS);
+  http ? schedule() : connect();
+
+  return {
+    /** New events were added; `urgent` sends them now (failed call, error). */
+    kick(urgent) {
+      if (urgent) {
+        if (!urgentTimer) urgentTimer = setTimeout(() => { urgentTimer = 0; tick(); }, 0);
+      } else {
+        const p = buffer.pending();
+        if (p.length && unsent(p[p.length - 1])) pump();
+      }
+    },
+    stop() {
+      clearInterval(interval);
+      clearTimeout(retryTimer);
+      clearTimeout(urgentTimer);
+      document.removeEventListener('visibilitychange', onHidden);
+      removeEventListener('pagehide', onPageHide);
+      removeEventListener('pageshow', onPageShow);
+      if (!dead) beaconAll();
+      dead = true;
+      if (ws) close(ws);
+    },
+  };
+}

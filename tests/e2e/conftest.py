@@ -1,0 +1,170 @@
+"""End-to-end fixtures: `replay serve` and `replay worker` as processes, nginx in front of a test site, Chromium."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import free_port, wait_for_port
+
+SITE = Path(__file__).parent / "site"
+BIN = Path(sys.executable).parent
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def replay_cli(env: dict, *args: str) -> str:
+    """Run an admin command; return the last word of its last line (the key or token)."""
+    out = subprocess.run([str(BIN / "replay"), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip().splitlines()[-1].split()[-1]
+
+
+@pytest.fixture(scope="module")
+def replay_env(redis_server, s3_server, tmp_path_factory):
+    """Environment of a production-shaped deployment: Redis and S3 servers, fast flushes."""
+    db = next(redis_server["db_counter"])
+    env = dict(os.environ)
+    env.update({
+        "REPLAY_REDIS_URL": f"redis://{redis_server['host']}:{redis_server['port']}/{db}",
+        "REPLAY_S3_ENDPOINT": s3_server["endpoint"],
+        "REPLAY_S3_ACCESS_KEY": s3_server["access_key"],
+        "REPLAY_S3_SECRET_KEY": s3_server["secret_key"],
+        "REPLAY_S3_BUCKET": f"e2e-{db}",
+        "REPLAY_S3_SECURE": "false",
+        "REPLAY_DATA_DIR": str(tmp_path_factory.mktemp("replay-data")),
+        "REPLAY_FLUSH_AGE_MS": "1000",
+        "REPLAY_FLUSH_IDLE_MS": "200",
+        "REPLAY_WEB_THREADS": "32",
+    })
+    return env
+
+
+@pytest.fixture(scope="module")
+def replay_server(replay_env, tmp_path_factory):
+    """`replay serve` and `replay worker` as separate processes; yields the base URL."""
+    port = free_port()
+    logs = tmp_path_factory.mktemp("replay-logs")
+    procs = [
+        subprocess.Popen([str(BIN / "replay"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                         env=replay_env, stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT),
+        subprocess.Popen([str(BIN / "replay"), "worker"],
+                         env=replay_env, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT),
+    ]
+    try:
+        wait_for_port(port, 30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for name in ("serve.log", "worker.log"):
+            text = (logs / name).read_text()
+            if "Traceback" in text:
+                print(f"--- {name} ---\n{text[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def site(replay_env, replay_server, tmp_path_factory):
+    """nginx serving the test site, with /api/ proxied to a port where nothing listens (a real 502)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.fail("nginx is not installed: run the README's test command")
+    port, dead_port = free_port(), free_port()
+    origin = f"http://127.0.0.1:{port}"
+    key = replay_cli(replay_env, "project", "create", "acme", "--origin", origin)
+    root = tmp_path_factory.mktemp("site")
+    html = (SITE / "index.html").read_text()
+    html = html.replace("__SNIPPET_URL__", f"{replay_server}/snippet.js").replace("__PROJECT_KEY__", key)
+    (root / "index.html").write_text(html)
+    conf_dir = tmp_path_factory.mktemp("nginx")
+    (conf_dir / "logs").mkdir()
+    access_log = conf_dir / "logs" / "access.log"
+    # As root, nginx's workers would run as nobody and could not read pytest's private temp folders.
+    user = "user root;" if os.geteuid() == 0 else ""
+    (conf_dir / "nginx.conf").write_text(f"""
+{user}
+daemon off;
+worker_processes 1;
+pid {conf_dir}/nginx.pid;
+error_log {conf_dir}/logs/error.log;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {conf_dir}/body; proxy_temp_path {conf_dir}/proxy;
+  fastcgi_temp_path {conf_dir}/fastcgi; uwsgi_temp_path {conf_dir}/uwsgi; scgi_temp_path {conf_dir}/scgi;
+  log_format replay '$request_method $uri $status session=$http_x_replay_session';
+  server {{
+    listen 127.0.0.1:{port};
+    access_log {access_log} replay;
+    location / {{ root {root}; }}
+    location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen([nginx, "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf"),
+                             "-e", str(conf_dir / "logs" / "error.log")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port)
+        yield {"url": origin + "/", "origin": origin, "key": key, "access_log": access_log}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def api_token(replay_env, replay_server) -> str:
+    return replay_cli(replay_env, "token", "create", "--name", "e2e")
+
+
+@pytest.fixture(scope="module")
+def viewer_login(replay_env, replay_server) -> tuple[str, str]:
+    email, password = "dev@example.com", "correct horse battery"
+    replay_cli(replay_env, "user", "create", email, "--password", password)
+    return email, password
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def api(replay_server, api_token):
+    """GET helper for the JSON API."""
+
+    def get(path: str, **params):
+        r = requests.get(replay_server + path, params=params,
+                         headers={"Authorization": f"Bearer {api_token}"}, timeout=10)
+        return r
+
+    return get
+
+
+def poll(fn, timeout_s: float = 30.0, interval_s: float = 0.25):
+    """Call fn until it returns something truthy; fail with the last value after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise AssertionError(f"gave up after {timeout_s}s; last value: {last!r}")
