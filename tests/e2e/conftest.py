@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -47,32 +48,65 @@ def replay_env(redis_server, s3_server, tmp_path_factory):
     return env
 
 
-@pytest.fixture(scope="module")
-def replay_server(replay_env, tmp_path_factory):
-    """`replay serve` and `replay worker` as separate processes; yields the base URL."""
-    port = free_port()
-    logs = tmp_path_factory.mktemp("replay-logs")
-    procs = [
-        subprocess.Popen([str(BIN / "replay"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                         env=replay_env, stdout=open(logs / "serve.log", "w"), stderr=subprocess.STDOUT),
-        subprocess.Popen([str(BIN / "replay"), "worker"],
-                         env=replay_env, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT),
-    ]
-    try:
-        wait_for_port(port, 30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+class ReplayProcesses:
+    """`replay serve` and `replay worker` as separate processes, each in its own process group."""
+
+    def __init__(self, env: dict, logs: Path):
+        self.env, self.logs = env, logs
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.web = self.worker = None
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([str(BIN / "replay"), *args], env=self.env, start_new_session=True,
+                                stdout=open(self.logs / f"{name}.log", "a"), stderr=subprocess.STDOUT)
+
+    def start_web(self) -> None:
+        self.web = self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
+        wait_for_port(self.port, 30)
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker", "worker")
+
+    @staticmethod
+    def kill(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+    def crash_web(self) -> None:
+        """SIGKILL the whole web tier, as a crash or a pulled plug would."""
+        self.kill(self.web, signal.SIGKILL)
+
+    def stop(self) -> None:
+        self.kill(self.web)
+        self.kill(self.worker)
         for name in ("serve.log", "worker.log"):
-            text = (logs / name).read_text()
-            if "Traceback" in text:
-                print(f"--- {name} ---\n{text[-4000:]}")
+            path = self.logs / name
+            if path.exists() and "Traceback" in path.read_text():
+                print(f"--- {name} ---\n{path.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def replay_procs(replay_env, tmp_path_factory):
+    procs = ReplayProcesses(replay_env, tmp_path_factory.mktemp("replay-logs"))
+    try:
+        procs.start_worker()
+        procs.start_web()
+        yield procs
+    finally:
+        procs.stop()
+
+
+@pytest.fixture(scope="module")
+def replay_server(replay_procs) -> str:
+    """The base URL of the running `replay serve`."""
+    return replay_procs.url
 
 
 @pytest.fixture(scope="module")
