@@ -12,44 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import requests
 import websocket
 
-BIN = Path(sys.executable).parent / "replay"
+from _common import cli, embedded_replay
+
 ORIGIN = "https://bench.example"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port: int, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"server did not start on {port}")
-
-
-def cli(env, *args) -> str:
-    out = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1].split()[-1]
 
 
 def make_events(n: int, t0: int) -> list[dict]:
@@ -89,14 +61,8 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=120.0)
     args = ap.parse_args()
 
-    data = tempfile.mkdtemp(prefix="replay-bench-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPLAY_")}
-    env.update(REPLAY_DATA_DIR=data, REPLAY_FLUSH_AGE_MS="2000", REPLAY_FLUSH_IDLE_MS="500")
-    port = free_port()
-    server = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port)
+    with embedded_replay(FLUSH_AGE_MS="2000", FLUSH_IDLE_MS="500") as (base, env, data):
+        port = int(base.rsplit(":", 1)[1])
         key = cli(env, "project", "create", "bench", "--origin", ORIGIN)
         token = cli(env, "token", "create")
         latencies: list[float] = []
@@ -134,12 +100,9 @@ def main() -> None:
                 break
             time.sleep(0.25)
         print(f"all {args.clients} sessions stored and indexed {time.perf_counter() - flush_start:.2f} s after the last ack")
-        size = sum(f.stat().st_size for f in Path(data, "objects").rglob("*") if f.is_file())
+        size = sum(f.stat().st_size for f in (data / "objects").rglob("*") if f.is_file())
         raw = len(json.dumps(make_events(args.events, 0))) * args.batches * args.clients
         print(f"stored objects: {size / 1e6:.2f} MB for {raw / 1e6:.2f} MB of event JSON ({raw / max(size, 1):.1f}x smaller)")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
 
 
 if __name__ == "__main__":
