@@ -55,6 +55,9 @@ class Settings:
     # How often a failed flush job is retried, and the waits between tries.
     FLUSH_RETRIES: int = 5
     FLUSH_RETRY_INTERVALS_S: tuple = (1, 5, 15, 60, 300)
+    # Every so often a worker looks for buffers nobody is flushing (a job lost to a
+    # crash, a killed worker) and flushes them.
+    SWEEP_INTERVAL_S: int = 60
 
     # Stored failed-call bodies are cut to this many characters.
     MAX_BODY_CHARS: int = 16 * 1024
@@ -63,6 +66,11 @@ class Settings:
     WEB_THREADS: int = 256
     # Viewer login cookie lifetime.
     LOGIN_TTL_S: int = 14 * 24 * 3600
+    # Share links: default and longest lifetime, and how long a dead link's
+    # record stays listable (as expired) before Redis drops it.
+    SHARE_TTL_S: int = 7 * 24 * 3600
+    SHARE_MAX_TTL_S: int = 30 * 24 * 3600
+    SHARE_KEEP_S: int = 30 * 24 * 3600
 
     # "inline" runs jobs in the calling process (tests of the jobs only);
     # anything else enqueues on RQ.

@@ -18,6 +18,7 @@ from worker.index import index_manifest
 from worker.keys import ID_PATTERN, segment_key
 from worker.recording import encode_segment, load_manifest, save_manifest
 from worker.scheduling import request_flush
+from worker.sweep import schedule_sweep
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ def flush_session(session_id: str) -> dict:
         ctx.redis.eval(_RELEASE, 1, lock, token)
     if result["remaining"]:
         request_flush(ctx.redis, ctx.settings, session_id, 0)
+    # Keeps the sweep alive even if its own scheduled job was lost (a no-op while one is scheduled).
+    schedule_sweep(ctx.redis, ctx.settings)
     return result
 
 

@@ -27,6 +27,19 @@ class RedisKeys:
     def token(self, digest: str) -> str:
         return f"{self.prefix}token:{digest}"
 
+    # Share links (not part of the index: `replay reindex` must not drop them).
+    def share(self, link_id: str) -> str:
+        """Hash: session, created_by, created_ms, expires_ms, t_ms, revoked."""
+        return f"{self.prefix}share:{link_id}"
+
+    def shares_of_session(self, session: str) -> str:
+        """Zset of link ids by created_ms."""
+        return f"{self.prefix}shares:session:{session}"
+
+    def shares_of_user(self, email: str) -> str:
+        """Zset of link ids by created_ms."""
+        return f"{self.prefix}shares:user:{email.lower()}"
+
     # Ingestion buffer (collector appends, worker drains).
     def buffer(self, session: str) -> str:
         return f"{self.prefix}buf:{session}"
@@ -55,6 +68,10 @@ class RedisKeys:
     def flush_now(self, session: str) -> str:
         """Marker of the one pending immediate flush (buffer over FLUSH_BYTES)."""
         return f"{self.prefix}flushnow:{session}"
+
+    def sweep_scheduled(self) -> str:
+        """Set while a sweep for stranded buffers is scheduled."""
+        return f"{self.prefix}sweepsched"
 
     def flush_lock(self, session: str) -> str:
         return f"{self.prefix}flushlock:{session}"

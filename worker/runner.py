@@ -5,6 +5,7 @@ from rq import Queue, Worker
 
 from replay.settings import Settings
 from worker.context import Context, configure
+from worker.sweep import schedule_sweep
 
 
 def run_worker(settings: Settings, burst: bool = False, context: Context | None = None) -> bool:
@@ -14,6 +15,8 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     ctx = configure(context or Context(settings))
     # Fail at start, not at the first job, when storage is misconfigured.
     ctx.store.prepare()
+    if not burst:
+        schedule_sweep(ctx.redis, ctx.settings)
     queue = Queue(settings.QUEUE_NAME, connection=ctx.redis)
     worker = Worker([queue], connection=ctx.redis)
     # The scheduler moves delayed flushes (debounce) and retry waits onto the queue when due.
