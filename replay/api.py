@@ -9,6 +9,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from replay.app import services
 from replay.auth import api_auth
 from replay.errors import ApiError
+from replay.params import whole_number
 from worker import index, recording
 from worker.keys import ID_PATTERN
 
@@ -32,8 +33,8 @@ def _time_param(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if raw.isdigit():
-        return int(raw)
+    if (number := whole_number(raw)) is not None:
+        return number
     try:
         return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
@@ -42,9 +43,10 @@ def _time_param(name: str) -> int | None:
 
 def _limit() -> int:
     raw = request.args.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = whole_number(raw)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
         raise ApiError(400, "invalid_parameter", f"'limit' is a whole number from 1 to {MAX_LIMIT}")
-    return int(raw)
+    return limit
 
 
 @bp.get("/sessions")
@@ -91,6 +93,11 @@ def get_session(session_id: str):
 @api_auth
 def get_events(session_id: str):
     _manifest(session_id)
+    return events_response(session_id)
+
+
+def events_response(session_id: str) -> Response:
+    """The recording as one JSON array, streamed segment by segment (also used by share links)."""
     store = services().store
 
     def generate():

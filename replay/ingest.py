@@ -105,17 +105,19 @@ class Ingest:
         if not project.allows(origin):
             raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
         meta = self.keys.session_meta(hello.session)
-        now = _now_ms()
         pipe = self.redis.pipeline()
         pipe.hsetnx(meta, "project", project.key)
-        pipe.hsetnx(meta, "first_seen_ms", now)
-        pipe.hsetnx(meta, "ua", hello.ua)
-        pipe.hset(meta, "last_seen_ms", now)
-        pipe.expire(meta, self.settings.SEQ_TTL_S)
         pipe.hget(meta, "project")
         owner = pipe.execute()[-1]
         if owner and owner.decode() != project.key:
             raise ProtocolError("session_conflict", "this session id belongs to another project")
+        now = _now_ms()
+        pipe = self.redis.pipeline()
+        pipe.hsetnx(meta, "first_seen_ms", now)
+        pipe.hsetnx(meta, "ua", hello.ua)
+        pipe.hset(meta, "last_seen_ms", now)
+        pipe.expire(meta, self.settings.SEQ_TTL_S)
+        pipe.execute()
 
     def _project(self, key: str) -> Project | None:
         now = time.monotonic()

@@ -1,9 +1,12 @@
 """Viewer pages: login, the recent sessions, and the replay page."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from replay.app import services
+from replay.params import whole_number
 from replay.auth import check_csrf, csrf_token, current_user, login_required
 from worker import index, recording
 from worker.keys import ID_PATTERN
@@ -28,8 +31,12 @@ def security_headers(response):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
+    """Only a path on this site: browsers drop tabs and newlines and read backslashes as slashes."""
+    if target and target.isprintable() and target.startswith("/"):
+        cleaned = target.replace("\\", "/")
+        parts = urlsplit(cleaned)
+        if not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
+            return cleaned
     return url_for("pages.home")
 
 
@@ -80,7 +87,7 @@ def replay_page(session_id: str):
     if manifest is None:
         abort(404, "No such session yet. A new session appears within seconds of its first events.")
     t = request.args.get("t", "0")
-    return render_template("session.html", m=manifest, t=int(t) if t.isdigit() else 0,
+    return render_template("session.html", m=manifest, t=whole_number(t) or 0,
                            user=current_user(), csrf=csrf_token())
 
 

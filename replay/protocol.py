@@ -66,12 +66,19 @@ def decode(data: bytes | str, settings: Settings) -> dict:
     if data[:2] == GZIP_MAGIC:
         data = _gunzip(data, settings.MAX_INFLATED_BYTES)
     try:
-        msg = json.loads(data)
+        msg = json.loads(data, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("invalid_message", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("invalid_message", "JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError("invalid_message", "a message is a JSON object")
     return msg
+
+
+def _reject_constant(name: str):
+    # NaN and Infinity are not JSON; stored, they would make a recording unreadable in browsers.
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:

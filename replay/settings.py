@@ -72,8 +72,7 @@ class Settings:
     SHARE_MAX_TTL_S: int = 30 * 24 * 3600
     SHARE_KEEP_S: int = 30 * 24 * 3600
 
-    # "inline" runs jobs in the calling process (tests of the jobs only);
-    # anything else enqueues on RQ.
+    # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"
     # Prefix of every Redis key; tests isolate themselves with it.
     KEY_PREFIX: str = "replay:"

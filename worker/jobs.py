@@ -34,6 +34,13 @@ end
 return 0
 """
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
 
 class LockLost(RuntimeError):
     """The flush lock expired mid-flush; the buffer was left as it was, and the job retries."""
@@ -47,9 +54,8 @@ def flush_session(session_id: str) -> dict:
     lock = ctx.keys.flush_lock(session_id)
     token = uuid.uuid4().hex
     if not ctx.redis.set(lock, token, nx=True, px=ctx.settings.FLUSH_LOCK_MS):
-        # Inline runs call back into this very function; the lock holder drains the rest.
-        if ctx.settings.QUEUE_NAME != "inline":
-            request_flush(ctx.redis, ctx.settings, session_id, LOCKED_RETRY_MS)
+        # The holder may finish before seeing what brought us here: try again after it.
+        request_flush(ctx.redis, ctx.settings, session_id, LOCKED_RETRY_MS, force=True)
         return {"session": session_id, "locked": True}
     try:
         # Cleared before reading, so that batches appended from now on schedule another flush.
@@ -58,7 +64,7 @@ def flush_session(session_id: str) -> dict:
     finally:
         ctx.redis.eval(_RELEASE, 1, lock, token)
     if result["remaining"]:
-        request_flush(ctx.redis, ctx.settings, session_id, 0)
+        request_flush(ctx.redis, ctx.settings, session_id, 0, force=True)
     # Keeps the sweep alive even if its own scheduled job was lost (a no-op while one is scheduled).
     schedule_sweep(ctx.redis, ctx.settings)
     return result
@@ -75,6 +81,9 @@ def flush(ctx: Context, session: str, lock: tuple[str, str]) -> dict:
     meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
     merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
                       segment_keys=segments, max_body_chars=ctx.settings.MAX_BODY_CHARS)
+    # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
+    if not ctx.redis.eval(_RENEW, 1, lock[0], lock[1], ctx.settings.FLUSH_LOCK_MS):
+        raise LockLost(f"flush lock of {session} expired before the manifest write")
     if fresh:
         save_manifest(ctx.store, merged)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.

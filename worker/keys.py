@@ -5,7 +5,7 @@ import re
 
 # Ids come from browsers; they are validated before they reach a key, and
 # this pattern is the one both sides agree on.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+ID_PATTERN = re.compile(r"\A[A-Za-z0-9_-]{8,64}\Z")  # \Z: "$" would accept a trailing newline
 
 
 class RedisKeys:
@@ -104,6 +104,42 @@ class RedisKeys:
     def failed_urls(self) -> str:
         """Set of every normalised failed URL that has a by_failed_url zset (for substring search)."""
         return f"{self.prefix}idx:failedurls"
+
+    # Failed-call groups (worker/groups.py); a group id is a short hex hash, so these never collide.
+    def groups(self) -> str:
+        """Zset of every group id, scored by the time of its latest failed call."""
+        return f"{self.prefix}idx:groups"
+
+    def groups_by_project(self, project: str) -> str:
+        return f"{self.prefix}idx:groups:project:{project}"
+
+    def groups_by_status(self, status: str) -> str:
+        """status as in by_status: '502', '5xx' or 'error'."""
+        return f"{self.prefix}idx:groups:status:{status}"
+
+    def group(self, group_id: str) -> str:
+        """Hash: project, method, host, route, status, count, first_ms, last_ms."""
+        return f"{self.prefix}idx:group:{group_id}"
+
+    def group_sessions(self, group_id: str) -> str:
+        """Zset of sessions with a call in the group, scored by their latest one."""
+        return f"{self.prefix}idx:group:{group_id}:sessions"
+
+    def group_calls(self, group_id: str) -> str:
+        """Hash session -> id of its latest call in the group (where the viewer opens)."""
+        return f"{self.prefix}idx:group:{group_id}:calls"
+
+    def group_users(self, group_id: str) -> str:
+        """Hash user id -> how many of the group's sessions are that user's."""
+        return f"{self.prefix}idx:group:{group_id}:users"
+
+    def group_hours(self, group_id: str) -> str:
+        """Hash hour start (epoch ms) -> calls in that hour."""
+        return f"{self.prefix}idx:group:{group_id}:hours"
+
+    def session_groups(self, session: str) -> str:
+        """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
+        return f"{self.prefix}idx:sessgroups:{session}"
 
     def query_tmp(self, token: str) -> str:
         """Short-lived union of zsets built while answering one query."""

@@ -36,13 +36,17 @@ def retry_policy(settings: Settings) -> Retry:
     return Retry(max=settings.FLUSH_RETRIES, interval=list(settings.FLUSH_RETRY_INTERVALS_S))
 
 
-def request_flush(redis: Redis, settings: Settings, session: str, delay_ms: int) -> bool:
-    """Schedule a flush of `session` in `delay_ms` unless one is already due by then; True if enqueued."""
+def request_flush(redis: Redis, settings: Settings, session: str, delay_ms: int, force: bool = False) -> bool:
+    """Schedule a flush of `session` in `delay_ms` unless one is already due by then; True if enqueued.
+
+    `force` skips the debounce: a flush job that must hand work on (the session was
+    locked, or records remain) cannot trust a marker that its own run may have outlived.
+    """
     keys = RedisKeys(settings.KEY_PREFIX)
     delay_ms = max(0, int(delay_ms))
-    if settings.QUEUE_NAME == "inline":
-        return _run_inline(redis, settings, session)
-    if delay_ms == 0:
+    if force:
+        pass
+    elif delay_ms == 0:
         if not redis.set(keys.flush_now(session), "1", nx=True, px=MARKER_GRACE_MS):
             return False
     else:
@@ -59,13 +63,3 @@ def request_flush(redis: Redis, settings: Settings, session: str, delay_ms: int)
         queue.enqueue_in(timedelta(milliseconds=delay_ms), FLUSH_JOB, session, **options)
     return True
 
-
-def _run_inline(redis: Redis, settings: Settings, session: str) -> bool:
-    """QUEUE_NAME "inline": flush now in this process (tests of the jobs only)."""
-    from worker import context, jobs
-
-    ctx = context.configured()
-    if ctx is None or ctx.settings != settings:
-        context.configure(context.Context(settings, redis=redis))
-    jobs.flush_session(session)
-    return True

@@ -14,7 +14,9 @@
     el.appendChild(p);
   }
 
-  fetch("/api/sessions/" + encodeURIComponent(session) + "/events", { credentials: "same-origin" })
+  // Share links: a shared page names its own events URL (through the token).
+  var eventsUrl = el.dataset.eventsUrl || "/api/sessions/" + encodeURIComponent(session) + "/events";
+  fetch(eventsUrl, { credentials: "same-origin" })
     .then(function (r) {
       if (!r.ok) throw new Error("the recording could not be loaded (HTTP " + r.status + ")");
       return r.json();

@@ -1,6 +1,7 @@
 """Envelope validation: every bad input is a clear ProtocolError with the right status and close code."""
 import gzip
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -28,6 +29,19 @@ def test_json_and_gzip_decode_to_the_same_message():
 def test_garbage_is_invalid_message(raw):
     err = code_of(decode, raw, S)
     assert err.code == "invalid_message" and err.http_status == 400 and err.close_code == 4400
+
+
+def test_deep_nesting_and_non_numbers_are_invalid_not_a_crash():
+    deep = "[" * 5000 + "]" * 5000
+    roomy = replace(S, MAX_MESSAGE_BYTES=100_000)
+    assert code_of(decode, '{"a": ' + deep + "}", roomy).code == "invalid_message"
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        assert code_of(decode, '{"timestamp": ' + constant + "}", S).code == "invalid_message"
+
+
+def test_an_id_with_a_trailing_newline_is_refused():
+    err = code_of(parse_hello, {**HELLO, "session": "s" * 21 + "\n"}, S)
+    assert err.code == "invalid_envelope" and "session" in err.message
 
 
 def test_oversized_and_gzip_bombs_are_too_large():

@@ -1,0 +1,151 @@
+"""Share link routes: create and revoke (logged in, CSRF), and the read-only shared replay page."""
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+
+from replay import pages
+from replay.api import base_url, events_response
+from replay.app import services
+from replay.auth import check_csrf, current_user
+from replay.params import whole_number
+from replay.errors import ApiError
+from replay.share import ShareError, ShareLinks
+from worker import recording
+from worker.keys import ID_PATTERN
+
+bp = Blueprint("share", __name__)
+
+
+@bp.record_once
+def _bind(state) -> None:
+    svc = state.app.extensions["replay"]
+    state.app.extensions["replay.share"] = ShareLinks(
+        svc.redis, svc.keys, state.app.config["SECRET_KEY"], keep_s=svc.settings.SHARE_KEEP_S)
+
+
+def share_links() -> ShareLinks:
+    return current_app.extensions["replay.share"]
+
+
+@bp.after_request
+def security_headers(response):
+    # The viewer's strict CSP, and shared pages stay out of search engines.
+    response = pages.security_headers(response)
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _viewer_with_csrf(view):
+    """JSON routes for a logged-in viewer: 401 without a login, 403 without the CSRF token."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        user = current_user()
+        if user is None:
+            raise ApiError(401, "unauthorized", "log in to manage share links")
+        if not check_csrf(request.headers.get("X-CSRF-Token") or request.form.get("csrf")):
+            raise ApiError(403, "csrf_failed", "send the page's CSRF token as X-CSRF-Token or form field 'csrf'")
+        return view(user, *args, **kwargs)
+
+    return wrapper
+
+
+def _body() -> dict:
+    if not request.get_data():
+        return {}
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "the body is a JSON object like {\"t_ms\": 1200, \"ttl_s\": 86400}")
+        return body
+    return request.form.to_dict()
+
+
+def _whole(body: dict, name: str) -> int | None:
+    value = body.get(name)
+    if value is None or value == "":
+        return None
+    if whole_number(value) is not None:
+        value = whole_number(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ApiError(400, "invalid_parameter", f"'{name}' is a whole number, 0 or more")
+    return value
+
+
+def _existing_session(session_id: str) -> dict | None:
+    if not ID_PATTERN.match(session_id):
+        return None
+    return recording.load_manifest(services().store, session_id)
+
+
+@bp.post("/sessions/<session_id>/share")
+@_viewer_with_csrf
+def create(user: str, session_id: str):
+    settings = services().settings
+    body = _body()
+    t_ms = _whole(body, "t_ms")
+    ttl_s = _whole(body, "ttl_s")
+    if ttl_s == 0:
+        raise ApiError(400, "invalid_parameter", "'ttl_s' is at least 1 second")
+    ttl_s = min(ttl_s or settings.SHARE_TTL_S, settings.SHARE_MAX_TTL_S)
+    if _existing_session(session_id) is None:
+        raise ApiError(404, "not_found", "no such session")
+    link_id, token = share_links().create(session_id, user, t_ms=t_ms, ttl_s=ttl_s)
+    link = share_links().get(link_id)
+    return jsonify({"url": f"{base_url()}/share/{token}", "id": link_id,
+                    "expires_ms": link.expires_ms, "t_ms": t_ms}), 201
+
+
+@bp.get("/sessions/<session_id>/shares")
+def list_links(session_id: str):
+    """The share links of one session, for the replay page (login only; a GET needs no CSRF)."""
+    if current_user() is None:
+        raise ApiError(401, "unauthorized", "log in to see share links")
+    if not ID_PATTERN.match(session_id):
+        raise ApiError(404, "not_found", "no such session")
+    links = share_links()
+    now = links.now_ms()
+    return jsonify({"links": [link.as_dict(now) for link in links.list_for_session(session_id)]})
+
+
+@bp.post("/share/<link_id>/revoke")
+@_viewer_with_csrf
+def revoke(user: str, link_id: str):
+    try:
+        link = share_links().revoke(link_id, user)
+    except ShareError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    return jsonify({"id": link.id, "revoked": True})
+
+
+def _refused(status: int, message: str):
+    return render_template("share_refused.html", message=message, shared=True), status
+
+
+@bp.get("/share/<token>")
+def shared_page(token: str):
+    try:
+        link = share_links().verify(token)
+    except ShareError as exc:
+        return _refused(exc.status, exc.message)
+    manifest = _existing_session(link.session)
+    if manifest is None:
+        return _refused(404, "The recording behind this link is no longer available.")
+    t = whole_number(request.args.get("t"))
+    start = t if t is not None else (link.t_ms or 0)
+    # shared=True: read-only page, no user header, no links elsewhere; events come through the token.
+    return render_template("session.html", m=manifest, t=start, shared=True,
+                           events_url=url_for("share.shared_events", token=token))
+
+
+@bp.get("/share/<token>/events")
+def shared_events(token: str):
+    try:
+        link = share_links().verify(token)
+    except ShareError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    if _existing_session(link.session) is None:
+        raise ApiError(404, "not_found", "the recording behind this link is no longer available")
+    return events_response(link.session)
