@@ -7,38 +7,18 @@ walks the smallest one and checks the others per candidate.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 
 from redis import Redis
 
 from worker.events import normalise_url
+from worker.filters import MAX_LIMIT, check_paging, parse_status, status_terms  # noqa: F401 (re-exported)
+from worker.groups import index_groups
 from worker.keys import RedisKeys
 from worker.manifest import summary
 
-MAX_LIMIT = 1000
 # A union of URL zsets lives only while one query runs; the expiry covers a crash mid-query.
 _TMP_TTL_S = 60
-_STATUS = re.compile(r"^(?:[1-5][0-9][0-9]|[1-5]xx|error)$")
-
-
-def parse_status(status: str | int) -> str:
-    """'502', '5xx' or 'error' (no response); ValueError for anything else."""
-    value = str(status).strip().lower()
-    if not _STATUS.match(value):
-        raise ValueError("status is a code such as 502, a class such as 5xx, or 'error' (no response)")
-    return value
-
-
-def status_terms(statuses) -> set[str]:
-    """The by_status names a set of failed statuses is indexed under (0 means no response)."""
-    terms = set()
-    for status in statuses:
-        if status == 0:
-            terms.add("error")
-        elif 100 <= status <= 599:
-            terms.update((str(status), f"{status // 100}xx"))
-    return terms
 
 
 def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
@@ -66,6 +46,7 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
     if s["counts"].get("exceptions") or s["counts"].get("console_errors"):
         pipe.zadd(keys.with_errors(), {session: score})
     pipe.execute()
+    index_groups(redis, keys, manifest)
     return s
 
 
@@ -107,12 +88,7 @@ def query_sessions(redis: Redis, keys: RedisKeys, *, status: str | int | None = 
                    user: str | None = None, project: str | None = None, since_ms: int | None = None,
                    until_ms: int | None = None, limit: int = 50) -> list[dict]:
     """Summaries of the sessions matching every given filter, newest first (by start time)."""
-    if not isinstance(limit, int) or limit < 1:
-        raise ValueError("limit must be a positive whole number")
-    for name, value in (("since_ms", since_ms), ("until_ms", until_ms)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ValueError(f"{name} must be epoch milliseconds")
-    limit = min(limit, MAX_LIMIT)
+    limit = check_paging(limit, since_ms, until_ms)
     sources = []
     if status is not None and status != "":
         sources.append(keys.by_status(parse_status(status)))

@@ -10,6 +10,7 @@ import copy
 from typing import Iterable
 
 from worker import events as ev
+from worker import routes
 from worker.buffer import Record
 
 VERSION = 1
@@ -31,7 +32,7 @@ def new(session: str) -> dict:
         "started_ms": None, "ended_ms": None, "duration_ms": None, "user": None,
         "pages": [], "windows": {}, "counts": {name: 0 for name in COUNTS},
         "failed_statuses": [], "failed_urls": [],
-        "network_failures": [], "errors": [], "segments": [],
+        "network_failures": [], "failure_groups": {}, "errors": [], "segments": [],
     }
 
 
@@ -73,6 +74,7 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     """A new manifest with the records not yet covered merged in."""
     # Fields added in later versions start empty in older manifests.
     m = copy.deepcopy({**new(manifest["session"]), **manifest})
+    m["failure_groups"] = copy.deepcopy(failure_groups(manifest))
     fresh = uncovered(m, records)
     m["project"] = m.get("project") or project
     m["user_agent"] = m.get("user_agent") or user_agent
@@ -87,6 +89,7 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     for r in fresh:
         record_times = []
         record_pages = []
+        failed_in_record = 0
         for event in r.events if isinstance(r.events, list) else []:
             counts["events"] += 1
             ts = ev.timestamp(event)
@@ -102,7 +105,11 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
                 if call.pop("failed"):
                     counts["network_failures"] += 1
                     call["ts"] = call["ts"] if call["ts"] is not None else r.received_ms
-                    m["network_failures"].append({"window": r.window, "seq": r.seq, **call})
+                    entry = {"id": routes.call_id(r.window, r.seq, failed_in_record), "window": r.window,
+                             "seq": r.seq, **call}
+                    failed_in_record += 1
+                    m["network_failures"].append(entry)
+                    routes.tally(m["failure_groups"], entry)
                     statuses.add(call["status"])
                     url = ev.normalise_url(call["url"])
                     if url not in known_urls and len(failed_urls) < MAX_FAILED_URLS:
@@ -140,6 +147,16 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     m["failed_statuses"] = sorted(statuses)
     m["failed_urls"] = failed_urls
     return m
+
+
+def failure_groups(manifest: dict) -> dict:
+    """The session's failed calls per group (routes.tally); older manifests: rebuilt from the listed calls."""
+    if "failure_groups" in manifest:
+        return manifest["failure_groups"]
+    groups: dict = {}
+    for call in manifest.get("network_failures") or []:
+        routes.tally(groups, call)
+    return groups
 
 
 def _collapse_pages(pages: list[dict]) -> list[dict]:

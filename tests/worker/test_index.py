@@ -115,6 +115,7 @@ def dump(redis) -> dict:
         kind = redis.type(key)
         out[key] = {b"zset": lambda: redis.zrange(key, 0, -1, withscores=True),
                     b"set": lambda: sorted(redis.smembers(key)),
+                    b"hash": lambda: redis.hgetall(key),
                     b"string": lambda: redis.get(key)}[kind]()
     return out
 
