@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
@@ -10,7 +11,7 @@ from replay.app import services
 from replay.auth import api_auth
 from replay.errors import ApiError
 from replay.params import whole_number
-from worker import index, recording
+from worker import groups, index, recording
 from worker.keys import ID_PATTERN
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -109,3 +110,39 @@ def events_response(session_id: str) -> Response:
         yield "]"
 
     return Response(stream_with_context(generate()), mimetype="application/json")
+
+
+@bp.get("/failures")
+@api_auth
+def list_failure_groups():
+    """Failed calls grouped by method + folded route + status, most recently seen first."""
+    svc = services()
+    try:
+        found = groups.query_groups(
+            svc.redis, svc.keys, status=request.args.get("status") or None, url=request.args.get("url") or None,
+            project=request.args.get("project") or None, since_ms=_time_param("since"),
+            until_ms=_time_param("until"), limit=_limit())
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc)) from None
+    return jsonify({"groups": found, "count": len(found)})
+
+
+@bp.get("/failures/<group_id>/sessions")
+@api_auth
+def failure_group_sessions(group_id: str):
+    """The sessions behind one group, each with a link that opens at its failing call."""
+    svc = services()
+    group = groups.get_group(svc.redis, svc.keys, group_id)
+    if group is None:
+        raise ApiError(404, "not_found", "no such failure group")
+    found = groups.group_sessions(svc.redis, svc.keys, group_id, limit=_limit())
+    for item in found:
+        item["replay_url"] = call_url(item["session"], item.get("call"))
+    return jsonify({"group": group, "sessions": found})
+
+
+def call_url(session_id: str, call: str | None) -> str:
+    """The replay page opened just before one failed call (or at the start when the call is unknown)."""
+    if not call:
+        return replay_url(session_id)
+    return f"{base_url()}/sessions/{session_id}?{urlencode({'call': call})}"

@@ -7,8 +7,9 @@ from flask import Blueprint, abort, redirect, render_template, request, session,
 
 from replay.app import services
 from replay.params import whole_number
+from replay.session_view import session_view
 from replay.auth import check_csrf, csrf_token, current_user, login_required
-from worker import index, recording
+from worker import groups, index, recording
 from worker.keys import ID_PATTERN
 
 bp = Blueprint("pages", __name__)
@@ -78,6 +79,34 @@ def home():
                            user=current_user(), csrf=csrf_token())
 
 
+@bp.get("/failures")
+@login_required
+def failures():
+    svc = services()
+    status = request.args.get("status") or None
+    url = request.args.get("url") or None
+    try:
+        found = groups.query_groups(svc.redis, svc.keys, status=status, url=url, limit=200)
+        error = None
+    except ValueError as exc:
+        found, error = [], str(exc)
+    return render_template("failures.html", groups=found, status=status, url=url, error=error,
+                           user=current_user(), csrf=csrf_token()), (400 if error else 200)
+
+
+@bp.get("/failures/<group_id>")
+@login_required
+def failure_group(group_id: str):
+    svc = services()
+    group = groups.get_group(svc.redis, svc.keys, group_id)
+    if group is None:
+        abort(404, "No such group of failed calls.")
+    sessions = groups.group_sessions(svc.redis, svc.keys, group_id, limit=200)
+    summaries = {s: index.get_summary(svc.redis, svc.keys, s) or {} for s in (i["session"] for i in sessions)}
+    return render_template("failure_group.html", group=group, sessions=sessions, summaries=summaries,
+                           user=current_user(), csrf=csrf_token())
+
+
 @bp.get("/sessions/<session_id>")
 @login_required
 def replay_page(session_id: str):
@@ -86,9 +115,8 @@ def replay_page(session_id: str):
     manifest = recording.load_manifest(services().store, session_id)
     if manifest is None:
         abort(404, "No such session yet. A new session appears within seconds of its first events.")
-    t = request.args.get("t", "0")
-    return render_template("session.html", m=manifest, t=whole_number(t) or 0,
-                           user=current_user(), csrf=csrf_token())
+    view = session_view(manifest, whole_number(request.args.get("t")), request.args.get("call"))
+    return render_template("session.html", **view, user=current_user(), csrf=csrf_token())
 
 
 @bp.app_template_filter("when")
@@ -109,3 +137,16 @@ def duration(ms) -> str:
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
     return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+@bp.app_template_filter("bars")
+def bars(buckets, width: int = 168, height: int = 28) -> list[dict]:
+    """Hourly counts as SVG bar rectangles (x, y, w, h), scaled to the busiest hour."""
+    counts = [c for _, c in buckets or []]
+    if not counts:
+        return []
+    top = max(counts) or 1
+    w = width / len(counts)
+    return [{"x": round(i * w, 2), "w": max(round(w - 0.5, 2), 0.5), "h": round(c / top * height, 2),
+             "y": round(height - c / top * height, 2), "count": c, "hour": h}
+            for i, ((h, c)) in enumerate(zip((b[0] for b in buckets), counts)) if c]

@@ -11,6 +11,7 @@ from replay.app import services
 from replay.auth import check_csrf, current_user
 from replay.params import whole_number
 from replay.errors import ApiError
+from replay.session_view import session_view
 from replay.share import ShareError, ShareLinks
 from worker import recording
 from worker.keys import ID_PATTERN
@@ -134,9 +135,9 @@ def shared_page(token: str):
     if manifest is None:
         return _refused(404, "The recording behind this link is no longer available.")
     t = whole_number(request.args.get("t"))
-    start = t if t is not None else (link.t_ms or 0)
+    view = session_view(manifest, t if t is not None else link.t_ms, request.args.get("call"))
     # shared=True: read-only page, no user header, no links elsewhere; events come through the token.
-    return render_template("session.html", m=manifest, t=start, shared=True,
+    return render_template("session.html", **view, shared=True,
                            events_url=url_for("share.shared_events", token=token))
 
 

@@ -108,3 +108,48 @@ def test_replay_page_needs_a_login_and_sends_a_strict_csp(client, accounts, reco
     assert "script-src 'self'" in r.headers["Content-Security-Policy"]
     html = r.get_data(as_text=True)
     assert "/api/orders" in html and 'data-t="200"' in html
+
+
+def test_replay_page_opens_two_seconds_before_a_call_with_its_diagnosis(client, accounts, token, recorded):
+    accounts.create_user("dev@example.com", "correct horse")
+    with client.session_transaction() as s:
+        s["user"] = "dev@example.com"
+    [failure] = get(client, f"/api/sessions/{recorded}", token).get_json()["network_failures"]
+    html = client.get(f"/sessions/{recorded}?call={failure['id']}").get_data(as_text=True)
+    # The 502 is 200 ms in; two seconds before it is clamped to the start.
+    assert 'data-t="0"' in html
+    assert re.search(r'<li id="call-[^"]+" class="failure">\s*<button[^>]*>.*?</button>\s*<details open>', html, re.S)
+    assert "Diagnosis" in html and "nginx" in html
+
+
+def test_failure_groups_lead_to_the_sessions_and_their_calls(client, token, recorded):
+    body = get(client, "/api/failures?status=5xx", token).get_json()
+    [group] = body["groups"]
+    assert (group["method"], group["route"], group["status"], group["count"], group["sessions"]) == \
+        ("GET", "/api/orders", 502, 1, 1)
+    behind = get(client, f"/api/failures/{group['id']}/sessions", token).get_json()
+    [item] = behind["sessions"]
+    assert item["session"] == recorded
+    assert "?call=" in item["replay_url"]
+    assert get(client, "/api/failures/nope/sessions", token).status_code == 404
+    assert get(client, "/api/failures?status=4xx", token).get_json()["groups"] == []
+
+
+def test_failed_calls_pages_list_the_group_and_link_to_the_call(client, accounts, recorded):
+    accounts.create_user("dev@example.com", "correct horse")
+    with client.session_transaction() as s:
+        s["user"] = "dev@example.com"
+    html = client.get("/failures?status=502").get_data(as_text=True)
+    assert "/api/orders" in html
+    gid = re.search(r'href="/failures/([0-9a-f]+)"', html).group(1)
+    detail = client.get(f"/failures/{gid}").get_data(as_text=True)
+    assert f"/sessions/{recorded}?call=" in detail
+    assert client.get("/failures?status=teapot").status_code == 400
+
+
+def test_hourly_bars_scale_to_the_busiest_hour():
+    from replay.pages import bars
+
+    drawn = bars([[0, 1], [3600_000, 0], [7200_000, 4]], width=30, height=20)
+    assert [(b["x"], b["h"], b["count"]) for b in drawn] == [(0, 5.0, 1), (20.0, 20.0, 4)]
+    assert bars([]) == []
