@@ -2,10 +2,23 @@
 // numbered batch that stays until acked. Bounded: over MAX_BUFFER_BYTES the
 // oldest dispensable events go first, then whole batches' events, and each
 // batch that lost events carries a marker saying how many (never silent).
+// Sizes are UTF-8 bytes, as they go on the wire.
 
-export const MAX_BATCH_CHARS = 48 * 1024; // any batch fits in one beacon
+export const MAX_BATCH_BYTES = 48 * 1024; // a batch of several events fits in one beacon
 export const MAX_BATCH_EVENTS = 500;
 export const MAX_BUFFER_BYTES = 5 * 1024 * 1024;
+
+/** UTF-8 length of a string (JSON text: surrogates come in pairs, 4 bytes a pair). */
+export function byteLength(s) {
+  let n = s.length;
+  if (/[^\0-\x7f]/.test(s)) {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) n += c < 2048 || c >> 11 === 27 ? 1 : 2;
+    }
+  }
+  return n;
+}
 
 /**
  * `marker(events, bytes, timestamp)` builds the event that stands for dropped ones.
@@ -17,7 +30,7 @@ export function createBuffer(stream, marker) {
   let total = 0;
   const batches = [];
 
-  const newBatch = () => ({ stream, seq: 0, ev: [], chars: 0, lost: 0, lostChars: 0, sock: -1, beacon: false });
+  const newBatch = () => ({ stream, seq: 0, ev: [], bytes: 0, lost: 0, lostBytes: 0, sock: -1, beacon: false });
   const json = (b) => b.ev.map((e) => e.j).join(',');
 
   function cut() {
@@ -32,14 +45,15 @@ export function createBuffer(stream, marker) {
     const keep = [];
     for (const e of b.ev) {
       if (e.m || !pick(e)) keep.push(e);
-      else { b.lost++; b.lostChars += e.j.length; total -= e.j.length; }
+      else { b.lost++; b.lostBytes += e.n; total -= e.n; }
     }
     const old = keep.find((e) => e.m);
     const ts = (old || b.ev[0] || {}).t || Date.now();
-    const m = { j: JSON.stringify(marker(b.lost, b.lostChars, ts)), t: ts, m: true };
-    total += m.j.length - (old ? old.j.length : 0);
+    const j = JSON.stringify(marker(b.lost, b.lostBytes, ts));
+    const m = { j, n: byteLength(j) + 1, t: ts, m: true };
+    total += m.n - (old ? old.n : 0);
     b.ev = keep.filter((e) => !e.m).concat(m);
-    b.chars = b.ev.reduce((n, e) => n + e.j.length, 0);
+    b.bytes = b.ev.reduce((n, e) => n + e.n, 0);
   }
 
   // Down to 90% of the cap, so that trimming is rare.
@@ -58,14 +72,15 @@ export function createBuffer(stream, marker) {
     add(event, dispensable) {
       let j;
       try { j = JSON.stringify(event); } catch { return; }
+      const n = byteLength(j) + 1; // and the comma that joins it to the next
       if (!open) open = newBatch();
-      if (open.ev.length && (open.chars + j.length > MAX_BATCH_CHARS || open.ev.length >= MAX_BATCH_EVENTS)) {
+      if (open.ev.length && (open.bytes + n > MAX_BATCH_BYTES || open.ev.length >= MAX_BATCH_EVENTS)) {
         cut();
         open = newBatch();
       }
-      open.ev.push({ j, t: event.timestamp, x: dispensable });
-      open.chars += j.length;
-      total += j.length;
+      open.ev.push({ j, n, t: event.timestamp, x: dispensable });
+      open.bytes += n;
+      total += n;
       if (total > MAX_BUFFER_BYTES) trim();
     },
     /** Cut the open batch, if it holds anything. */
@@ -83,7 +98,7 @@ export function createBuffer(stream, marker) {
       for (let i = batches.length - 1; i >= 0; i--) {
         const b = batches[i];
         if (b.stream === s && (b.seq === seq || b.seq <= upTo)) {
-          total -= b.chars;
+          total -= b.bytes;
           batches.splice(i, 1);
         }
       }

@@ -73,7 +73,7 @@ function init(options) {
     stops.push(transport.stop);
     stops.push(startErrors(emit));
     stops.push(startConsole(emit));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader }));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths }));
     stops.push(startRecorder(onRecord, opts));
   } catch {
     stop();
@@ -117,6 +117,7 @@ try {
         projectKey: data.projectKey,
         endpoint: data.endpoint,
         correlationHeader: data.correlation !== 'off',
+        correlationPaths: data.correlationPaths,
         maskAllText: 'maskAllText' in data,
       });
     }

@@ -7,6 +7,8 @@ export const CORRELATION_HEADER = 'X-Replay-Session';
 const MAX_READ_BYTES = 1024 * 1024;
 const READ_TIMEOUT_MS = 5000;
 const BINARY_TYPE = /^(image|audio|video|font)\/|octet|zip|pdf|proto|wasm/;
+// Members of RequestInit: fetch(request, init) with any of them set rebuilds the request.
+const INIT_MEMBERS = 'method headers body referrer referrerPolicy mode credentials cache redirect integrity keepalive signal duplex priority window'.split(' ');
 
 // Read at most MAX_READ_BYTES of a (cloned) body; keep the first MAX_BODY_CHARS as text.
 async function readText(body) {
@@ -35,14 +37,19 @@ const rawHeaderPairs = (raw) => raw.split(/\r?\n/).filter((l) => l.includes(':')
 /**
  * Record fetch/XHR calls; `sessionId()` gives the correlation header's value.
  * Calls to `endpoint`/ingest are neither recorded nor tagged. Returns stop.
+ * `paths` (path prefixes, an array or "a,b" text) limits the header to those
+ * same-origin paths: a same-origin URL that redirects to another origin would
+ * carry it there and need a CORS preflight.
  */
-export function startNetwork({ emit, endpoint, sessionId, correlation }) {
+export function startNetwork({ emit, endpoint, sessionId, correlation, paths }) {
   let active = true;
   const ingest = endpoint + '/ingest';
   const absolute = (u) => new URL(u, location.href).href;
+  const prefixes = (typeof paths === 'string' ? paths.split(',') : paths || [])
+    .map((p) => String(p).trim()).filter(Boolean).map((p) => (p[0] === '/' ? p : '/' + p));
+  if (!prefixes.length) prefixes.push('/');
   // http(s) on this page's origin only (a blob: URL of this origin is not a request to it).
-  const sameOrigin = (u) => u.startsWith(location.origin + '/');
-  const tag = correlation !== false;
+  const tagged = (u) => correlation !== false && prefixes.some((p) => u.startsWith(location.origin + p));
 
   const base = (info, status, statusText, error) => ({
     method: info.method,
@@ -99,10 +106,14 @@ export function startNetwork({ emit, endpoint, sessionId, correlation }) {
             const headers = new Headers((init && init.headers) || (req ? req.headers : undefined));
             info = begin((init && init.method) || (req && req.method), url, 'fetch', headers);
             const mode = (init && init.mode) || (req && req.mode);
-            if (tag && mode !== 'no-cors' && sameOrigin(url) && !headers.has(CORRELATION_HEADER)) {
+            if (mode !== 'no-cors' && mode !== 'navigate' && tagged(url) && !headers.has(CORRELATION_HEADER)) {
               // A new init with new Headers: the caller's objects stay as they were.
+              // A non-empty init resets a Request's referrer and its policy (Fetch
+              // standard, Request constructor): where the caller's init was empty,
+              // carry them over, so the request goes as it would have.
               headers.set(CORRELATION_HEADER, sessionId());
-              args = [input, { ...init, headers }];
+              const keep = req && !INIT_MEMBERS.some((k) => init && init[k] !== undefined);
+              args = [input, { ...(keep && { referrer: req.referrer, referrerPolicy: req.referrerPolicy }), ...init, headers }];
             }
           }
         } catch {
@@ -174,7 +185,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation }) {
             const info = begin(c.method, c.url, 'xhr', c.pairs);
             calls.set(xhr, info);
             const named = c.pairs.some((p) => p[0].toLowerCase() === 'x-replay-session');
-            if (tag && !named && sameOrigin(c.url)) setRequestHeader.call(xhr, CORRELATION_HEADER, sessionId());
+            if (!named && tagged(c.url)) setRequestHeader.call(xhr, CORRELATION_HEADER, sessionId());
             const events = ['abort', 'error', 'timeout', 'loadend'];
             const listener = (e) => {
               try {

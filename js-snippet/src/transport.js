@@ -2,6 +2,7 @@
 // capped exponential backoff with full jitter, HTTP POST when WebSocket does
 // not work, and beacons when the page goes away. Never logs, never throws.
 import { canGzip, gzip, gunzip } from './compress.js';
+import { byteLength } from './buffer.js';
 
 export const PROTOCOL_VERSION = 1;
 export const FLUSH_INTERVAL_MS = 2000;
@@ -10,9 +11,11 @@ const BACKOFF_CAP_MS = 30000;
 const WS_TRIES_BEFORE_HTTP = 3;
 const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
 const GZIP_MIN_CHARS = 1024;
+// All sizes in UTF-8 bytes.
 const MAX_FRAME_BYTES = 1000 * 1000; // the collector's MAX_MESSAGE_BYTES is 1 MiB
-const MAX_BEACON_CHARS = 56 * 1024; // beacons must stay under 60 KB
-const MAX_POST_CHARS = 512 * 1024;
+const MAX_BEACON_BYTES = 56 * 1024; // browsers allow 64 KiB of beacons in flight
+const MAX_POST_BYTES = 512 * 1024; // before gzip: under the collector's 1 MiB MAX_HTTP_BATCH_BYTES even without
+const MAX_HTTP_BYTES = 1024 * 1024; // the body as sent
 const MAX_BATCHES_PER_REQUEST = 100; // the collector takes up to 200
 const MAX_URL_CHARS = 4000;
 // Refusals that would only repeat (protocol.md): stop sending altogether.
@@ -33,6 +36,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
   let attempt = 0;
   let wsFailures = 0;
   let posting = false;
+  let postLimit = MAX_POST_BYTES; // halved by each 413 on a group of several batches
   let retryTimer = 0;
   let urgentTimer = 0;
   let dead = false;
@@ -42,11 +46,8 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
   const page = () => ({ url: location.href.slice(0, MAX_URL_CHARS), ua: navigator.userAgent.slice(0, 1000) });
   const unsent = (b) => (http ? b.sock !== POSTING : b.sock !== gen);
   const batchJSON = (b) => '{"seq":' + b.seq + ',"events":[' + buffer.eventsJSON(b) + ']}';
-  const envelope = (group) => {
-    const s = group[0].stream;
-    const head = JSON.stringify({ v: PROTOCOL_VERSION, key, session: s.session, window: s.window, ...page() });
-    return head.slice(0, -1) + ',"batches":[' + group.map(batchJSON).join(',') + ']}';
-  };
+  const head = (s) => JSON.stringify({ v: PROTOCOL_VERSION, key, session: s.session, window: s.window, ...page() }).slice(0, -1) + ',"batches":[';
+  const envelope = (group) => head(group[0].stream) + group.map(batchJSON).join(',') + ']}';
   const encode = (text) => (text.length >= GZIP_MIN_CHARS && canGzip() ? gzip(text) : Promise.resolve(text));
   const close = (sock) => {
     ws = null;
@@ -54,20 +55,21 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
     if (sock.readyState) sock.close(1000);
     else sock.onopen = () => sock.close(1000);
   };
-  const size = (data) => (typeof data === 'string' ? new Blob([data]).size : data.byteLength);
+  const size = (data) => (typeof data === 'string' ? byteLength(data) : data.byteLength);
 
-  // Consecutive batches of one stream, each group under `limit` characters.
+  // Runs of batches of one stream, each group's envelope under `limit` bytes
+  // (`group.bytes`, an upper bound) unless it is one batch that alone is over.
   function groups(list, limit) {
     const out = [];
     let cur = null;
-    let chars = 0;
     for (const b of list) {
-      if (!cur || cur[0].stream !== b.stream || chars + b.chars > limit || cur.length >= MAX_BATCHES_PER_REQUEST) {
+      const n = b.bytes + 40; // with {"seq":N,"events":[…]},
+      if (!cur || cur[0].stream !== b.stream || cur.bytes + n > limit || cur.length >= MAX_BATCHES_PER_REQUEST) {
         out.push((cur = []));
-        chars = 0;
+        cur.bytes = byteLength(head(b.stream)) + 2;
       }
       cur.push(b);
-      chars += b.chars + 40;
+      cur.bytes += n;
     }
     return out;
   }
@@ -159,7 +161,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
       ready = false;
       if (FATAL_CLOSE_CODES.includes(e.code)) return fatal();
       // Too large (inflated past the collector's limit): those batches can never go as they are.
-      if (e.code === 1009) buffer.pending().forEach((b) => b.chars > MAX_FRAME_BYTES && buffer.collapse(b));
+      if (e.code === 1009) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
       // Rate limited: wait long, whatever the ready that comes next says.
       if (e.code === 4429) attempt = Math.max(attempt, 6);
       if (!gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) {
@@ -172,7 +174,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
 
   function post() {
     if (dead || posting || retryTimer) return;
-    const group = groups(buffer.pending().filter(unsent), MAX_POST_CHARS)[0];
+    const group = groups(buffer.pending().filter(unsent), postLimit)[0];
     if (!group) return;
     posting = true;
     group.forEach((b) => (b.sock = POSTING));
@@ -183,10 +185,20 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
       else schedule();
     };
     encode(envelope(group))
-      .then((data) => nativeFetch.call(window, httpUrl, { method: 'POST', body: new Blob([data], { type: 'text/plain' }), credentials: 'omit' }))
+      .then((data) => size(data) > MAX_HTTP_BYTES
+        ? { status: 413 }
+        : nativeFetch.call(window, httpUrl, { method: 'POST', body: new Blob([data], { type: 'text/plain' }), credentials: 'omit' }))
       .then((res) => {
         if (FATAL_HTTP_STATUS.includes(res.status)) return fatal();
-        if (res.status === 413) group.forEach(buffer.collapse);
+        if (res.status === 413) {
+          // Too large: send the group in smaller parts; a batch too large on its
+          // own goes as the marker that counts its events (replay.dropped).
+          const one = group[0];
+          const before = one.bytes;
+          if (group.length > 1) postLimit = Math.max(group.bytes / 2, 1024);
+          else buffer.collapse(one);
+          return done(group.length > 1 || one.bytes < before); // a bare marker refused: back off
+        }
         if (!res.ok) return done(false);
         return res.json().then(() => {
           attempt = 0;
@@ -218,12 +230,17 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
 
   // Page going away: everything unacked leaves by beacon, synchronously, as JSON.
   // Browsers allow about 64 KB of such requests in flight, so batches never
-  // sent go first; the ones sent on the socket but not yet acked come after.
+  // sent go first, newest first (the failed call and the errors just before the
+  // page went away); the ones on an open socket but not yet acked come after.
+  // A batch too large for any beacon (a big full snapshot) can only go by
+  // socket: it is skipped, never in the way of the others.
   function beaconAll() {
     buffer.flush();
-    const todo = buffer.pending().filter((b) => !b.beacon);
-    todo.sort((a, b) => (a.sock === gen) - (b.sock === gen));
-    for (const group of groups(todo, MAX_BEACON_CHARS)) {
+    const onSocket = (b) => !!ws && b.sock === gen;
+    const todo = buffer.pending().filter((b) => !b.beacon).reverse();
+    todo.sort((a, b) => onSocket(a) - onSocket(b)); // stable: newest first within each
+    for (const group of groups(todo, MAX_BEACON_BYTES)) {
+      if (group.bytes > MAX_BEACON_BYTES) continue;
       const body = envelope(group);
       const mark = (v) => group.forEach((b) => (b.beacon = v)); // still unacked: resent if the page stays
       mark(true);
@@ -235,7 +252,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
       } catch {
         mark(false);
       }
-      return; // over the browser's quota: the rest would be refused too
+      return; // a beacon that fits was refused: over the browser's quota, the rest would be too
     }
   }
 
