@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import free_port, wait_for_port
+from tests.nginx import running_nginx
 
 SITE = Path(__file__).parent / "site"
 BIN = Path(sys.executable).parent
@@ -112,9 +112,6 @@ def replay_server(replay_procs) -> str:
 @pytest.fixture(scope="module")
 def site(replay_env, replay_server, tmp_path_factory):
     """nginx serving the test site, with /api/ proxied to a port where nothing listens (a real 502)."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(nginx):
-        pytest.fail("nginx is not installed: run the README's test command")
     port, dead_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{port}"
     key = replay_cli(replay_env, "project", "create", "acme", "--origin", origin)
@@ -122,40 +119,9 @@ def site(replay_env, replay_server, tmp_path_factory):
     html = (SITE / "index.html").read_text()
     html = html.replace("__SNIPPET_URL__", f"{replay_server}/snippet.js").replace("__PROJECT_KEY__", key)
     (root / "index.html").write_text(html)
-    conf_dir = tmp_path_factory.mktemp("nginx")
-    (conf_dir / "logs").mkdir()
-    access_log = conf_dir / "logs" / "access.log"
-    # As root, nginx's workers would run as nobody and could not read pytest's private temp folders.
-    user = "user root;" if os.geteuid() == 0 else ""
-    (conf_dir / "nginx.conf").write_text(f"""
-{user}
-daemon off;
-worker_processes 1;
-pid {conf_dir}/nginx.pid;
-error_log {conf_dir}/logs/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {conf_dir}/body; proxy_temp_path {conf_dir}/proxy;
-  fastcgi_temp_path {conf_dir}/fastcgi; uwsgi_temp_path {conf_dir}/uwsgi; scgi_temp_path {conf_dir}/scgi;
-  log_format replay '$request_method $uri $status session=$http_x_replay_session';
-  server {{
-    listen 127.0.0.1:{port};
-    access_log {access_log} replay;
-    location / {{ root {root}; }}
-    location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([nginx, "-p", str(conf_dir), "-c", str(conf_dir / "nginx.conf"),
-                             "-e", str(conf_dir / "logs" / "error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port)
-        yield {"url": origin + "/", "origin": origin, "key": key, "access_log": access_log}
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    locations = f"location / {{ root {root}; }}  location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}"
+    with running_nginx(tmp_path_factory.mktemp("nginx"), port, locations) as logs:
+        yield {"url": origin + "/", "origin": origin, "key": key, "access_log": logs / "access.log"}
 
 
 @pytest.fixture(scope="module")

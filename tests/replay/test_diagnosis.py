@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import http.server
-import os
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,8 @@ import urllib.request
 import pytest
 
 from replay.diagnosis import KINDS, diagnose
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port
+from tests.nginx import running_nginx
 from worker import events as ev
 
 SID = "s_8f3a2c1d9e7b4a60"
@@ -553,9 +553,6 @@ class _Hang(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def nginx(tmp_path_factory):
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not os.path.exists(binary):
-        pytest.skip("nginx is not installed")
     hang = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hang)
     threading.Thread(target=hang.serve_forever, daemon=True).start()
     closer = socket.socket()
@@ -574,38 +571,13 @@ def nginx(tmp_path_factory):
                 pass
     threading.Thread(target=close_at_once, daemon=True).start()
     port, dead = free_port(), free_port()
-    conf = tmp_path_factory.mktemp("nginx-diagnosis")
-    (conf / "logs").mkdir()
-    user = "user root;" if os.geteuid() == 0 else ""
-    (conf / "nginx.conf").write_text(f"""
-{user}
-daemon off;
-worker_processes 1;
-pid {conf}/nginx.pid;
-error_log {conf}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-  log_format replay '$remote_addr "$request" $status $request_time session=$http_x_replay_session';
-  access_log {conf}/logs/access.log replay;
-  client_body_temp_path {conf}/tmp; proxy_temp_path {conf}/tmp; fastcgi_temp_path {conf}/tmp;
-  uwsgi_temp_path {conf}/tmp; scgi_temp_path {conf}/tmp;
-  server {{
-    listen 127.0.0.1:{port};
-    location /down/ {{ proxy_pass http://127.0.0.1:{dead}; }}
-    location /closes/ {{ proxy_pass http://127.0.0.1:{closer.getsockname()[1]}; }}
-    location /slow/ {{ proxy_pass http://127.0.0.1:{hang.server_address[1]}; proxy_read_timeout 1s; }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([binary, "-p", str(conf), "-c", str(conf / "nginx.conf"),
-                             "-e", str(conf / "logs/error.log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    locations = (f"location /down/ {{ proxy_pass http://127.0.0.1:{dead}; }}"
+                 f"location /closes/ {{ proxy_pass http://127.0.0.1:{closer.getsockname()[1]}; }}"
+                 f"location /slow/ {{ proxy_pass http://127.0.0.1:{hang.server_address[1]}; proxy_read_timeout 1s; }}")
     try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}", conf / "logs"
+        with running_nginx(tmp_path_factory.mktemp("nginx-diagnosis"), port, locations) as logs:
+            yield f"http://127.0.0.1:{port}", logs
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         stop.set()
         hang.shutdown()
         closer.close()
