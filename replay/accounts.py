@@ -69,6 +69,11 @@ class Accounts:
             return None
         return Project(key, data[b"name"].decode(), tuple(json.loads(data[b"origins"])))
 
+    def projects(self) -> list[Project]:
+        """Every project, by name."""
+        keys = sorted(k.decode() for k in self.redis.smembers(self.keys.projects()))
+        return sorted((p for p in map(self.project, keys) if p), key=lambda p: (p.name.lower(), p.key))
+
     # Viewer users.
     def create_user(self, email: str, password: str) -> None:
         email = email.strip().lower()

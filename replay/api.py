@@ -1,16 +1,16 @@
-"""The JSON API: sessions by failed status, URL, user and time; one session; its recording."""
+"""The JSON API: sessions by failed status, URL, user, errors, project and time; one session; its recording."""
 from __future__ import annotations
 
 import json
 from urllib.parse import urlencode
-from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from replay.app import services
 from replay.auth import api_auth
 from replay.errors import ApiError
-from replay.params import whole_number
+from replay.params import epoch_ms, whole_number
+from replay import session_data
 from worker import groups, index, recording
 from worker.keys import ID_PATTERN
 
@@ -18,7 +18,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 MAX_LIMIT = 500
 # Stored bookkeeping that is of no use to an API reader.
-PRIVATE_FIELDS = ("windows", "segments")
+PRIVATE_FIELDS = ("windows", "segments", "segment_spans")
 
 
 def base_url() -> str:
@@ -34,12 +34,11 @@ def _time_param(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if (number := whole_number(raw)) is not None:
-        return number
     try:
-        return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp() * 1000)
+        return epoch_ms(raw)
     except ValueError:
-        raise ApiError(400, "invalid_parameter", f"'{name}' is epoch milliseconds or an ISO 8601 time") from None
+        raise ApiError(400, "invalid_parameter",
+                       f"'{name}' is epoch milliseconds or an ISO 8601 time (UTC unless it says otherwise)") from None
 
 
 def _limit() -> int:
@@ -53,20 +52,20 @@ def _limit() -> int:
 @bp.get("/sessions")
 @api_auth
 def list_sessions():
+    """Sessions matching every filter, newest first; `next_cursor` (null on the last page) fetches the next page."""
     svc = services()
+    args = request.args
     try:
-        found = index.query_sessions(
-            svc.redis, svc.keys,
-            status=request.args.get("status") or None,
-            url=request.args.get("url") or None,
-            user=request.args.get("user") or None,
-            project=request.args.get("project") or None,
-            since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit())
+        page = index.query_page(
+            svc.redis, svc.keys, status=args.get("status") or None, url=args.get("url") or None,
+            user=args.get("user") or None, project=args.get("project") or None, errors=args.get("errors") or None,
+            since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit(),
+            cursor=args.get("cursor") or None)
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
-    for item in found:
+    for item in page.sessions:
         item["replay_url"] = replay_url(item["session"])
-    return jsonify({"sessions": found, "count": len(found)})
+    return jsonify({"sessions": page.sessions, "count": len(page.sessions), "next_cursor": page.next_cursor})
 
 
 def _manifest(session_id: str) -> dict:
@@ -146,3 +145,59 @@ def call_url(session_id: str, call: str | None) -> str:
     if not call:
         return replay_url(session_id)
     return f"{base_url()}/sessions/{session_id}?{urlencode({'call': call})}"
+
+
+# The replay page's data: calls and console entries for its panels, and the recording
+# segment by segment so that a long session starts playing before it has all loaded.
+# Share links serve the same through their token (replay/share_routes.py).
+
+@bp.get("/sessions/<session_id>/calls")
+@api_auth
+def get_calls(session_id: str):
+    return calls_response(_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/console")
+@api_auth
+def get_console(session_id: str):
+    return console_response(_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/segments")
+@api_auth
+def get_segments(session_id: str):
+    return segments_response(_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/segments/<segment_id>")
+@api_auth
+def get_segment(session_id: str, segment_id: str):
+    return segment_response(_manifest(session_id), segment_id)
+
+
+def calls_response(manifest: dict) -> Response:
+    found, truncated = session_data.calls(services().store, manifest, services().settings.MAX_BODY_CHARS)
+    return jsonify({"session": manifest["session"], "calls": found, "count": len(found), "truncated": truncated})
+
+
+def console_response(manifest: dict) -> Response:
+    found, truncated = session_data.console(services().store, manifest)
+    return jsonify({"session": manifest["session"], "entries": found, "count": len(found), "truncated": truncated})
+
+
+def segments_response(manifest: dict) -> Response:
+    """The segments in time order: what to fetch first to start playing."""
+    listed = recording.list_segments(services().store, manifest)
+    return jsonify({"session": manifest["session"], "started_ms": manifest.get("started_ms"),
+                    "ended_ms": manifest.get("ended_ms"),
+                    "segments": [{k: v for k, v in e.items() if k != "key"} for e in listed]})
+
+
+def segment_response(manifest: dict, segment_id: str) -> Response:
+    """One segment's events in time order (ids come from the listing: "window.first-last")."""
+    if recording.SEGMENT_ID.match(segment_id):
+        for entry in recording.list_segments(services().store, manifest, timed=False):
+            if entry["id"] == segment_id:
+                body = json.dumps(recording.segment_events(services().store, entry), separators=(",", ":"))
+                return Response(body, mimetype="application/json")
+    raise ApiError(404, "not_found", "no such segment in this session")

@@ -61,9 +61,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     errors.init_app(app)
     sock.init_app(app)
 
-    from replay import api, assets, ingest_routes, pages, share_routes
+    from replay import api, assets, export_routes, ingest_routes, pages, share_routes
 
-    for module in (ingest_routes, assets, api, pages, share_routes):
+    for module in (ingest_routes, assets, api, pages, share_routes, export_routes):
         app.register_blueprint(module.bp)
     return app
 

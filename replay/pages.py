@@ -1,18 +1,24 @@
 """Viewer pages: login, the recent sessions, and the replay page."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
 from replay.app import services
-from replay.params import whole_number
+from replay.params import epoch_ms, whole_number
 from replay.session_view import session_view
 from replay.auth import check_csrf, csrf_token, current_user, login_required
 from worker import groups, index, recording
 from worker.keys import ID_PATTERN
 
 bp = Blueprint("pages", __name__)
+
+# The sessions list's filters (query string names, as in GET /api/sessions), and its page size.
+LIST_FILTERS = ("status", "url", "user", "errors", "project", "since", "until")
+LIST_PARAMS = (*LIST_FILTERS, "cursor")
+LIST_PAGE_SIZE = 50
 
 # Recorded pages replay in a sandboxed iframe without scripts; the viewer itself
 # runs only its own files. Images, styles and fonts of the recorded site may load.
@@ -64,19 +70,60 @@ def logout():
     return redirect(url_for("pages.login"))
 
 
+def _form_time(label: str, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        return epoch_ms(raw)
+    except ValueError:
+        raise ValueError(f"{label} is a date and time such as 2026-11-22T10:00 (UTC), or epoch milliseconds") from None
+
+
+def _time_input(ms: int | None) -> str:
+    """The value a datetime-local field shows for a time (UTC, as every time on these pages)."""
+    if ms is None:
+        return ""
+    try:
+        when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S" if when.second else "%Y-%m-%dT%H:%M")
+
+
 @bp.get("/")
 @login_required
 def home():
+    """The sessions list: filters in the URL (bookmarkable), newest first, pages by cursor."""
     svc = services()
-    status = request.args.get("status") or None
+    args = request.args
+    # An empty form field filters nothing: drop it, so the URL to bookmark says only what is filtered.
+    if any(k in LIST_PARAMS and not v.strip() for k, v in args.items(multi=True)):
+        return redirect(url_for("pages.home", **{k: v.strip() for k, v in args.items() if k in LIST_PARAMS
+                                                 and v.strip()}))
+    filters = {name: args.get(name, "").strip() for name in LIST_FILTERS}
+    cursor = args.get("cursor", "").strip()
+    since_ms = until_ms = None
     try:
-        sessions = index.query_sessions(svc.redis, svc.keys, status=status, limit=100)
+        since_ms = _form_time("From", filters["since"])
+        until_ms = _form_time("To", filters["until"])
+        page = index.query_page(
+            svc.redis, svc.keys, status=filters["status"] or None, url=filters["url"] or None,
+            user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
+            since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None)
+        error = None
     except ValueError as exc:
-        sessions, status = [], None
-        return render_template("home.html", sessions=sessions, status=status, error=str(exc),
-                               user=current_user(), csrf=csrf_token()), 400
-    return render_template("home.html", sessions=sessions, status=status, error=None,
-                           user=current_user(), csrf=csrf_token())
+        page, error = index.Page([], None), str(exc)
+    active = {k: v for k, v in filters.items() if v}
+    projects = svc.accounts.projects()
+    html = render_template(
+        "home.html", sessions=page.sessions, filters=filters, active=active, cursor=cursor, error=error,
+        since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
+        projects=projects, project_names={p.key: p.name for p in projects},
+        older_url=url_for("pages.home", **active, cursor=page.next_cursor) if page.next_cursor else None,
+        newest_url=url_for("pages.home", **active) if cursor else None,
+        public_url=(svc.settings.PUBLIC_URL or request.host_url).rstrip("/"),
+        user=current_user(), csrf=csrf_token())
+    return html, (400 if error else 200)
 
 
 @bp.get("/failures")
@@ -133,6 +180,8 @@ def when(ms) -> str:
 def duration(ms) -> str:
     if ms is None:
         return "—"
+    if ms < 1000:
+        return f"{int(ms)} ms"
     seconds = ms / 1000
     if seconds < 60:
         return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request
 
-from replay import pages
+from replay import api, pages
 from replay.api import base_url, events_response
 from replay.app import services
 from replay.auth import check_csrf, current_user
@@ -135,18 +135,44 @@ def shared_page(token: str):
     if manifest is None:
         return _refused(404, "The recording behind this link is no longer available.")
     t = whole_number(request.args.get("t"))
-    view = session_view(manifest, t if t is not None else link.t_ms, request.args.get("call"))
-    # shared=True: read-only page, no user header, no links elsewhere; events come through the token.
-    return render_template("session.html", **view, shared=True,
-                           events_url=url_for("share.shared_events", token=token))
+    view = session_view(manifest, t if t is not None else link.t_ms, request.args.get("call"), share_token=token)
+    # shared=True: read-only page, no user header, no links elsewhere; its data comes through the token.
+    return render_template("session.html", **view, shared=True)
 
 
-@bp.get("/share/<token>/events")
-def shared_events(token: str):
+def _shared_manifest(token: str) -> dict:
+    """The manifest of the session behind a live share link, or the link's refusal as a JSON error."""
     try:
         link = share_links().verify(token)
     except ShareError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
-    if _existing_session(link.session) is None:
+    manifest = _existing_session(link.session)
+    if manifest is None:
         raise ApiError(404, "not_found", "the recording behind this link is no longer available")
-    return events_response(link.session)
+    return manifest
+
+
+@bp.get("/share/<token>/events")
+def shared_events(token: str):
+    return events_response(_shared_manifest(token)["session"])
+
+
+# The replay page's data through the token, as /api/sessions/<id>/... gives it to a login.
+@bp.get("/share/<token>/calls")
+def shared_calls(token: str):
+    return api.calls_response(_shared_manifest(token))
+
+
+@bp.get("/share/<token>/console")
+def shared_console(token: str):
+    return api.console_response(_shared_manifest(token))
+
+
+@bp.get("/share/<token>/segments")
+def shared_segments(token: str):
+    return api.segments_response(_shared_manifest(token))
+
+
+@bp.get("/share/<token>/segments/<segment_id>")
+def shared_segment(token: str, segment_id: str):
+    return api.segment_response(_shared_manifest(token), segment_id)

@@ -164,6 +164,22 @@ def console_error(event: Any) -> dict | None:
     }
 
 
+CONSOLE_LEVELS = ("log", "info", "warn", "error", "debug")
+
+
+def console_entry(event: Any) -> dict | None:
+    """Any console call (every level), for the replay page's console panel."""
+    found = custom(event, TAG_CONSOLE)
+    if found is None:
+        return None
+    ts, p = found
+    level = p.get("level") if p.get("level") in CONSOLE_LEVELS else "log"
+    args = p.get("args")
+    parts = [a[:MAX_TEXT_CHARS] for a in args[:20] if isinstance(a, str)] if isinstance(args, list) else []
+    return {"kind": "console", "ts": ts, "level": level, "message": " ".join(parts)[:MAX_TEXT_CHARS],
+            "args": parts, "stack": _text(p.get("trace"), MAX_STACK_CHARS)}
+
+
 def exception(event: Any) -> dict | None:
     """An uncaught error or unhandled rejection as an error entry."""
     found = custom(event, TAG_ERROR)

@@ -16,7 +16,7 @@ from worker.context import Context, current
 from worker.events import scrub
 from worker.index import index_manifest
 from worker.keys import ID_PATTERN, segment_key
-from worker.recording import encode_segment, load_manifest, save_manifest
+from worker.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.scheduling import request_flush
 from worker.sweep import schedule_sweep
 
@@ -80,7 +80,8 @@ def flush(ctx: Context, session: str, lock: tuple[str, str]) -> dict:
     segments = write_segments(ctx, session, fresh)
     meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
     merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
-                      segment_keys=segments, max_body_chars=ctx.settings.MAX_BODY_CHARS)
+                      segment_keys=segments, segment_spans=segments,
+                      max_body_chars=ctx.settings.MAX_BODY_CHARS)
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
     if not ctx.redis.eval(_RENEW, 1, lock[0], lock[1], ctx.settings.FLUSH_LOCK_MS):
         raise LockLost(f"flush lock of {session} expired before the manifest write")
@@ -93,21 +94,21 @@ def flush(ctx: Context, session: str, lock: tuple[str, str]) -> dict:
     remaining = ctx.buffer.length(session)
     log.info("flushed %s: %d records (%d new), %d segments, %d waiting",
              session, len(records), len(fresh), len(segments), remaining)
-    return {"session": session, "records": len(records), "stored": len(fresh), "segments": segments,
+    return {"session": session, "records": len(records), "stored": len(fresh), "segments": list(segments),
             "remaining": remaining}
 
 
-def write_segments(ctx: Context, session: str, records: list[Record]) -> list[str]:
-    """One segment object per window, named by its seq range; returns their keys."""
+def write_segments(ctx: Context, session: str, records: list[Record]) -> dict[str, list[int]]:
+    """One segment object per window, named by its seq range; returns {key: [first, last] event time}."""
     by_window: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_window[r.window].append(r)
-    keys = []
+    spans = {}
     for window, rs in sorted(by_window.items()):
         rs.sort(key=lambda r: r.seq)
         key = segment_key(session, window, rs[0].seq, rs[-1].seq)
         batches = [{"seq": r.seq, "received_ms": r.received_ms, "url": r.url,
                     "events": [scrub(e) for e in r.events] if isinstance(r.events, list) else []} for r in rs]
         ctx.store.put(key, encode_segment(session, window, batches), "application/gzip")
-        keys.append(key)
-    return keys
+        spans[key] = segment_span(batches)
+    return spans

@@ -97,13 +97,29 @@ class RedisKeys:
     def by_failed_url(self, url: str) -> str:
         return f"{self.prefix}idx:url:{url}"
 
+    def by_failed_route(self, route: str) -> str:
+        """Sessions with a failed call to this folded route (host + route, worker.routes.normalize_route)."""
+        return f"{self.prefix}idx:route:{route}"
+
+    def route_urls(self, route: str) -> str:
+        """Set of the normalised failed URLs that fold to this route (searched for substrings, route by route)."""
+        return f"{self.prefix}idx:routeurls:{route}"
+
+    def failed_routes(self) -> str:
+        """Set of every folded failed route (few: ids are folded), for substring search."""
+        return f"{self.prefix}idx:failedroutes"
+
     def with_errors(self) -> str:
         """Sessions with an exception or a console error."""
         return f"{self.prefix}idx:errors"
 
-    def failed_urls(self) -> str:
-        """Set of every normalised failed URL that has a by_failed_url zset (for substring search)."""
-        return f"{self.prefix}idx:failedurls"
+    def with_console_errors(self) -> str:
+        """Sessions with a console.error call."""
+        return f"{self.prefix}idx:errors:console"
+
+    def with_exceptions(self) -> str:
+        """Sessions with an uncaught exception or unhandled rejection."""
+        return f"{self.prefix}idx:errors:exception"
 
     # Failed-call groups (worker/groups.py); a group id is a short hex hash, so these never collide.
     def groups(self) -> str:

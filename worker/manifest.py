@@ -12,6 +12,7 @@ from typing import Iterable
 from worker import events as ev
 from worker import routes
 from worker.buffer import Record
+from worker.useragent import short_browser
 
 VERSION = 1
 # Lists are capped so that a manifest stays small; counts keep counting past the caps.
@@ -21,6 +22,8 @@ MAX_PAGES = 500
 # Distinct failed URLs remembered for the index, and how many a summary shows.
 MAX_FAILED_URLS = 1000
 MAX_SUMMARY_URLS = 20
+# Page URLs a summary lists (pages_visited counts them all).
+MAX_SUMMARY_PAGES = 10
 
 COUNTS = ("events", "network", "network_failures", "console_errors", "exceptions")
 
@@ -33,6 +36,7 @@ def new(session: str) -> dict:
         "pages": [], "windows": {}, "counts": {name: 0 for name in COUNTS},
         "failed_statuses": [], "failed_urls": [],
         "network_failures": [], "failure_groups": {}, "errors": [], "segments": [],
+        "segment_spans": {},
     }
 
 
@@ -70,8 +74,13 @@ def _order(item: dict) -> tuple:
 
 
 def merge(manifest: dict, records: Iterable[Record], *, project: str | None, user_agent: str | None,
-          segment_keys: Iterable[str], max_body_chars: int) -> dict:
-    """A new manifest with the records not yet covered merged in."""
+          segment_keys: Iterable[str], max_body_chars: int,
+          segment_spans: dict[str, list[int]] | None = None) -> dict:
+    """A new manifest with the records not yet covered merged in.
+
+    segment_spans maps a segment key to [first, last] event time (epoch ms): the
+    replay page fetches segments in time order without opening them first.
+    """
     # Fields added in later versions start empty in older manifests.
     m = copy.deepcopy({**new(manifest["session"]), **manifest})
     m["failure_groups"] = copy.deepcopy(failure_groups(manifest))
@@ -79,6 +88,7 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     m["project"] = m.get("project") or project
     m["user_agent"] = m.get("user_agent") or user_agent
     m["segments"] = sorted(set(m["segments"]) | set(segment_keys))
+    m["segment_spans"] = {**m["segment_spans"], **(segment_spans or {})}
     counts = m["counts"]
     statuses = set(m["failed_statuses"])
     failed_urls = list(m["failed_urls"])
@@ -174,6 +184,7 @@ def summary(manifest: dict) -> dict:
     """The small dict the index stores and the API lists."""
     user = manifest.get("user")
     pages = manifest.get("pages") or []
+    statuses = list(manifest.get("failed_statuses") or [])
     return {
         "session": manifest["session"],
         "project": manifest.get("project"),
@@ -182,8 +193,12 @@ def summary(manifest: dict) -> dict:
         "duration_ms": manifest.get("duration_ms"),
         "user": {"id": user["id"], "traits": user.get("traits") or {}} if user else None,
         "first_url": pages[0]["url"] if pages else None,
+        "pages_visited": len(pages),
+        "page_urls": [p["url"] for p in pages[:MAX_SUMMARY_PAGES]],
         "user_agent": manifest.get("user_agent"),
+        "browser": short_browser(manifest.get("user_agent")),
         "counts": dict(manifest.get("counts") or {}),
-        "statuses": list(manifest.get("failed_statuses") or []),
+        "statuses": statuses,
+        "has_5xx": any(500 <= s <= 599 for s in statuses),
         "failed_urls": list(manifest.get("failed_urls") or [])[:MAX_SUMMARY_URLS],
     }

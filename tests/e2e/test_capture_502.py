@@ -111,7 +111,7 @@ def test_a_502_is_captured_end_to_end(browser, site, api, replay_env, replay_ser
     frame = page.frame_locator("#player iframe")
     frame.locator("h1").wait_for(timeout=10000)
     assert frame.locator("h1").inner_text() == "Acme Orders"
-    assert page.locator("ol.failures").inner_text().count("502") >= 1
+    assert page.locator("ol.calls li.failed").inner_text().count("502") >= 1
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "replay-page.png"), full_page=True)
     context.close()

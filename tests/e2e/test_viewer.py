@@ -28,7 +28,7 @@ def test_from_the_overview_to_the_failing_call_with_its_diagnosis(browser, site,
     page.screenshot(path=str(ARTIFACTS / "failure-group.png"), full_page=True)
     page.locator(f"table.sessions a[href*='/sessions/{session_id}?call=']").click()
     page.wait_for_selector("#player[data-ready=true]", timeout=15000)
-    opened = page.locator("ol.failures details[open]")
+    opened = page.locator("ol.calls li.failed details[open]")
     assert opened.count() == 1
     diagnosis = opened.locator(".diagnosis").inner_text()
     assert "upstream down or refusing" in diagnosis.lower() and "nginx" in diagnosis

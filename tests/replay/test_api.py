@@ -118,7 +118,8 @@ def test_replay_page_opens_two_seconds_before_a_call_with_its_diagnosis(client, 
     html = client.get(f"/sessions/{recorded}?call={failure['id']}").get_data(as_text=True)
     # The 502 is 200 ms in; two seconds before it is clamped to the start.
     assert 'data-t="0"' in html
-    assert re.search(r'<li id="call-[^"]+" class="failure">\s*<button[^>]*>.*?</button>\s*<details open>', html, re.S)
+    assert re.search(r'<li id="call-[^"]+" class="row call failed"[^>]*>\s*<button[^>]*>.*?</button>\s*<details open>',
+                     html, re.S)
     assert "Diagnosis" in html and "nginx" in html
 
 
