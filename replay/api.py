@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context
@@ -172,7 +174,7 @@ def get_segments(session_id: str):
 @bp.get("/sessions/<session_id>/segments/<segment_id>")
 @api_auth
 def get_segment(session_id: str, segment_id: str):
-    return segment_response(_manifest(session_id), segment_id)
+    return segment_response(session_id, segment_id)
 
 
 def calls_response(manifest: dict) -> Response:
@@ -193,11 +195,36 @@ def segments_response(manifest: dict) -> Response:
                     "segments": [{k: v for k, v in e.items() if k != "key"} for e in listed]})
 
 
-def segment_response(manifest: dict, segment_id: str) -> Response:
+# A long session's page asks for hundreds of segments; the listing each one is checked
+# against comes from the manifest, which is read once per session here, not per segment.
+SEGMENT_LISTING_TTL_S = 30.0
+SEGMENT_LISTING_CACHE_SESSIONS = 256
+_segment_listings: dict[tuple[int, str], tuple[float, list[dict]]] = {}
+_segment_listings_lock = threading.Lock()
+
+
+def _segment_listing(session_id: str, fresh: bool) -> list[dict]:
+    store = services().store
+    key, now = (id(store), session_id), time.monotonic()
+    with _segment_listings_lock:
+        hit = _segment_listings.get(key)
+    if hit and not fresh and now - hit[0] < SEGMENT_LISTING_TTL_S:
+        return hit[1]
+    listing = recording.list_segments(store, _manifest(session_id), timed=False)
+    with _segment_listings_lock:
+        if len(_segment_listings) >= SEGMENT_LISTING_CACHE_SESSIONS:
+            _segment_listings.clear()
+        _segment_listings[key] = (now, listing)
+    return listing
+
+
+def segment_response(session_id: str, segment_id: str) -> Response:
     """One segment's events in time order (ids come from the listing: "window.first-last")."""
     if recording.SEGMENT_ID.match(segment_id):
-        for entry in recording.list_segments(services().store, manifest, timed=False):
-            if entry["id"] == segment_id:
-                body = json.dumps(recording.segment_events(services().store, entry), separators=(",", ":"))
-                return Response(body, mimetype="application/json")
+        # A segment flushed after the listing was cached: look once more, in the manifest itself.
+        for fresh in (False, True):
+            for entry in _segment_listing(session_id, fresh):
+                if entry["id"] == segment_id:
+                    body = json.dumps(recording.segment_events(services().store, entry), separators=(",", ":"))
+                    return Response(body, mimetype="application/json")
     raise ApiError(404, "not_found", "no such segment in this session")

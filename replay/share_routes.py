@@ -140,13 +140,17 @@ def shared_page(token: str):
     return render_template("session.html", **view, shared=True)
 
 
-def _shared_manifest(token: str) -> dict:
-    """The manifest of the session behind a live share link, or the link's refusal as a JSON error."""
+def _shared_session(token: str) -> str:
+    """The session id behind a live share link, or the link's refusal as a JSON error."""
     try:
-        link = share_links().verify(token)
+        return share_links().verify(token).session
     except ShareError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
-    manifest = _existing_session(link.session)
+
+
+def _shared_manifest(token: str) -> dict:
+    """The manifest of the session behind a live share link, or the link's refusal as a JSON error."""
+    manifest = _existing_session(_shared_session(token))
     if manifest is None:
         raise ApiError(404, "not_found", "the recording behind this link is no longer available")
     return manifest
@@ -175,4 +179,4 @@ def shared_segments(token: str):
 
 @bp.get("/share/<token>/segments/<segment_id>")
 def shared_segment(token: str, segment_id: str):
-    return api.segment_response(_shared_manifest(token), segment_id)
+    return api.segment_response(_shared_session(token), segment_id)

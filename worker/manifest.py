@@ -152,11 +152,21 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
         m["started_ms"], m["ended_ms"] = min(times), max(times)
         m["duration_ms"] = m["ended_ms"] - m["started_ms"]
     m["pages"] = _collapse_pages(sorted(m["pages"], key=_order))[:MAX_PAGES]
-    m["network_failures"] = sorted(m["network_failures"], key=_order)[:MAX_FAILURES]
+    # Each failure group opens the viewer at its latest call, so that call is always kept.
+    m["network_failures"] = _keep(sorted(m["network_failures"], key=_order), MAX_FAILURES,
+                                  {g.get("call") for g in m["failure_groups"].values()})
     m["errors"] = sorted(m["errors"], key=_order)[:MAX_ERRORS]
     m["failed_statuses"] = sorted(statuses)
     m["failed_urls"] = failed_urls
     return m
+
+
+def _keep(items: list[dict], cap: int, must: set) -> list[dict]:
+    """The first and the latest cap/2 items (what led up to it, and how it ended), plus those named in `must`."""
+    if len(items) <= cap:
+        return items
+    head, tail = cap // 2, cap - cap // 2
+    return [item for i, item in enumerate(items) if i < head or i >= len(items) - tail or item.get("id") in must]
 
 
 def failure_groups(manifest: dict) -> dict:

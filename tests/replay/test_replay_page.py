@@ -246,3 +246,21 @@ def test_export_inlines_scripts_safely():
     assert inline_json({"a": "</script><!--"}) == '{"a":"\\u003c/script>\\u003c!--"}'
     assert json.loads(inline_json({"a": "</script>"})) == {"a": "</script>"}
     assert inline_script('x = "</SCRIPT>"') == 'x = "<\\/SCRIPT>"'
+
+
+def test_a_segment_flushed_after_the_listing_was_read_is_still_served(app, client, token, recorded):
+    svc = app.extensions["replay"]
+    [first] = get(client, f"/api/sessions/{recorded}/segments", token).get_json()["segments"]
+    assert get(client, f"/api/sessions/{recorded}/segments/{first['id']}", token).status_code == 200
+    conn = Connection(origin=ORIGIN)
+    hello = {"type": "hello", "v": 1, "key": svc.redis.hget(svc.keys.session_meta(recorded), "project").decode(),
+             "session": recorded, "window": first["window"], "url": ORIGIN + "/cart", "ua": "pytest"}
+    svc.ingest.receive(conn, json.dumps(hello))
+    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 2, "events": [console("log", T0 + 900, "later")]}))
+    jobs.flush_session(recorded)
+    listed = get(client, f"/api/sessions/{recorded}/segments", token).get_json()["segments"]
+    newest = [s for s in listed if s["id"] != first["id"]]
+    assert newest, listed
+    r = get(client, f"/api/sessions/{recorded}/segments/{newest[0]['id']}", token)
+    assert r.status_code == 200 and any(e.get("timestamp") == T0 + 900 for e in r.get_json())
+    assert get(client, f"/api/sessions/{recorded}/segments/{first['window']}.7-9", token).status_code == 404

@@ -293,3 +293,17 @@ def test_queries_do_not_grow_with_the_sessions_affected(make_ctx):
     assert commands(ctx.redis, query) == few
     [g] = q(ctx)
     assert (g["count"], g["sessions"], g["users"]) == (305, 305, 305)
+
+
+def test_every_groups_latest_call_stays_listed_past_the_cap(make_ctx):
+    # An outage: hundreds of polls fail, and one checkout call fails in the middle of them.
+    polls = [("GET", 502, f"/api/poll/{i}", B + i) for i in range(300)]
+    checkout = [("POST", 502, "/api/checkout", B + 300)]
+    later = [("GET", 502, f"/api/poll/{i}", B + 301 + i) for i in range(300)]
+    m = merge(mf.new(sid("MID")), record(1, polls + checkout + later))
+    listed = {c["id"] for c in m["network_failures"]}
+    for group in m["failure_groups"].values():
+        assert group["call"] in listed, group
+    # The first and the latest half of the cap, plus the checkout call kept for its group.
+    assert len(m["network_failures"]) == mf.MAX_FAILURES + 1
+    assert m["network_failures"][0]["ts"] == B and m["network_failures"][-1]["ts"] == B + 600
