@@ -71,7 +71,8 @@ def session_view(manifest: dict, t: int | None, call: str | None, share_token: s
     origin = page_origin(manifest)
     failures = manifest.get("network_failures") or []
     cards = [diagnose(f, session_id=manifest["session"], page_origin=origin) for f in failures]
-    start = t or 0
+    # A moment past the end (an old link, a hand-made URL) opens at the end.
+    start = min(t or 0, manifest.get("duration_ms") or 0)
     opened = None
     for f in failures:
         if call and f.get("id") == call:

@@ -154,3 +154,12 @@ def test_hourly_bars_scale_to_the_busiest_hour():
     drawn = bars([[0, 1], [3600_000, 0], [7200_000, 4]], width=30, height=20)
     assert [(b["x"], b["h"], b["count"]) for b in drawn] == [(0, 5.0, 1), (20.0, 20.0, 4)]
     assert bars([]) == []
+
+
+def test_a_moment_past_the_end_opens_at_the_end(client, accounts, recorded):
+    accounts.create_user("dev@example.com", "correct horse")
+    with client.session_transaction() as s:
+        s["user"] = "dev@example.com"
+    html = client.get(f"/sessions/{recorded}?t={10**30}").get_data(as_text=True)
+    duration = re.search(r'data-t="(\d+)"', html).group(1)
+    assert int(duration) == 300  # the recorded session's last event is 300 ms in
