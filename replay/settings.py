@@ -6,7 +6,7 @@ explicit mapping (tests). Every limit carries its unit in its name.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
 PROTOCOL_VERSION = 1

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from worker.events import normalise_url
-from worker.filters import (MAX_LIMIT, check_paging, format_cursor, parse_cursor,  # noqa: F401 (re-exported)
-                            parse_errors, parse_status, status_terms)
+from worker.filters import check_paging, format_cursor, parse_cursor, parse_errors, parse_status, status_terms
 from worker.groups import index_groups
 from worker.keys import RedisKeys
 from worker.manifest import summary

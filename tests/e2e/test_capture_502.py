@@ -5,7 +5,6 @@ import gzip
 import json
 import re
 
-import pytest
 from minio import Minio
 
 from tests.e2e.conftest import ARTIFACTS, poll

@@ -1,4 +1,5 @@
 """The web app on a real Redis, and a real HTTP server around it for socket tests."""
+import json
 import threading
 
 import pytest
@@ -6,8 +7,58 @@ from werkzeug.serving import make_server
 
 from replay.accounts import Accounts
 from replay.app import create_app
+from replay.ingest import Connection
+from worker import context, jobs
 
 ORIGIN = "https://shop.example"
+SESSION, WINDOW = "sess_api_0123456789ab", "win_api_0123456789ab"
+T0 = 1_732_250_000_000
+
+
+def net(status, url, t, **extra):
+    payload = {"method": "GET", "url": url, "status": status, "statusText": "Bad Gateway" if status == 502 else "OK",
+               "initiator": "fetch", "startTime": t, "duration": 12.5, "failed": status >= 400 or status == 0, **extra}
+    return {"type": 5, "timestamp": t, "data": {"tag": "replay.network", "payload": payload}}
+
+
+@pytest.fixture
+def recorded(app, project_key):
+    """One session with a 502, ingested and flushed by the real job."""
+    svc = app.extensions["replay"]
+    conn = Connection(origin=ORIGIN)
+    svc.ingest.receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
+                                         "window": WINDOW, "url": ORIGIN + "/cart", "ua": "pytest"}))
+    events = [
+        {"type": 4, "timestamp": T0, "data": {"href": ORIGIN + "/cart", "width": 800, "height": 600}},
+        {"type": 2, "timestamp": T0 + 1, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"top": 0, "left": 0}}},
+        net(200, ORIGIN + "/api/ok", T0 + 100),
+        net(502, ORIGIN + "/api/orders", T0 + 200, responseHeaders={"server": "nginx"}, responseBody="<h1>502 Bad Gateway</h1>"),
+        {"type": 5, "timestamp": T0 + 300, "data": {"tag": "replay.identify", "payload": {"userId": "u-42", "traits": {}}}},
+    ]
+    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
+    context.configure(svc.settings)
+    jobs.flush_session(SESSION)
+    return SESSION
+
+
+@pytest.fixture
+def token(accounts):
+    return accounts.create_token("test")
+
+
+@pytest.fixture
+def viewer(client, accounts):
+    """The test client, logged in as a viewer."""
+    accounts.create_user("dev@example.com", "correct horse")
+    with client.session_transaction() as s:
+        s["user"] = "dev@example.com"
+    return client
+
+
+def get(client, path, token=None):
+    """GET with a bearer token (or none)."""
+    return client.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
+
 
 
 @pytest.fixture

@@ -4,47 +4,9 @@ import re
 
 import pytest
 
-from replay.ingest import Connection
-from tests.replay.conftest import ORIGIN
-from worker import context, jobs
-
-SESSION, WINDOW = "sess_api_0123456789ab", "win_api_0123456789ab"
-T0 = 1_732_250_000_000
+from tests.replay.conftest import ORIGIN, T0, get
 
 
-def net(status, url, t, **extra):
-    payload = {"method": "GET", "url": url, "status": status, "statusText": "Bad Gateway" if status == 502 else "OK",
-               "initiator": "fetch", "startTime": t, "duration": 12.5, "failed": status >= 400 or status == 0, **extra}
-    return {"type": 5, "timestamp": t, "data": {"tag": "replay.network", "payload": payload}}
-
-
-@pytest.fixture
-def recorded(app, project_key):
-    """One session with a 502, ingested and flushed by the real job."""
-    svc = app.extensions["replay"]
-    conn = Connection(origin=ORIGIN)
-    svc.ingest.receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
-                                         "window": WINDOW, "url": ORIGIN + "/cart", "ua": "pytest"}))
-    events = [
-        {"type": 4, "timestamp": T0, "data": {"href": ORIGIN + "/cart", "width": 800, "height": 600}},
-        {"type": 2, "timestamp": T0 + 1, "data": {"node": {"type": 0, "childNodes": [], "id": 1}, "initialOffset": {"top": 0, "left": 0}}},
-        net(200, ORIGIN + "/api/ok", T0 + 100),
-        net(502, ORIGIN + "/api/orders", T0 + 200, responseHeaders={"server": "nginx"}, responseBody="<h1>502 Bad Gateway</h1>"),
-        {"type": 5, "timestamp": T0 + 300, "data": {"tag": "replay.identify", "payload": {"userId": "u-42", "traits": {}}}},
-    ]
-    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
-    context.configure(svc.settings)
-    jobs.flush_session(SESSION)
-    return SESSION
-
-
-@pytest.fixture
-def token(accounts):
-    return accounts.create_token("test")
-
-
-def get(client, path, token=None):
-    return client.get(path, headers={"Authorization": f"Bearer {token}"} if token else {})
 
 
 def test_api_needs_a_valid_token(client, token):
@@ -110,10 +72,8 @@ def test_replay_page_needs_a_login_and_sends_a_strict_csp(client, accounts, reco
     assert "/api/orders" in html and 'data-t="200"' in html
 
 
-def test_replay_page_opens_two_seconds_before_a_call_with_its_diagnosis(client, accounts, token, recorded):
-    accounts.create_user("dev@example.com", "correct horse")
-    with client.session_transaction() as s:
-        s["user"] = "dev@example.com"
+def test_replay_page_opens_two_seconds_before_a_call_with_its_diagnosis(viewer, token, recorded):
+    client = viewer
     [failure] = get(client, f"/api/sessions/{recorded}", token).get_json()["network_failures"]
     html = client.get(f"/sessions/{recorded}?call={failure['id']}").get_data(as_text=True)
     # The 502 is 200 ms in; two seconds before it is clamped to the start.
@@ -136,10 +96,8 @@ def test_failure_groups_lead_to_the_sessions_and_their_calls(client, token, reco
     assert get(client, "/api/failures?status=4xx", token).get_json()["groups"] == []
 
 
-def test_failed_calls_pages_list_the_group_and_link_to_the_call(client, accounts, recorded):
-    accounts.create_user("dev@example.com", "correct horse")
-    with client.session_transaction() as s:
-        s["user"] = "dev@example.com"
+def test_failed_calls_pages_list_the_group_and_link_to_the_call(viewer, recorded):
+    client = viewer
     html = client.get("/failures?status=502").get_data(as_text=True)
     assert "/api/orders" in html
     gid = re.search(r'href="/failures/([0-9a-f]+)"', html).group(1)
@@ -156,10 +114,8 @@ def test_hourly_bars_scale_to_the_busiest_hour():
     assert bars([]) == []
 
 
-def test_a_moment_past_the_end_opens_at_the_end(client, accounts, recorded):
-    accounts.create_user("dev@example.com", "correct horse")
-    with client.session_transaction() as s:
-        s["user"] = "dev@example.com"
+def test_a_moment_past_the_end_opens_at_the_end(viewer, recorded):
+    client = viewer
     html = client.get(f"/sessions/{recorded}?t={10**30}").get_data(as_text=True)
     duration = re.search(r'data-t="(\d+)"', html).group(1)
     assert int(duration) == 300  # the recorded session's last event is 300 ms in

@@ -2,7 +2,6 @@
 import gzip
 import json
 
-import pytest
 import websocket
 
 from tests.replay.conftest import ORIGIN

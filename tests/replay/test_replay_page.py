@@ -7,8 +7,7 @@ import re
 import pytest
 
 from replay.ingest import Connection
-from tests.replay.conftest import ORIGIN
-from tests.replay.test_api import SESSION, T0, get, net, recorded  # noqa: F401  (fixture: one flushed session)
+from tests.replay.conftest import ORIGIN, T0, get, net
 from tests.replay.test_share import login, page_csrf, share
 from worker import context, jobs, recording
 
@@ -58,11 +57,6 @@ def hostile(app, project_key):
             jobs.flush_session(HOSTILE)
     jobs.flush_session(HOSTILE)
     return HOSTILE
-
-
-@pytest.fixture
-def token(accounts):
-    return accounts.create_token("test")
 
 
 @pytest.fixture

@@ -20,19 +20,6 @@ def listed(app):
     return svc
 
 
-@pytest.fixture
-def token(accounts):
-    return accounts.create_token("test")
-
-
-@pytest.fixture
-def viewer(client, accounts):
-    accounts.create_user("dev@example.com", "correct horse")
-    with client.session_transaction() as s:
-        s["user"] = "dev@example.com"
-    return client
-
-
 def api(client, token, **params):
     return client.get("/api/sessions", query_string=params, headers={"Authorization": f"Bearer {token}"})
 

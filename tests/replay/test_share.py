@@ -7,7 +7,6 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from replay.share import SALT, ShareError, ShareLinks
-from tests.replay.test_api import recorded  # noqa: F401  (fixture: one ingested and flushed session)
 
 OTHER_SESSION = "sess_other_0123456789"
 
@@ -48,7 +47,7 @@ def page_csrf(client, session_id):
 
 
 @pytest.fixture
-def dev(app, accounts, recorded):  # noqa: F811
+def dev(app, accounts, recorded):
     """A logged-in client and its CSRF token."""
     client = app.test_client()
     login(client, accounts, "dev@example.com")
