@@ -68,7 +68,7 @@ class Ingest:
         result = self.buffer.append(h.session, h.window, batch.seq, batch.events, _now_ms(), h.url)
         if result.stored:
             conn.stored += 1
-            self._after_append(h.session)
+            self._after_append(h.session, result.buffered_bytes)
         return {"type": "ack", "seq": batch.seq, "acked": result.acked}
 
     def closed(self, conn: Connection) -> None:
@@ -86,15 +86,15 @@ class Ingest:
         batches = parse_http_batches(msg, self.settings)
         self._admit(hello, origin)
         stored = duplicates = 0
-        acked = 0
+        acked = buffered = 0
         for batch in batches:
             self._rate_limit(hello)
             result = self.buffer.append(hello.session, hello.window, batch.seq, batch.events, _now_ms(), hello.url)
             stored += result.stored
             duplicates += not result.stored
-            acked = result.acked
+            acked, buffered = result.acked, result.buffered_bytes
         if stored:
-            self._after_append(hello.session, idle=True)
+            self._after_append(hello.session, buffered, idle=True)
         return {"acked": acked, "stored": stored, "duplicates": duplicates}
 
     # Shared steps.
@@ -140,8 +140,8 @@ class Ingest:
         if count > self.settings.MAX_BATCHES_PER_WINDOW_PER_MINUTE:
             raise ProtocolError("rate_limited", f"more than {self.settings.MAX_BATCHES_PER_WINDOW_PER_MINUTE} batches a minute")
 
-    def _after_append(self, session: str, idle: bool = False) -> None:
-        if self.buffer.size_bytes(session) >= self.settings.FLUSH_BYTES:
+    def _after_append(self, session: str, buffered_bytes: int, idle: bool = False) -> None:
+        if buffered_bytes >= self.settings.FLUSH_BYTES:
             self.request_flush(session, 0)
         elif idle:
             self.request_flush(session, self.settings.FLUSH_IDLE_MS)

@@ -19,10 +19,10 @@ local window, seq, record = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local seq_ttl, buf_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
 local high = tonumber(redis.call('HGET', acked, window) or '0')
 if seq <= high or redis.call('SADD', seqs, seq) == 0 then
-  return {0, high}
+  return {0, high, tonumber(redis.call('GET', bytes) or '0')}
 end
 redis.call('RPUSH', buf, record)
-redis.call('INCRBY', bytes, string.len(record))
+local buffered = redis.call('INCRBY', bytes, string.len(record))
 -- The set keeps only numbers above the contiguous high mark; the mark covers the rest.
 while redis.call('SREM', seqs, high + 1) == 1 do
   high = high + 1
@@ -32,7 +32,7 @@ redis.call('EXPIRE', seqs, seq_ttl)
 redis.call('EXPIRE', acked, seq_ttl)
 redis.call('EXPIRE', buf, buf_ttl)
 redis.call('EXPIRE', bytes, buf_ttl)
-return {1, high}
+return {1, high, buffered}
 """
 
 
@@ -57,6 +57,7 @@ return 1
 class AppendResult:
     stored: bool  # False: a duplicate, dropped
     acked: int  # highest contiguous seq held for the window
+    buffered_bytes: int  # what the session's buffer holds now, so the caller needs no second round trip
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,11 @@ class Buffer:
             separators=(",", ":"),
         )
         k = self.keys
-        stored, high = self._append(
+        stored, high, buffered = self._append(
             keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session)],
             args=[window, seq, record, self.seq_ttl_s, self.buffer_ttl_s],
         )
-        return AppendResult(bool(stored), int(high))
+        return AppendResult(bool(stored), int(high), int(buffered))
 
     def acked(self, session: str, window: str) -> int:
         return int(self.redis.hget(self.keys.acked(session), window) or 0)

@@ -61,3 +61,10 @@ def test_trim_guarded_by_a_lock_it_no_longer_holds(buffer, redis, keys):
     redis.set(lock, "mine")
     assert buffer.trim(S, len(records), nbytes, lock=(lock, "mine")) is True
     assert buffer.length(S) == 0
+
+
+def test_append_reports_what_the_buffer_holds(buffer):
+    first = buffer.append(S, "win_0123456789ab", 1, [{"type": 3, "timestamp": 1}], 1)
+    second = buffer.append(S, "win_0123456789ab", 2, [{"type": 3, "timestamp": 2}], 2)
+    duplicate = buffer.append(S, "win_0123456789ab", 2, [{"type": 3, "timestamp": 2}], 2)
+    assert 0 < first.buffered_bytes < second.buffered_bytes == buffer.size_bytes(S) == duplicate.buffered_bytes
