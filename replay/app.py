@@ -2,35 +2,25 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from flask import Flask, current_app
+from flask import Flask
 from redis import Redis
 
-from replay import errors, redis_conn, settings as settings_mod
-from replay.accounts import Accounts
-from replay.extensions import sock
-from replay.ingest import Ingest
-from replay.paths import templates_dir, static_dir
-from replay.settings import Settings
-from worker.keys import RedisKeys
-
-
-@dataclass
-class Services:
-    """The clients one web process shares between its requests."""
-
-    settings: Settings
-    redis: Redis
-    keys: RedisKeys
-    accounts: Accounts
-    ingest: Ingest
-    store: Any  # worker.storage.ObjectStore
-
-
-def services() -> Services:
-    return current_app.extensions["replay"]
+from replay.api import routes as api_routes
+from replay.core import redis_conn
+from replay.core import settings as settings_mod
+from replay.core.accounts import Accounts
+from replay.core.keys import RedisKeys
+from replay.ingest import routes as ingest_routes
+from replay.ingest.flush import request_flush
+from replay.ingest.service import Ingest
+from replay.storage.store import make_store
+from replay.viewer import export, pages, share_routes
+from replay.web import assets, errors
+from replay.web.extensions import sock
+from replay.web.paths import static_dir, templates_dir
+from replay.web.services import EXTENSION, Services
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None = None) -> Flask:
@@ -40,15 +30,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     redis = redis or redis_conn.connect(settings)
     keys = RedisKeys(settings.KEY_PREFIX)
 
-    from worker.scheduling import request_flush
-    from worker.storage import make_store
-
     def flush(session: str, delay_ms: int) -> None:
         request_flush(redis, settings, session, delay_ms)
 
-    app.extensions["replay"] = Services(
-        settings=settings, redis=redis, keys=keys, accounts=Accounts(redis, keys),
-        ingest=Ingest(settings, redis, keys, flush), store=make_store(settings))
+    app.extensions[EXTENSION] = Services(settings=settings, redis=redis, keys=keys, accounts=Accounts(redis, keys),
+                                         store=make_store(settings))
+    app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),
         SESSION_COOKIE_HTTPONLY=True,
@@ -60,10 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     )
     errors.init_app(app)
     sock.init_app(app)
-
-    from replay import api, assets, export_routes, ingest_routes, pages, share_routes
-
-    for module in (ingest_routes, assets, api, pages, share_routes, export_routes):
+    for module in (ingest_routes, assets, api_routes, pages, share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

@@ -5,13 +5,13 @@ import argparse
 import getpass
 import sys
 
-from replay import settings as settings_mod
+from replay.core import settings as settings_mod
 
 
 def _accounts(settings):
-    from replay import redis_conn
-    from replay.accounts import Accounts
-    from worker.keys import RedisKeys
+    from replay.core import redis_conn
+    from replay.core.accounts import Accounts
+    from replay.core.keys import RedisKeys
 
     return Accounts(redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX))
 
@@ -100,7 +100,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from replay.accounts import AccountError
+    from replay.core.accounts import AccountError
 
     args = parser().parse_args(argv)
     settings = settings_mod.load()

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from replay.settings import Settings
+from replay.core.settings import Settings
 
 RESTART_DELAY_S = 2.0
 
@@ -54,7 +54,7 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
 
 
 def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -> int:
-    from replay import redis_conn
+    from replay.core import redis_conn
 
     data_dir = Path(settings.DATA_DIR).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from replay import settings as settings_mod
-from worker.keys import RedisKeys
+from replay.core import settings as settings_mod
+from replay.core.keys import RedisKeys
 
 REDIS_DATABASES = 512
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from redis import Redis
 
-from replay import redis_conn
-from replay.settings import Settings
-from worker.buffer import Buffer
-from worker.keys import RedisKeys
-from worker.storage import ObjectStore, make_store
+from replay.core import redis_conn
+from replay.core.settings import Settings
+from replay.ingest.buffer import Buffer
+from replay.core.keys import RedisKeys
+from replay.storage.store import ObjectStore, make_store
 
 
 class Context:
@@ -36,7 +36,7 @@ def current() -> Context:
     """The configured context, built from the environment on first use if nobody configured one."""
     global _current
     if _current is None:
-        from replay import settings as settings_mod
+        from replay.core import settings as settings_mod
 
         _current = Context(settings_mod.load())
     return _current

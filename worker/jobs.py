@@ -10,14 +10,14 @@ import logging
 import uuid
 from collections import defaultdict
 
-from worker import manifest as mf
-from worker.buffer import Record
+from replay.storage import manifest as mf
+from replay.core.records import Record
 from worker.context import Context, current
-from worker.events import scrub
-from worker.index import index_manifest
-from worker.keys import ID_PATTERN, segment_key
-from worker.recording import encode_segment, load_manifest, save_manifest, segment_span
-from worker.scheduling import request_flush
+from replay.core.events import scrub
+from replay.index.sessions import index_manifest
+from replay.core.keys import ID_PATTERN, segment_key
+from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
+from replay.ingest.flush import request_flush
 from worker.sweep import schedule_sweep
 
 log = logging.getLogger(__name__)

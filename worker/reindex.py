@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from worker.context import Context
-from worker.index import drop_index, index_manifest
-from worker.recording import list_sessions, load_manifest
+from replay.index.sessions import drop_index, index_manifest
+from replay.storage.recording import list_sessions, load_manifest
 
 
 def reindex(ctx: Context) -> int:

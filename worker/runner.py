@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rq import Queue, Worker
 
-from replay.settings import Settings
+from replay.core.settings import Settings
 from worker.context import Context, configure
 from worker.sweep import schedule_sweep
 

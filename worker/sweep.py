@@ -11,10 +11,10 @@ from datetime import timedelta
 from redis import Redis
 from rq import Queue
 
-from replay.settings import Settings
+from replay.core.settings import Settings
 from worker.context import current
-from worker.keys import RedisKeys
-from worker.scheduling import request_flush
+from replay.core.keys import RedisKeys
+from replay.ingest.flush import request_flush
 
 SWEEP_JOB = "worker.sweep.sweep"
 

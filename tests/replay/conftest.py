@@ -5,9 +5,9 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from replay.accounts import Accounts
+from replay.core.accounts import Accounts
 from replay.app import create_app
-from replay.ingest import Connection
+from replay.ingest.service import Connection
 from worker import context, jobs
 
 ORIGIN = "https://shop.example"
@@ -26,7 +26,7 @@ def recorded(app, project_key):
     """One session with a 502, ingested and flushed by the real job."""
     svc = app.extensions["replay"]
     conn = Connection(origin=ORIGIN)
-    svc.ingest.receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
+    app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
                                          "window": WINDOW, "url": ORIGIN + "/cart", "ua": "pytest"}))
     events = [
         {"type": 4, "timestamp": T0, "data": {"href": ORIGIN + "/cart", "width": 800, "height": 600}},
@@ -35,7 +35,7 @@ def recorded(app, project_key):
         net(502, ORIGIN + "/api/orders", T0 + 200, responseHeaders={"server": "nginx"}, responseBody="<h1>502 Bad Gateway</h1>"),
         {"type": 5, "timestamp": T0 + 300, "data": {"tag": "replay.identify", "payload": {"userId": "u-42", "traits": {}}}},
     ]
-    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
+    app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
     context.configure(svc.settings)
     jobs.flush_session(SESSION)
     return SESSION

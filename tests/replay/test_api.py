@@ -107,7 +107,7 @@ def test_failed_calls_pages_list_the_group_and_link_to_the_call(viewer, recorded
 
 
 def test_hourly_bars_scale_to_the_busiest_hour():
-    from replay.pages import bars
+    from replay.viewer.pages import bars
 
     drawn = bars([[0, 1], [3600_000, 0], [7200_000, 4]], width=30, height=20)
     assert [(b["x"], b["h"], b["count"]) for b in drawn] == [(0, 5.0, 1), (20.0, 20.0, 4)]

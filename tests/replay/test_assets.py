@@ -1,7 +1,7 @@
 """The snippet as a site's visitors download it."""
 import gzip
 
-from replay.paths import static_dir
+from replay.web.paths import static_dir
 
 
 def test_snippet_is_served_gzipped_with_an_etag_and_revalidates(client):

@@ -12,10 +12,10 @@ import urllib.request
 
 import pytest
 
-from replay.diagnosis import KINDS, diagnose
+from replay.viewer.diagnosis import KINDS, diagnose
 from tests.conftest import free_port
 from tests.nginx import running_nginx
-from worker import events as ev
+from replay.core import events as ev
 
 SID = "s_8f3a2c1d9e7b4a60"
 ORIGIN = "https://shop.example"

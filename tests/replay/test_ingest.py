@@ -4,10 +4,10 @@ import json
 import pytest
 from rq import Queue
 
-from replay.accounts import Accounts
-from replay.ingest import Connection, Ingest
-from replay.protocol import ProtocolError
-from worker.scheduling import request_flush
+from replay.core.accounts import Accounts
+from replay.ingest.service import Connection, Ingest
+from replay.ingest.protocol import ProtocolError
+from replay.ingest.flush import request_flush
 
 ORIGIN = "https://shop.example"
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"

@@ -32,7 +32,7 @@ def test_login_without_csrf_is_refused(client, accounts):
 
 
 def test_whole_numbers_are_ascii_digits_only():
-    from replay.params import whole_number
+    from replay.web.params import whole_number
 
     assert whole_number("1200") == 1200
     assert [whole_number(v) for v in ("²", "١٢", "-1", "1.5", "", None, 12)] == [None] * 7

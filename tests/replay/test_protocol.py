@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from replay import settings as settings_mod
-from replay.protocol import ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
+from replay.core import settings as settings_mod
+from replay.ingest.protocol import ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
 
 S = settings_mod.load({"MAX_MESSAGE_BYTES": 2000, "MAX_INFLATED_BYTES": 5000, "MAX_EVENTS_PER_BATCH": 3}, environ={})
 HELLO = {"type": "hello", "v": 1, "key": "pk_abcdefgh", "session": "s" * 21, "window": "w" * 21,

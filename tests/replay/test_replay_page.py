@@ -6,10 +6,11 @@ import re
 
 import pytest
 
-from replay.ingest import Connection
+from replay.ingest.service import Connection
 from tests.replay.conftest import ORIGIN, T0, get, net
 from tests.replay.test_share import login, page_csrf, share
-from worker import context, jobs, recording
+from worker import context, jobs
+from replay.storage import recording
 
 HOSTILE = "sess_hostile_0123456789"
 W1, W2 = "win_one_0123456789ab", "win_two_0123456789ab"
@@ -36,7 +37,7 @@ def hostile(app, project_key):
     tabs = {}
     for window, path in ((W1, "/cart"), (W2, "/help")):
         tabs[window] = Connection(origin=ORIGIN)
-        svc.ingest.receive(tabs[window], json.dumps({"type": "hello", "v": 1, "key": project_key, "session": HOSTILE,
+        app.extensions["replay.ingest"].receive(tabs[window], json.dumps({"type": "hello", "v": 1, "key": project_key, "session": HOSTILE,
                                                      "window": window, "url": ORIGIN + path, "ua": "pytest"}))
     batches = [
         (W1, 1, page(T0, "/cart") + [console("log", T0 + 10, "hello", "{\"n\":1}"), console("debug", T0 + 20, "dbg")]),
@@ -52,7 +53,7 @@ def hostile(app, project_key):
         (W1, 3, [net(0, ORIGIN + "/api/late", T0 + 400, error="network")]),
     ]
     for i, (window, seq, events) in enumerate(batches):
-        svc.ingest.receive(tabs[window], json.dumps({"type": "batch", "seq": seq, "events": events}))
+        app.extensions["replay.ingest"].receive(tabs[window], json.dumps({"type": "batch", "seq": seq, "events": events}))
         if i in (1, 3):
             jobs.flush_session(HOSTILE)
     jobs.flush_session(HOSTILE)
@@ -235,7 +236,7 @@ def test_export_is_one_self_contained_html_file(dev, client, token, hostile):
 
 
 def test_export_inlines_scripts_safely():
-    from replay.export_routes import inline_json, inline_script
+    from replay.viewer.export import inline_json, inline_script
 
     assert inline_json({"a": "</script><!--"}) == '{"a":"\\u003c/script>\\u003c!--"}'
     assert json.loads(inline_json({"a": "</script>"})) == {"a": "</script>"}
@@ -249,8 +250,8 @@ def test_a_segment_flushed_after_the_listing_was_read_is_still_served(app, clien
     conn = Connection(origin=ORIGIN)
     hello = {"type": "hello", "v": 1, "key": svc.redis.hget(svc.keys.session_meta(recorded), "project").decode(),
              "session": recorded, "window": first["window"], "url": ORIGIN + "/cart", "ua": "pytest"}
-    svc.ingest.receive(conn, json.dumps(hello))
-    svc.ingest.receive(conn, json.dumps({"type": "batch", "seq": 2, "events": [console("log", T0 + 900, "later")]}))
+    app.extensions["replay.ingest"].receive(conn, json.dumps(hello))
+    app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "batch", "seq": 2, "events": [console("log", T0 + 900, "later")]}))
     jobs.flush_session(recorded)
     listed = get(client, f"/api/sessions/{recorded}/segments", token).get_json()["segments"]
     newest = [s for s in listed if s["id"] != first["id"]]

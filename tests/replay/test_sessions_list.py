@@ -8,7 +8,7 @@ import pytest
 
 from tests.worker.samples import SITE, T0
 from tests.worker.test_list import SESSIONS, make, sid
-from worker import index
+from replay.index import sessions as index
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_empty_fields_are_dropped_from_the_url(viewer, listed):
 
 
 def test_older_link_carries_the_filters_and_the_cursor(viewer, listed, monkeypatch):
-    monkeypatch.setattr("replay.pages.LIST_PAGE_SIZE", 2)
+    monkeypatch.setattr("replay.viewer.pages.LIST_PAGE_SIZE", 2)
     html = viewer.get("/?status=5xx").get_data(as_text=True)
     assert rows(html) == [sid(6), sid(2)]
     older = re.search(r'<a class="older" href="([^"]+)"', html).group(1).replace("&amp;", "&")

@@ -6,7 +6,7 @@ import time
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from replay.share import SALT, ShareError, ShareLinks
+from replay.viewer.share import SALT, ShareError, ShareLinks
 
 OTHER_SESSION = "sess_other_0123456789"
 

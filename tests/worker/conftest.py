@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from replay import settings as settings_mod
+from replay.core import settings as settings_mod
 from worker import context
 from worker.context import Context
 

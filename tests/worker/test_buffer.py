@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.buffer import Buffer
+from replay.ingest.buffer import Buffer
 
 S, W, W2 = "sess_buf_0123456789", "win_buf_0123456789", "win_buf_abcdefghij"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.worker import samples
-from worker import events as ev
+from replay.core import events as ev
 
 MALFORMED = [None, "x", 5, [], {}, {"type": 5}, {"type": 5, "data": []}, {"type": 5, "data": {"tag": 7}},
              {"type": 5, "data": {"tag": "replay.network", "payload": None}},

@@ -6,8 +6,9 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from tests.worker import samples
-from worker import jobs, recording
-from worker.scheduling import request_flush
+from worker import jobs
+from replay.storage import recording
+from replay.ingest.flush import request_flush
 
 S = "sess_lock_0123456789a"
 

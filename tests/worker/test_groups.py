@@ -6,12 +6,14 @@ import pytest
 from tests.worker import samples
 from tests.worker.samples import T0
 from tests.worker.test_index import dump
-from worker import groups, index, jobs
-from worker import manifest as mf
-from worker.buffer import Record
-from worker.recording import load_manifest, save_manifest
+from worker import jobs
+from replay.index import groups
+from replay.index import sessions as index
+from replay.storage import manifest as mf
+from replay.core.records import Record
+from replay.storage.recording import load_manifest, save_manifest
 from worker.reindex import reindex
-from worker.routes import HOUR_MS as H
+from replay.core.route_folding import HOUR_MS as H
 
 API = "https://api.shop.example"
 B = T0 - T0 % H  # an hour boundary

@@ -5,10 +5,10 @@ import pytest
 
 from tests.worker import samples
 from tests.worker.samples import SITE, T0
-from worker import index
-from worker import manifest as mf
-from worker.buffer import Record
-from worker.recording import save_manifest
+from replay.index import sessions as index
+from replay.storage import manifest as mf
+from replay.core.records import Record
+from replay.storage.recording import save_manifest
 from worker.reindex import reindex
 
 W = "win_idx_0123456789"

@@ -12,9 +12,11 @@ from rq.registry import ScheduledJobRegistry
 from tests.conftest import free_port
 from tests.worker import samples
 from tests.worker.samples import SITE, T0
-from worker import index, jobs, recording
-from worker.keys import manifest_key, segment_key, segments_prefix
-from worker.storage import StorageError
+from worker import jobs
+from replay.index import sessions as index
+from replay.storage import recording
+from replay.core.keys import manifest_key, segment_key, segments_prefix
+from replay.storage.store import StorageError
 
 S = "sess_jobs_0123456789"
 WA, WB = "win_aaaaaaaaaaaa", "win_bbbbbbbbbbbb"

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from tests.worker import samples
 from tests.worker.samples import SITE, T0
-from worker import manifest as mf
-from worker.buffer import Record
+from replay.storage import manifest as mf
+from replay.core.records import Record
 
 S, W = "sess_mf_0123456789", "win_mf_0123456789"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker import routes
+from replay.core import route_folding
 
 ROUTES = [
     # Integers, UUIDs, long hex (ObjectIds, hashes), ULIDs, tokens, emails become ':id'.
@@ -42,7 +42,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("url,expected", ROUTES)
 def test_normalize_route(url, expected):
-    assert routes.normalize_route(url) == expected
+    assert route_folding.normalize_route(url) == expected
 
 
 @pytest.mark.parametrize("url,expected", [
@@ -51,23 +51,23 @@ def test_normalize_route(url, expected):
     ("http://shop.example:bad/x/1?y", ("", "http://shop.example:bad/x/:id")),  # unparseable port: path only
 ])
 def test_route_parts(url, expected):
-    assert routes.route_parts(url) == expected
+    assert route_folding.route_parts(url) == expected
 
 
 def test_routes_are_capped():
-    assert len(routes.normalize_route("/" + "a" * 5000)) == routes.MAX_ROUTE_CHARS
+    assert len(route_folding.normalize_route("/" + "a" * 5000)) == route_folding.MAX_ROUTE_CHARS
 
 
 def call(n: int, ts: int, url: str = "https://api.example.com/api/orders/1", status: int = 502, method: str = "POST"):
-    return {"id": routes.call_id("win_t_0123456789", 1, n), "method": method, "url": url, "status": status, "ts": ts}
+    return {"id": route_folding.call_id("win_t_0123456789", 1, n), "method": method, "url": url, "status": status, "ts": ts}
 
 
 def test_tally_counts_per_group_with_first_last_and_hours():
-    h = routes.HOUR_MS
+    h = route_folding.HOUR_MS
     groups: dict = {}
     for c in [call(0, 10 * h + 5), call(1, 10 * h + 1), call(2, 11 * h), call(3, 11 * h, url="/api/orders/2"),
               call(4, 12 * h, status=503), call(5, 12 * h, method="GET")]:
-        routes.tally(groups, c)
+        route_folding.tally(groups, c)
     assert sorted(groups) == ["GET 502 api.example.com/api/orders/:id", "POST 502 /api/orders/:id",
                               "POST 502 api.example.com/api/orders/:id", "POST 503 api.example.com/api/orders/:id"]
     g = groups["POST 502 api.example.com/api/orders/:id"]
@@ -79,17 +79,17 @@ def test_tally_counts_per_group_with_first_last_and_hours():
 def test_tally_latest_call_breaks_ties_by_place_in_recording():
     groups: dict = {}
     for n in (3, 12, 1):  # merged in any order; seq/n compare as numbers
-        routes.tally(groups, call(n, 1000))
+        route_folding.tally(groups, call(n, 1000))
     assert next(iter(groups.values()))["call"] == "win_t_0123456789:1:12"
 
 
 def test_tally_caps_groups_and_hours_but_not_counts(monkeypatch):
-    monkeypatch.setattr(routes, "MAX_FAILURE_GROUPS", 2)
-    monkeypatch.setattr(routes, "MAX_GROUP_HOURS", 3)
+    monkeypatch.setattr(route_folding, "MAX_FAILURE_GROUPS", 2)
+    monkeypatch.setattr(route_folding, "MAX_GROUP_HOURS", 3)
     groups: dict = {}
     for i in range(5):
-        routes.tally(groups, call(i, i * routes.HOUR_MS))
-        routes.tally(groups, call(i, 0, status=400 + i))
+        route_folding.tally(groups, call(i, i * route_folding.HOUR_MS))
+        route_folding.tally(groups, call(i, 0, status=400 + i))
     assert len(groups) == 2
     g = groups["POST 502 api.example.com/api/orders/:id"]
-    assert g["count"] == 5 and len(g["hours"]) == 3 and g["last_ms"] == 4 * routes.HOUR_MS
+    assert g["count"] == 5 and len(g["hours"]) == 3 and g["last_ms"] == 4 * route_folding.HOUR_MS

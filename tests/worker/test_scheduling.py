@@ -9,9 +9,9 @@ from rq.registry import ScheduledJobRegistry
 
 from tests.worker import samples
 from tests.worker.samples import T0
-from worker import recording
+from replay.storage import recording
 from worker.runner import run_worker
-from worker.scheduling import request_flush
+from replay.ingest.flush import request_flush
 
 S = "sess_sched_0123456789"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from replay import settings as settings_mod
+from replay.core import settings as settings_mod
 from tests.conftest import free_port
-from worker.storage import LocalStore, NotFound, S3Store, StorageError, make_store
+from replay.storage.store import LocalStore, NotFound, S3Store, StorageError, make_store
 
 
 @pytest.fixture(params=["local", "s3"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 from rq import Queue
 
 from tests.worker import samples
-from worker import recording, sweep
+from worker import sweep
+from replay.storage import recording
 from worker.runner import run_worker
-from worker.scheduling import request_flush
+from replay.ingest.flush import request_flush
 
 STRANDED = "sess_stranded_0123456"
 WAITING = "sess_waiting_01234567"

@@ -1,7 +1,7 @@
 """Short browser names from user agent strings."""
 import pytest
 
-from worker.useragent import short_browser
+from replay.core.useragent import short_browser
 
 CASES = [
     ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",

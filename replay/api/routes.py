@@ -1,0 +1,135 @@
+"""The JSON API: sessions by failed status, URL, user, errors, project and time; one session; its recording."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from replay.api import responses
+from replay.api.responses import load_manifest
+from replay.api.urls import call_url, replay_url
+from replay.index import groups
+from replay.index import sessions as index
+from replay.web.auth import api_auth
+from replay.web.errors import ApiError
+from replay.web.params import epoch_ms, whole_number
+from replay.web.services import services
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+# Stored bookkeeping that is of no use to an API reader.
+PRIVATE_FIELDS = ("windows", "segments", "segment_spans")
+
+
+def _time_param(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return epoch_ms(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter",
+                       f"'{name}' is epoch milliseconds or an ISO 8601 time (UTC unless it says otherwise)") from None
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "50")
+    limit, most = whole_number(raw), services().settings.MAX_LIST_LIMIT
+    if limit is None or not 1 <= limit <= most:
+        raise ApiError(400, "invalid_parameter", f"'limit' is a whole number from 1 to {most}")
+    return limit
+
+
+@bp.get("/sessions")
+@api_auth
+def list_sessions():
+    """Sessions matching every filter, newest first; `next_cursor` (null on the last page) fetches the next page."""
+    svc = services()
+    args = request.args
+    try:
+        page = index.query_page(
+            svc.redis, svc.keys, status=args.get("status") or None, url=args.get("url") or None,
+            user=args.get("user") or None, project=args.get("project") or None, errors=args.get("errors") or None,
+            since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit(),
+            cursor=args.get("cursor") or None)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc)) from None
+    for item in page.sessions:
+        item["replay_url"] = replay_url(item["session"])
+    return jsonify({"sessions": page.sessions, "count": len(page.sessions), "next_cursor": page.next_cursor})
+
+
+@bp.get("/sessions/<session_id>")
+@api_auth
+def get_session(session_id: str):
+    manifest = load_manifest(session_id)
+    body = {k: v for k, v in manifest.items() if k not in PRIVATE_FIELDS}
+    body["replay_url"] = replay_url(session_id)
+    started = manifest.get("started_ms") or 0
+    for failure in body.get("network_failures", []):
+        failure["replay_url"] = replay_url(session_id, max(0, (failure.get("ts") or started) - started))
+    return jsonify(body)
+
+
+@bp.get("/sessions/<session_id>/events")
+@api_auth
+def get_events(session_id: str):
+    load_manifest(session_id)
+    return responses.events_response(session_id)
+
+
+@bp.get("/failures")
+@api_auth
+def list_failure_groups():
+    """Failed calls grouped by method + folded route + status, most recently seen first."""
+    svc = services()
+    try:
+        found = groups.query_groups(
+            svc.redis, svc.keys, status=request.args.get("status") or None, url=request.args.get("url") or None,
+            project=request.args.get("project") or None, since_ms=_time_param("since"),
+            until_ms=_time_param("until"), limit=_limit())
+    except ValueError as exc:
+        raise ApiError(400, "invalid_parameter", str(exc)) from None
+    return jsonify({"groups": found, "count": len(found)})
+
+
+@bp.get("/failures/<group_id>/sessions")
+@api_auth
+def failure_group_sessions(group_id: str):
+    """The sessions behind one group, each with a link that opens at its failing call."""
+    svc = services()
+    group = groups.get_group(svc.redis, svc.keys, group_id)
+    if group is None:
+        raise ApiError(404, "not_found", "no such failure group")
+    found = groups.group_sessions(svc.redis, svc.keys, group_id, limit=_limit())
+    for item in found:
+        item["replay_url"] = call_url(item["session"], item.get("call"))
+    return jsonify({"group": group, "sessions": found})
+
+
+# The replay page's data: calls and console entries for its panels, and the recording
+# segment by segment so that a long session starts playing before it has all loaded.
+# Share links serve the same through their token (replay/share_routes.py).
+
+@bp.get("/sessions/<session_id>/calls")
+@api_auth
+def get_calls(session_id: str):
+    return responses.calls_response(load_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/console")
+@api_auth
+def get_console(session_id: str):
+    return responses.console_response(load_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/segments")
+@api_auth
+def get_segments(session_id: str):
+    return responses.segments_response(load_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/segments/<segment_id>")
+@api_auth
+def get_segment(session_id: str, segment_id: str):
+    return responses.segment_response(session_id, segment_id)
+
+

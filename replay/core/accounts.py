@@ -1,0 +1,106 @@
+"""Projects (ingest keys and their allowed origins), viewer users and API tokens, in Redis."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from redis import Redis
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from replay.core.keys import RedisKeys
+
+
+class AccountError(ValueError):
+    """Bad input to an admin command."""
+
+
+@dataclass(frozen=True)
+class Project:
+    key: str
+    name: str
+    origins: tuple[str, ...]
+
+    def allows(self, origin: str | None) -> bool:
+        return bool(origin) and normalize_origin(origin, strict=False) in self.origins
+
+
+def normalize_origin(value: str, strict: bool = True) -> str:
+    """'https://Example.com:443/' -> 'https://example.com'."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        if strict:
+            raise AccountError(f"{value!r} is not an origin like https://example.com")
+        return ""
+    if strict and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise AccountError(f"{value!r} has a path; an origin is scheme://host[:port]")
+    default = {"http": 80, "https": 443}[parts.scheme]
+    port = parts.port
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class Accounts:
+    def __init__(self, redis: Redis, keys: RedisKeys):
+        self.redis = redis
+        self.keys = keys
+
+    # Projects.
+    def create_project(self, name: str, origins: list[str]) -> Project:
+        if not name.strip():
+            raise AccountError("a project needs a name")
+        if not origins:
+            raise AccountError("a project needs at least one --origin")
+        normalized = tuple(dict.fromkeys(normalize_origin(o) for o in origins))
+        key = "pk_" + secrets.token_urlsafe(18)
+        self.redis.hset(self.keys.project(key), mapping={
+            "name": name.strip(), "origins": json.dumps(normalized), "created_ms": int(time.time() * 1000)})
+        self.redis.sadd(self.keys.projects(), key)
+        return Project(key, name.strip(), normalized)
+
+    def project(self, key: str) -> Project | None:
+        data = self.redis.hgetall(self.keys.project(key))
+        if not data:
+            return None
+        return Project(key, data[b"name"].decode(), tuple(json.loads(data[b"origins"])))
+
+    def projects(self) -> list[Project]:
+        """Every project, by name."""
+        keys = sorted(k.decode() for k in self.redis.smembers(self.keys.projects()))
+        return sorted((p for p in map(self.project, keys) if p), key=lambda p: (p.name.lower(), p.key))
+
+    # Viewer users.
+    def create_user(self, email: str, password: str) -> None:
+        email = email.strip().lower()
+        if "@" not in email or len(email) > 254:
+            raise AccountError(f"{email!r} is not an email address")
+        if len(password) < 8:
+            raise AccountError("a password has at least 8 characters")
+        self.redis.hset(self.keys.user(email), mapping={
+            "password": generate_password_hash(password), "created_ms": int(time.time() * 1000)})
+
+    def check_user(self, email: str, password: str) -> bool:
+        stored = self.redis.hget(self.keys.user(email.strip().lower()), "password")
+        return bool(stored) and check_password_hash(stored.decode(), password)
+
+    def user_exists(self, email: str) -> bool:
+        return bool(self.redis.exists(self.keys.user(email.strip().lower())))
+
+    # API tokens: only a digest is stored.
+    def create_token(self, name: str = "") -> str:
+        token = "rpt_" + secrets.token_urlsafe(32)
+        self.redis.hset(self.keys.token(_digest(token)), mapping={
+            "name": name or "token", "created_ms": int(time.time() * 1000)})
+        return token
+
+    def check_token(self, token: str) -> bool:
+        return bool(token) and bool(self.redis.exists(self.keys.token(_digest(token))))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -1,0 +1,190 @@
+"""Every Redis key and every object key, built in one place."""
+from __future__ import annotations
+
+import re
+
+from replay.core import wire
+
+# Ids come from browsers; they are validated before they reach a key, by the
+# pattern both sides agree on (\Z: "$" would accept a trailing newline).
+ID_PATTERN = re.compile(r"\A" + wire.ID_PATTERN.removeprefix("^").removesuffix("$") + r"\Z")
+
+
+class RedisKeys:
+    """Redis key names under one prefix (tests isolate themselves by prefix)."""
+
+    def __init__(self, prefix: str = "replay:"):
+        self.prefix = prefix
+
+    # Accounts and access.
+    def project(self, key: str) -> str:
+        return f"{self.prefix}project:{key}"
+
+    def projects(self) -> str:
+        return f"{self.prefix}projects"
+
+    def user(self, email: str) -> str:
+        return f"{self.prefix}user:{email.lower()}"
+
+    def token(self, digest: str) -> str:
+        return f"{self.prefix}token:{digest}"
+
+    # Share links (not part of the index: `replay reindex` must not drop them).
+    def share(self, link_id: str) -> str:
+        """Hash: session, created_by, created_ms, expires_ms, t_ms, revoked."""
+        return f"{self.prefix}share:{link_id}"
+
+    def shares_of_session(self, session: str) -> str:
+        """Zset of link ids by created_ms."""
+        return f"{self.prefix}shares:session:{session}"
+
+    def shares_of_user(self, email: str) -> str:
+        """Zset of link ids by created_ms."""
+        return f"{self.prefix}shares:user:{email.lower()}"
+
+    # Ingestion buffer (collector appends, worker drains).
+    def buffer(self, session: str) -> str:
+        return f"{self.prefix}buf:{session}"
+
+    def buffer_bytes(self, session: str) -> str:
+        return f"{self.prefix}bufbytes:{session}"
+
+    def seqs(self, session: str, window: str) -> str:
+        return f"{self.prefix}seqs:{session}:{window}"
+
+    def acked(self, session: str) -> str:
+        """Hash window -> highest contiguous seq held."""
+        return f"{self.prefix}acked:{session}"
+
+    def session_meta(self, session: str) -> str:
+        """Hash of what hello messages told us: project, user agent, windows."""
+        return f"{self.prefix}sessmeta:{session}"
+
+    def rate(self, session: str, window: str, minute: int) -> str:
+        return f"{self.prefix}rate:{session}:{window}:{minute}"
+
+    def flush_scheduled(self, session: str) -> str:
+        """Marker of the one pending delayed flush; its value is the due time (epoch ms)."""
+        return f"{self.prefix}flushsched:{session}"
+
+    def flush_now(self, session: str) -> str:
+        """Marker of the one pending immediate flush (buffer over FLUSH_BYTES)."""
+        return f"{self.prefix}flushnow:{session}"
+
+    def sweep_scheduled(self) -> str:
+        """Set while a sweep for stranded buffers is scheduled."""
+        return f"{self.prefix}sweepsched"
+
+    def flush_lock(self, session: str) -> str:
+        return f"{self.prefix}flushlock:{session}"
+
+    # Index (rebuildable from object storage by `replay reindex`).
+    def session(self, session: str) -> str:
+        """JSON summary of one session, as listed by the API."""
+        return f"{self.prefix}session:{session}"
+
+    def by_time(self) -> str:
+        return f"{self.prefix}idx:time"
+
+    def by_project(self, project: str) -> str:
+        return f"{self.prefix}idx:project:{project}"
+
+    def by_user(self, user: str) -> str:
+        return f"{self.prefix}idx:user:{user}"
+
+    def by_status(self, status: str) -> str:
+        """status is a code ('502'), a class ('5xx') or 'error' (no response)."""
+        return f"{self.prefix}idx:status:{status}"
+
+    def by_failed_url(self, url: str) -> str:
+        return f"{self.prefix}idx:url:{url}"
+
+    def by_failed_route(self, route: str) -> str:
+        """Sessions with a failed call to this folded route (host + route, replay.core.route_folding.normalize_route)."""
+        return f"{self.prefix}idx:route:{route}"
+
+    def route_urls(self, route: str) -> str:
+        """Set of the normalised failed URLs that fold to this route (searched for substrings, route by route)."""
+        return f"{self.prefix}idx:routeurls:{route}"
+
+    def failed_routes(self) -> str:
+        """Set of every folded failed route (few: ids are folded), for substring search."""
+        return f"{self.prefix}idx:failedroutes"
+
+    def with_errors(self) -> str:
+        """Sessions with an exception or a console error."""
+        return f"{self.prefix}idx:errors"
+
+    def with_console_errors(self) -> str:
+        """Sessions with a console.error call."""
+        return f"{self.prefix}idx:errors:console"
+
+    def with_exceptions(self) -> str:
+        """Sessions with an uncaught exception or unhandled rejection."""
+        return f"{self.prefix}idx:errors:exception"
+
+    # Failed-call groups (worker/groups.py); a group id is a short hex hash, so these never collide.
+    def groups(self) -> str:
+        """Zset of every group id, scored by the time of its latest failed call."""
+        return f"{self.prefix}idx:groups"
+
+    def groups_by_project(self, project: str) -> str:
+        return f"{self.prefix}idx:groups:project:{project}"
+
+    def groups_by_status(self, status: str) -> str:
+        """status as in by_status: '502', '5xx' or 'error'."""
+        return f"{self.prefix}idx:groups:status:{status}"
+
+    def group(self, group_id: str) -> str:
+        """Hash: project, method, host, route, status, count, first_ms, last_ms."""
+        return f"{self.prefix}idx:group:{group_id}"
+
+    def group_sessions(self, group_id: str) -> str:
+        """Zset of sessions with a call in the group, scored by their latest one."""
+        return f"{self.prefix}idx:group:{group_id}:sessions"
+
+    def group_calls(self, group_id: str) -> str:
+        """Hash session -> id of its latest call in the group (where the viewer opens)."""
+        return f"{self.prefix}idx:group:{group_id}:calls"
+
+    def group_users(self, group_id: str) -> str:
+        """Hash user id -> how many of the group's sessions are that user's."""
+        return f"{self.prefix}idx:group:{group_id}:users"
+
+    def group_hours(self, group_id: str) -> str:
+        """Hash hour start (epoch ms) -> calls in that hour."""
+        return f"{self.prefix}idx:group:{group_id}:hours"
+
+    def session_groups(self, session: str) -> str:
+        """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
+        return f"{self.prefix}idx:sessgroups:{session}"
+
+    def query_tmp(self, token: str) -> str:
+        """Short-lived union of zsets built while answering one query."""
+        return f"{self.prefix}idx:tmp:{token}"
+
+    def index_patterns(self) -> list[str]:
+        """SCAN patterns matching every index key (what `replay reindex` drops)."""
+        prefix = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix)
+        return [f"{prefix}session:*", f"{prefix}idx:*"]
+
+
+def segment_key(session: str, window: str, first_seq: int, last_seq: int) -> str:
+    """A retried flush of the same batches writes the same key."""
+    return f"sessions/{session}/segments/{window}/{first_seq:010d}-{last_seq:010d}.json.gz"
+
+
+def manifest_key(session: str) -> str:
+    return f"sessions/{session}/manifest.json"
+
+
+def sessions_prefix() -> str:
+    return "sessions/"
+
+
+def session_prefix(session: str) -> str:
+    return f"sessions/{session}/"
+
+
+def segments_prefix(session: str) -> str:
+    return f"sessions/{session}/segments/"

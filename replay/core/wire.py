@@ -1,0 +1,35 @@
+"""The wire contract shared with the browser snippet: one module here, `js-snippet/src/wire.js` there.
+
+tests/test_wire_contract.py reads both and fails when they drift. Limits here are
+the defaults; `replay.core.settings` takes them as its own defaults, so a
+deployment can still tune them with REPLAY_* variables.
+"""
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+
+# Tags of the snippet's custom rrweb events (docs/protocol.md).
+TAG_NETWORK = "replay.network"
+TAG_CONSOLE = "replay.console"
+TAG_ERROR = "replay.error"
+TAG_IDENTIFY = "replay.identify"
+TAG_TRACK = "replay.track"
+TAG_DROPPED = "replay.dropped"
+
+# Websocket close codes (docs/protocol.md): 44xx mirror the HTTP statuses of the same refusals.
+CLOSE_TOO_LARGE = 1009
+CLOSE_INVALID = 4400
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNSUPPORTED_VERSION = 4426
+CLOSE_RATE_LIMITED = 4429
+
+# Limits the snippet sizes its messages by.
+MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_HTTP_BATCH_BYTES = 1024 * 1024
+MAX_BATCHES_PER_REQUEST = 200
+MAX_EVENTS_PER_BATCH = 5000
+MAX_URL_CHARS = 4096
+MAX_UA_CHARS = 1024
+
+# Session and window ids.
+ID_PATTERN = "^[A-Za-z0-9_-]{8,64}$"

@@ -1,0 +1,320 @@
+"""The Redis index of sessions (rebuildable from manifests) and the queries the list and the API run on it.
+
+Every index zset scores a session by its start time, so any of them can be
+paged newest first, since/until are score bounds on any of them, and a query
+walks the smallest one and checks the others per candidate. Pages follow
+Redis's own order (start time, then session id, both descending) and resume
+strictly after a cursor naming the last session shown, so sessions that
+started in the same millisecond are neither skipped nor repeated.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+
+from redis import Redis
+
+from replay.core.events import normalise_url
+from replay.index.filters import check_paging, format_cursor, parse_cursor, parse_errors, parse_status, status_terms
+from replay.index.groups import index_groups
+from replay.core.keys import RedisKeys
+from replay.storage.manifest import summary
+from replay.core.route_folding import normalize_route
+from replay.core.useragent import short_browser
+
+# A union of URL zsets lives only while one query runs; the expiry covers a crash mid-query.
+_TMP_TTL_S = 60
+# Candidates read from the driving zset per round trip: the first round's size doubles up to this.
+_MAX_BATCH = 5000
+# A URL needle matching up to this many zsets is walked as a merge of them; past it, as one stored union.
+_MAX_UNION_KEYS = 16
+# Keys per ZUNIONSTORE call when a URL needle matches many URLs.
+_UNION_CHUNK = 1000
+_SCAN_COUNT = 1000
+
+_ERROR_KEYS = {"console": RedisKeys.with_console_errors, "exception": RedisKeys.with_exceptions,
+               "any": RedisKeys.with_errors}
+
+# KEYS[1]: a zset scored by start time. ARGV: hi ('' none), lo ('' none), count, then optionally the
+# cursor's score and member. Returns up to count [member, score, ...] in ZREVRANGE order (score, then
+# member, descending) with lo <= score <= hi, strictly after the cursor. By rank: O(log N + count).
+_AFTER = """
+local function sorts_after(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = a:byte(i), b:byte(i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+local key, count = KEYS[1], tonumber(ARGV[3])
+local lo = ARGV[2] ~= '' and tonumber(ARGV[2]) or nil
+local start = 0
+if ARGV[1] ~= '' then start = redis.call('ZCOUNT', key, '(' .. ARGV[1], '+inf') end
+if ARGV[4] then
+  local s, m, at = ARGV[4], ARGV[5], nil
+  local score = redis.call('ZSCORE', key, m)
+  if score and tonumber(score) == tonumber(s) then
+    at = redis.call('ZREVRANK', key, m) + 1
+  else
+    -- The cursor's session is not (or no longer) here at that score: count what sorts before it.
+    at = redis.call('ZCOUNT', key, '(' .. s, '+inf')
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, s, s)) do
+      if sorts_after(member, m) then at = at + 1 end
+    end
+  end
+  if at > start then start = at end
+end
+local items = redis.call('ZREVRANGE', key, start, start + count - 1, 'WITHSCORES')
+local out = {}
+for i = 1, #items, 2 do
+  if lo and tonumber(items[i + 1]) < lo then break end
+  out[#out + 1] = items[i]
+  out[#out + 1] = items[i + 1]
+end
+return out
+"""
+
+
+@dataclass
+class Page:
+    """One page of summaries, newest first, and the cursor of the next page (None on the last)."""
+
+    sessions: list[dict]
+    next_cursor: str | None
+
+
+def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
+    """Index one manifest; indexing the same manifest again changes nothing. Returns its summary."""
+    s = summary(manifest)
+    session = s["session"]
+    score = s["started_ms"] or 0
+    previous = get_summary(redis, keys, session)
+    pipe = redis.pipeline(transaction=True)
+    # The user is the only indexed fact that can change (a later identify wins).
+    old_user = (previous or {}).get("user") or {}
+    if old_user.get("id") and old_user["id"] != (s["user"] or {}).get("id"):
+        pipe.zrem(keys.by_user(old_user["id"]), session)
+    pipe.set(keys.session(session), json.dumps(s, sort_keys=True, separators=(",", ":")))
+    pipe.zadd(keys.by_time(), {session: score})
+    if s["project"]:
+        pipe.zadd(keys.by_project(s["project"]), {session: score})
+    if s["user"]:
+        pipe.zadd(keys.by_user(s["user"]["id"]), {session: score})
+    for term in status_terms(s["statuses"]):
+        pipe.zadd(keys.by_status(term), {session: score})
+    for url in manifest.get("failed_urls") or []:
+        route = normalize_route(url)
+        pipe.zadd(keys.by_failed_url(url), {session: score})
+        pipe.zadd(keys.by_failed_route(route), {session: score})
+        pipe.sadd(keys.route_urls(route), url)
+        pipe.sadd(keys.failed_routes(), route)
+    if s["counts"].get("console_errors"):
+        pipe.zadd(keys.with_console_errors(), {session: score})
+    if s["counts"].get("exceptions"):
+        pipe.zadd(keys.with_exceptions(), {session: score})
+    if s["counts"].get("exceptions") or s["counts"].get("console_errors"):
+        pipe.zadd(keys.with_errors(), {session: score})
+    pipe.execute()
+    index_groups(redis, keys, manifest)
+    return s
+
+
+def get_summary(redis: Redis, keys: RedisKeys, session: str) -> dict | None:
+    """The indexed summary of one session, or None."""
+    raw = redis.get(keys.session(session))
+    return _complete(json.loads(raw)) if raw else None
+
+
+def _complete(s: dict) -> dict:
+    """A summary indexed before a field existed gets what can be derived (`replay reindex` fills the rest)."""
+    if "browser" not in s:
+        s["browser"] = short_browser(s.get("user_agent"))
+    if "has_5xx" not in s:
+        s["has_5xx"] = any(500 <= st <= 599 for st in s.get("statuses") or [])
+    s.setdefault("pages_visited", 1 if s.get("first_url") else 0)
+    s.setdefault("page_urls", [s["first_url"]] if s.get("first_url") else [])
+    return s
+
+
+def drop_index(redis: Redis, keys: RedisKeys) -> int:
+    """Delete every index key (not the buffers, accounts or queue); returns how many."""
+    dropped = 0
+    for pattern in keys.index_patterns():
+        batch = []
+        for key in redis.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                dropped += redis.unlink(*batch)
+                batch = []
+        if batch:
+            dropped += redis.unlink(*batch)
+    return dropped
+
+
+def _glob(needle: str) -> str:
+    """A Redis MATCH pattern for 'contains needle', ASCII letters in either case."""
+    out = []
+    for ch in needle:
+        if ch.isascii() and ch.isalpha():
+            out.append(f"[{ch.lower()}{ch.upper()}]")
+        else:
+            out.append("\\" + ch if ch in "*?[]\\" else ch)
+    return "*" + "".join(out) + "*"
+
+
+def _scan_urls(redis: Redis, keys: RedisKeys, routes: list[str], needle: str) -> list[str]:
+    """The failed URLs under these routes that contain needle; Redis filters (SSCAN MATCH), route by route."""
+    pattern, found = _glob(needle), []
+    pending = {route: 0 for route in routes}
+    while pending:
+        pipe = redis.pipeline(transaction=False)
+        for route, cursor in pending.items():
+            pipe.sscan(keys.route_urls(route), cursor, match=pattern, count=_SCAN_COUNT)
+        replies = pipe.execute()
+        for route, (cursor, members) in zip(list(pending), replies):
+            found.extend(m.decode() for m in members)
+            if cursor:
+                pending[route] = cursor
+            else:
+                del pending[route]
+    return sorted(set(found))
+
+
+def _url_sources(redis: Redis, keys: RedisKeys, url: str) -> list[str]:
+    """Zsets of sessions with a failed call whose URL or folded route contains `url` (case-insensitive).
+
+    Routes are few (ids are folded) and matched here; URLs are searched only under the routes that
+    did not match as a whole, so a needle such as '/api/orders' costs one zset, not one per order id.
+    """
+    # Indexed URLs carry no query, so neither may the needle; a path is also matched as a folded route.
+    needle = normalise_url(url).lower()
+    folded = normalize_route(needle).lower() if "/" in needle else needle
+    routes = sorted(r.decode() for r in redis.smembers(keys.failed_routes()))
+    matched = [r for r in routes if needle in r.lower() or folded in r.lower()]
+    rest = [r for r in routes if not (needle in r.lower() or folded in r.lower())]
+    urls = _scan_urls(redis, keys, rest, needle) if rest else []
+    return [keys.by_failed_route(r) for r in matched] + [keys.by_failed_url(u) for u in urls]
+
+
+def query_sessions(redis: Redis, keys: RedisKeys, **filters) -> list[dict]:
+    """Summaries of the sessions matching every given filter, newest first (query_page without the cursor)."""
+    return query_page(redis, keys, **filters).sessions
+
+
+def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None, url: str | None = None,
+               user: str | None = None, project: str | None = None, errors: str | None = None,
+               since_ms: int | None = None, until_ms: int | None = None, limit: int = 50,
+               cursor: str | None = None) -> Page:
+    """One page of the sessions matching every given filter, newest first (by start time, then id).
+
+    status: '502', '5xx' or 'error' (no response); url: a failed call's URL or folded route contains it;
+    errors: 'console', 'exception' or 'any'; cursor: a previous page's next_cursor. ValueError for a
+    filter of the wrong kind.
+    """
+    limit = check_paging(limit, since_ms, until_ms)
+    after = parse_cursor(cursor) if cursor else None
+    # Each filter is a union of zsets (most often one); a session must be in every filter.
+    filters: list[list[str]] = []
+    if status is not None and status != "":
+        filters.append([keys.by_status(parse_status(status))])
+    if errors:
+        filters.append([_ERROR_KEYS[parse_errors(errors)](keys)])
+    if user:
+        filters.append([keys.by_user(user)])
+    if project:
+        filters.append([keys.by_project(project)])
+    if since_ms is not None and until_ms is not None and since_ms > until_ms:
+        return Page([], None)
+    tmp = None
+    try:
+        if url:
+            url_sources = _url_sources(redis, keys, url)
+            if not url_sources:
+                return Page([], None)
+            if len(url_sources) > _MAX_UNION_KEYS:
+                # A needle found in many URLs (a bare digit, say): one union beats walking each.
+                tmp = keys.query_tmp(uuid.uuid4().hex)
+                pipe = redis.pipeline()
+                for i in range(0, len(url_sources), _UNION_CHUNK):
+                    chunk = url_sources[i:i + _UNION_CHUNK]
+                    pipe.zunionstore(tmp, chunk + ([tmp] if i else []), aggregate="MAX")
+                pipe.expire(tmp, _TMP_TTL_S)
+                pipe.execute()
+                url_sources = [tmp]
+            filters.append(url_sources)
+        return _walk(redis, keys, filters or [[keys.by_time()]], since_ms, until_ms, limit, after)
+    finally:
+        if tmp:
+            redis.unlink(tmp)
+
+
+def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, position) -> tuple[list, bool]:
+    """The next `size` (member, score) of a union of zsets after position, in index order; and whether it ran out."""
+    script = redis.register_script(_AFTER)
+    args = [*bounds, size, *(position or ())]
+    if len(driver) == 1:
+        replies = [script(keys=driver, args=args)]
+    else:
+        pipe = redis.pipeline(transaction=False)
+        for key in driver:
+            script(keys=[key], args=args, client=pipe)
+        replies = pipe.execute()
+    merged = {(flat[i], int(float(flat[i + 1]))) for flat in replies for i in range(0, len(flat), 2)}
+    # Each zset's first `size` hold the union's first `size`: a merge of them, in Redis's order, is exact.
+    items = sorted(merged, key=lambda item: (item[1], item[0]), reverse=True)[:size]
+    return [(member.decode(), score) for member, score in items], all(len(flat) < 2 * size for flat in replies)
+
+
+def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, until_ms, limit: int,
+          after: tuple[int, str] | None) -> Page:
+    """Page the smallest filter newest first from the cursor, keeping candidates that are in all the others.
+
+    One match past the page is looked for, so next_cursor is None on the last page.
+    """
+    pipe = redis.pipeline(transaction=False)
+    for union in filters:
+        for key in union:
+            pipe.zcard(key)
+    cards, replies = [], iter(pipe.execute())
+    for union in filters:
+        cards.append(sum(next(replies) for _ in union))
+    if min(cards) == 0:
+        return Page([], None)
+    order = sorted(range(len(filters)), key=lambda i: cards[i])
+    driver, others = filters[order[0]], [filters[i] for i in order[1:]]
+    bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
+    found: list[tuple[int, dict]] = []
+    position = after
+    size = min(max((limit + 1) * 2, 100), _MAX_BATCH)
+    while len(found) <= limit:
+        items, exhausted = _batch(redis, driver, bounds, size, position)
+        if not items:
+            break
+        matches = items
+        if others:
+            pipe = redis.pipeline(transaction=False)
+            for union in others:
+                for key in union:
+                    pipe.zmscore(key, [sid for sid, _ in items])
+            replies = iter(pipe.execute())
+            inside = [True] * len(items)
+            for union in others:
+                in_union = [False] * len(items)
+                for _ in union:
+                    in_union = [was or score is not None for was, score in zip(in_union, next(replies))]
+                inside = [a and b for a, b in zip(inside, in_union)]
+            matches = [item for item, keep in zip(items, inside) if keep]
+        raws = redis.mget([keys.session(sid) for sid, _ in matches]) if matches else []
+        for (sid, score), raw in zip(matches, raws):
+            if raw:
+                found.append((score, _complete(json.loads(raw))))
+                if len(found) > limit:
+                    break
+        position = (items[-1][1], items[-1][0])
+        if exhausted:
+            break
+        size = min(size * 2, _MAX_BATCH)
+    page = found[:limit]
+    more = len(found) > limit
+    return Page([s for _, s in page], format_cursor(page[-1][0], page[-1][1]["session"]) if more else None)

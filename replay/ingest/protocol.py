@@ -1,0 +1,161 @@
+"""Decoding and validation of ingestion messages (docs/protocol.md).
+
+Everything a browser sends passes through here before anything is stored;
+bad input becomes a ProtocolError carrying both its HTTP status and its
+websocket close code.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+
+from replay.core import wire
+from replay.core.settings import Settings
+from replay.core.keys import ID_PATTERN
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ProtocolError(Exception):
+    """A refused message: `code` and `message` go back to the client."""
+
+    HTTP = {"too_large": 413, "unsupported_version": 426, "rate_limited": 429,
+            "unknown_project": 403, "origin_not_allowed": 403, "session_conflict": 403}
+    CLOSE = {"too_large": wire.CLOSE_TOO_LARGE, "unsupported_version": wire.CLOSE_UNSUPPORTED_VERSION,
+             "rate_limited": wire.CLOSE_RATE_LIMITED, "unknown_project": wire.CLOSE_FORBIDDEN,
+             "origin_not_allowed": wire.CLOSE_FORBIDDEN, "session_conflict": wire.CLOSE_FORBIDDEN}
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    @property
+    def http_status(self) -> int:
+        return self.HTTP.get(self.code, 400)
+
+    @property
+    def close_code(self) -> int:
+        return self.CLOSE.get(self.code, wire.CLOSE_INVALID)
+
+    def as_message(self) -> dict:
+        return {"type": "error", "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Hello:
+    key: str
+    session: str
+    window: str
+    url: str
+    ua: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    seq: int
+    events: list
+
+
+def decode(data: bytes | str, settings: Settings) -> dict:
+    """JSON, or gzip of JSON, into a dict; sizes capped before and after inflating."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > settings.MAX_MESSAGE_BYTES:
+        raise ProtocolError("too_large", f"message is {len(data)} bytes; the limit is {settings.MAX_MESSAGE_BYTES}")
+    if data[:2] == GZIP_MAGIC:
+        data = _gunzip(data, settings.MAX_INFLATED_BYTES)
+    try:
+        msg = json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("invalid_message", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError("invalid_message", "JSON nested too deeply") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("invalid_message", "a message is a JSON object")
+    return msg
+
+
+def _reject_constant(name: str):
+    # NaN and Infinity are not JSON; stored, they would make a recording unreadable in browsers.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ProtocolError("invalid_message", f"bad gzip data: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ProtocolError("too_large", f"message inflates to over {limit} bytes")
+    return out
+
+
+def _string(msg: dict, name: str, limit: int, required: bool = True) -> str:
+    value = msg.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise ProtocolError("invalid_envelope", f"'{name}' must be a non-empty string")
+    if len(value) > limit:
+        raise ProtocolError("invalid_envelope", f"'{name}' is longer than {limit} characters")
+    return value
+
+
+def _id(msg: dict, name: str) -> str:
+    value = msg.get(name)
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise ProtocolError("invalid_envelope", f"'{name}' must match {ID_PATTERN.pattern}")
+    return value
+
+
+def parse_hello(msg: dict, settings: Settings) -> Hello:
+    """The fields shared by a websocket hello and an HTTP batch envelope."""
+    version = msg.get("v")
+    if version != wire.PROTOCOL_VERSION:
+        raise ProtocolError("unsupported_version", f"protocol version {version!r} is not supported; use {wire.PROTOCOL_VERSION}")
+    return Hello(
+        key=_id(msg, "key"),
+        session=_id(msg, "session"),
+        window=_id(msg, "window"),
+        url=_string(msg, "url", settings.MAX_URL_CHARS, required=False),
+        ua=_string(msg, "ua", settings.MAX_UA_CHARS, required=False),
+    )
+
+
+def parse_batch(msg: dict, settings: Settings) -> Batch:
+    seq = msg.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 2**40:
+        raise ProtocolError("invalid_envelope", "'seq' must be a positive integer")
+    events = msg.get("events")
+    if not isinstance(events, list):
+        raise ProtocolError("invalid_envelope", "'events' must be a list")
+    if len(events) > settings.MAX_EVENTS_PER_BATCH:
+        raise ProtocolError("too_large", f"a batch holds at most {settings.MAX_EVENTS_PER_BATCH} events")
+    for i, event in enumerate(events):
+        if not (isinstance(event, dict) and isinstance(event.get("type"), int)
+                and isinstance(event.get("timestamp"), (int, float))):
+            raise ProtocolError("invalid_envelope", f"event {i} is not an rrweb event (type and timestamp)")
+    return Batch(seq=seq, events=events)
+
+
+def parse_http_batches(msg: dict, settings: Settings) -> list[Batch]:
+    batches = msg.get("batches")
+    if not isinstance(batches, list) or not batches:
+        raise ProtocolError("invalid_envelope", "'batches' must be a non-empty list")
+    if len(batches) > settings.MAX_BATCHES_PER_REQUEST:
+        raise ProtocolError("too_large", f"a request holds at most {settings.MAX_BATCHES_PER_REQUEST} batches")
+    out = []
+    for b in batches:
+        if not isinstance(b, dict):
+            raise ProtocolError("invalid_envelope", "each batch is an object with 'seq' and 'events'")
+        out.append(parse_batch(b, settings))
+    return out
+
+
+def encode_gzip_json(obj) -> bytes:
+    """For clients and tests that speak the binary form."""
+    return gzip.compress(json.dumps(obj).encode("utf-8"))

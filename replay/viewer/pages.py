@@ -1,0 +1,192 @@
+"""Viewer pages: login, the recent sessions, and the replay page."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+
+from replay.web.security import page_headers
+from replay.web.services import services
+from replay.web.params import epoch_ms, whole_number
+from replay.viewer.session_view import session_view
+from replay.web.auth import check_csrf, csrf_token, current_user, login_required
+from replay.index import groups
+from replay.index import sessions as index
+from replay.storage import recording
+from replay.core.keys import ID_PATTERN
+
+bp = Blueprint("pages", __name__)
+
+# The sessions list's filters (query string names, as in GET /api/sessions), and its page size.
+LIST_FILTERS = ("status", "url", "user", "errors", "project", "since", "until")
+LIST_PARAMS = (*LIST_FILTERS, "cursor")
+LIST_PAGE_SIZE = 50
+
+@bp.after_request
+def security_headers(response):
+    return page_headers(response)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: browsers drop tabs and newlines and read backslashes as slashes."""
+    if target and target.isprintable() and target.startswith("/"):
+        cleaned = target.replace("\\", "/")
+        parts = urlsplit(cleaned)
+        if not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
+            return cleaned
+    return url_for("pages.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        if not check_csrf(request.form.get("csrf")):
+            error = "The form expired; please try again."
+        elif services().accounts.check_user(email, request.form.get("password", "")):
+            session.clear()
+            session.permanent = True
+            session["user"] = email.strip().lower()
+            return redirect(_safe_next(request.args.get("next")))
+        else:
+            error = "Wrong email or password."
+    return render_template("login.html", error=error, csrf=csrf_token()), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("pages.login"))
+
+
+def _form_time(label: str, raw: str) -> int | None:
+    if not raw:
+        return None
+    try:
+        return epoch_ms(raw)
+    except ValueError:
+        raise ValueError(f"{label} is a date and time such as 2026-11-22T10:00 (UTC), or epoch milliseconds") from None
+
+
+def _time_input(ms: int | None) -> str:
+    """The value a datetime-local field shows for a time (UTC, as every time on these pages)."""
+    if ms is None:
+        return ""
+    try:
+        when = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    return when.strftime("%Y-%m-%dT%H:%M:%S" if when.second else "%Y-%m-%dT%H:%M")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """The sessions list: filters in the URL (bookmarkable), newest first, pages by cursor."""
+    svc = services()
+    args = request.args
+    # An empty form field filters nothing: drop it, so the URL to bookmark says only what is filtered.
+    if any(k in LIST_PARAMS and not v.strip() for k, v in args.items(multi=True)):
+        return redirect(url_for("pages.home", **{k: v.strip() for k, v in args.items() if k in LIST_PARAMS
+                                                 and v.strip()}))
+    filters = {name: args.get(name, "").strip() for name in LIST_FILTERS}
+    cursor = args.get("cursor", "").strip()
+    since_ms = until_ms = None
+    try:
+        since_ms = _form_time("From", filters["since"])
+        until_ms = _form_time("To", filters["until"])
+        page = index.query_page(
+            svc.redis, svc.keys, status=filters["status"] or None, url=filters["url"] or None,
+            user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
+            since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None)
+        error = None
+    except ValueError as exc:
+        page, error = index.Page([], None), str(exc)
+    active = {k: v for k, v in filters.items() if v}
+    projects = svc.accounts.projects()
+    html = render_template(
+        "home.html", sessions=page.sessions, filters=filters, active=active, cursor=cursor, error=error,
+        since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
+        projects=projects, project_names={p.key: p.name for p in projects},
+        older_url=url_for("pages.home", **active, cursor=page.next_cursor) if page.next_cursor else None,
+        newest_url=url_for("pages.home", **active) if cursor else None,
+        public_url=(svc.settings.PUBLIC_URL or request.host_url).rstrip("/"),
+        user=current_user(), csrf=csrf_token())
+    return html, (400 if error else 200)
+
+
+@bp.get("/failures")
+@login_required
+def failures():
+    svc = services()
+    status = request.args.get("status") or None
+    url = request.args.get("url") or None
+    try:
+        found = groups.query_groups(svc.redis, svc.keys, status=status, url=url, limit=200)
+        error = None
+    except ValueError as exc:
+        found, error = [], str(exc)
+    return render_template("failures.html", groups=found, status=status, url=url, error=error,
+                           user=current_user(), csrf=csrf_token()), (400 if error else 200)
+
+
+@bp.get("/failures/<group_id>")
+@login_required
+def failure_group(group_id: str):
+    svc = services()
+    group = groups.get_group(svc.redis, svc.keys, group_id)
+    if group is None:
+        abort(404, "No such group of failed calls.")
+    sessions = groups.group_sessions(svc.redis, svc.keys, group_id, limit=200)
+    summaries = {s: index.get_summary(svc.redis, svc.keys, s) or {} for s in (i["session"] for i in sessions)}
+    return render_template("failure_group.html", group=group, sessions=sessions, summaries=summaries,
+                           user=current_user(), csrf=csrf_token())
+
+
+@bp.get("/sessions/<session_id>")
+@login_required
+def replay_page(session_id: str):
+    if not ID_PATTERN.match(session_id):
+        abort(404)
+    manifest = recording.load_manifest(services().store, session_id)
+    if manifest is None:
+        abort(404, "No such session yet. A new session appears within seconds of its first events.")
+    view = session_view(manifest, whole_number(request.args.get("t")), request.args.get("call"))
+    return render_template("session.html", **view, user=current_user(), csrf=csrf_token())
+
+
+@bp.app_template_filter("when")
+def when(ms) -> str:
+    """Epoch ms as a UTC time a person reads."""
+    from datetime import datetime, timezone
+
+    if not ms:
+        return "—"
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@bp.app_template_filter("duration")
+def duration(ms) -> str:
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{int(ms)} ms"
+    seconds = ms / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+@bp.app_template_filter("bars")
+def bars(buckets, width: int = 168, height: int = 28) -> list[dict]:
+    """Hourly counts as SVG bar rectangles (x, y, w, h), scaled to the busiest hour."""
+    counts = [c for _, c in buckets or []]
+    if not counts:
+        return []
+    top = max(counts) or 1
+    w = width / len(counts)
+    return [{"x": round(i * w, 2), "w": max(round(w - 0.5, 2), 0.5), "h": round(c / top * height, 2),
+             "y": round(height - c / top * height, 2), "count": c, "hour": h}
+            for i, ((h, c)) in enumerate(zip((b[0] for b in buckets), counts)) if c]

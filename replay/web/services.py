@@ -1,0 +1,30 @@
+"""What a request needs: the per-process clients the factory built, reached through the app."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from redis import Redis
+
+from replay.core.accounts import Accounts
+from replay.core.keys import RedisKeys
+from replay.core.settings import Settings
+from replay.storage.store import ObjectStore
+
+
+@dataclass
+class Services:
+    """The clients one web process shares between its requests."""
+
+    settings: Settings
+    redis: Redis
+    keys: RedisKeys
+    accounts: Accounts
+    store: ObjectStore
+
+
+EXTENSION = "replay"
+
+
+def services() -> Services:
+    return current_app.extensions[EXTENSION]
