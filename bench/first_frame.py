@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=int, nargs="+", default=[1, 60])
     parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
-    from replay import settings as settings_mod
+    from replay.core import settings as settings_mod
     from worker import context as worker_context
 
     with embedded_replay() as (base, env, data):

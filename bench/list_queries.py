@@ -28,12 +28,12 @@ from _common import free_port, wait_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from replay.accounts import Accounts  # noqa: E402
+from replay.core.accounts import Accounts  # noqa: E402
 from replay.app import create_app  # noqa: E402
 from worker import index  # noqa: E402
-from worker import manifest as mf  # noqa: E402
-from worker.buffer import Record  # noqa: E402
-from worker.keys import RedisKeys  # noqa: E402
+from replay.storage import manifest as mf  # noqa: E402
+from replay.core.records import Record  # noqa: E402
+from replay.core.keys import RedisKeys  # noqa: E402
 
 DAY_MS = 86_400_000
 T_END = 1_795_000_000_000  # the newest session starts about here (Nov 2026)
