@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from replay.core.accounts import Accounts  # noqa: E402
 from replay.app import create_app  # noqa: E402
-from worker import index  # noqa: E402
+from replay.index import sessions as index  # noqa: E402
 from replay.storage import manifest as mf  # noqa: E402
 from replay.core.records import Record  # noqa: E402
 from replay.core.keys import RedisKeys  # noqa: E402

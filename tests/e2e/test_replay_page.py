@@ -255,7 +255,7 @@ def doc(title: str) -> dict:
 @pytest.fixture(scope="module")
 def two_tabs(replay_env, replay_server) -> dict:
     """Two tabs of one session whose segments overlap in time, written by Buffer.append and the flush job."""
-    from replay import settings as settings_mod
+    from replay.core import settings as settings_mod
     from worker import context as worker_context, jobs
 
     ctx = worker_context.configure(settings_mod.load(environ=replay_env))
