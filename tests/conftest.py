@@ -17,6 +17,9 @@ from replay.core.keys import RedisKeys
 
 REDIS_DATABASES = 512
 
+# Fixtures of the worker (contexts per storage backend) and of the web app, for every test folder.
+pytest_plugins = ["tests.worker_fixtures", "tests.web_fixtures"]
+
 
 def free_port() -> int:
     with socket.socket() as s:

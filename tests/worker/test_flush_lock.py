@@ -5,7 +5,7 @@ import pytest
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
-from tests.worker import samples
+from tests import samples
 from worker import jobs
 from replay.storage import recording
 from replay.ingest.flush import request_flush

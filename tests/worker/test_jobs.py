@@ -10,8 +10,8 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 
 from tests.conftest import free_port
-from tests.worker import samples
-from tests.worker.samples import SITE, T0
+from tests import samples
+from tests.samples import SITE, T0
 from worker import jobs
 from replay.index import sessions as index
 from replay.storage import recording

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rq import Queue
 
-from tests.worker import samples
+from tests import samples
 from worker import sweep
 from replay.storage import recording
 from worker.runner import run_worker

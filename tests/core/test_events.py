@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.worker import samples
+from tests import samples
 from replay.core import events as ev
 
 MALFORMED = [None, "x", 5, [], {}, {"type": 5}, {"type": 5, "data": []}, {"type": 5, "data": {"tag": 7}},

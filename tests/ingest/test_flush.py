@@ -7,8 +7,8 @@ import pytest
 from rq import Queue, Worker
 from rq.registry import ScheduledJobRegistry
 
-from tests.worker import samples
-from tests.worker.samples import T0
+from tests import samples
+from tests.samples import T0
 from replay.storage import recording
 from worker.runner import run_worker
 from replay.ingest.flush import request_flush

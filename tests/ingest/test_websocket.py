@@ -4,7 +4,7 @@ import json
 
 import websocket
 
-from tests.replay.conftest import ORIGIN
+from tests.web_fixtures import ORIGIN
 
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.worker import samples
-from tests.worker.samples import SITE, T0
-from tests.worker.test_index import dump
+from tests import samples
+from tests.samples import SITE, T0
+from tests.index.test_indexing import dump
 from replay.index import sessions as index
 from replay.storage import manifest as mf
 from replay.core.records import Record

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.replay.conftest import ORIGIN, T0, get
+from tests.web_fixtures import ORIGIN, T0, get
 
 
 

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.worker.samples import SITE, T0
-from tests.worker.test_list import SESSIONS, make, sid
+from tests.samples import SITE, T0
+from tests.index.test_list import SESSIONS, make, sid
 from replay.index import sessions as index
 
 

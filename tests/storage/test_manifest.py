@@ -1,8 +1,8 @@
 """Merging records into a manifest: idempotent, capped, and summarised."""
 from __future__ import annotations
 
-from tests.worker import samples
-from tests.worker.samples import SITE, T0
+from tests import samples
+from tests.samples import SITE, T0
 from replay.storage import manifest as mf
 from replay.core.records import Record
 

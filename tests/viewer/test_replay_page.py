@@ -7,8 +7,8 @@ import re
 import pytest
 
 from replay.ingest.service import Connection
-from tests.replay.conftest import ORIGIN, T0, get, net
-from tests.replay.test_share import login, page_csrf, share
+from tests.web_fixtures import ORIGIN, T0, get, net
+from tests.viewer.test_share import login, page_csrf, share
 from worker import context, jobs
 from replay.storage import recording
 
