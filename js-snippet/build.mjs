@@ -51,6 +51,23 @@ const PLAYER_GLOBAL_SHIM =
 writeFileSync(join(out, 'rrweb-player.js'), noMap(readFileSync(join(player, 'rrweb-player.umd.min.cjs'), 'utf8')) + PLAYER_GLOBAL_SHIM);
 writeFileSync(join(out, 'rrweb-player.css'), noMap(readFileSync(join(player, 'style.css'), 'utf8')));
 
+// The viewer: ES modules in replay/viewer/js/, one bundle per page. viewer.js is the replay
+// page's (session.html), export-viewer.js is inlined into exported files (export.html). Both run
+// after rrweb-player.js, whose global only vendor-player.js reads. Left readable: the viewer is
+// private, and no size budget applies. The sources live outside this package, so their imports
+// (@rrweb/types) resolve from this package's node_modules.
+const viewer = join(here, '..', 'replay', 'viewer', 'js');
+await build({
+  entryPoints: { viewer: join(viewer, 'replay-page.js'), 'export-viewer': join(viewer, 'export-page.js') },
+  outdir: out,
+  bundle: true,
+  format: 'iife',
+  target: 'es2019',
+  nodePaths: [join(here, 'node_modules')],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 const snippet = readFileSync(join(out, 'snippet.js'));
 const gz = gzipSync(snippet, { level: 9 }).length;
 const kb = (n) => (n / 1024).toFixed(1) + ' KB';

@@ -45,7 +45,7 @@ def export_session(session_id: str):
     html = render_template(
         "export.html", m=manifest, events_json=inline_json(events), event_count=len(events),
         player_js=inline_script(_asset("rrweb-player.js")), player_css=_asset("rrweb-player.css"),
-        export_js=inline_script(_asset("replay/export.js")), offset=lambda ts: offset_ms(manifest, ts), clock=clock)
+        export_js=inline_script(_asset("export-viewer.js")), offset=lambda ts: offset_ms(manifest, ts), clock=clock)
     return Response(html, mimetype="text/html", headers={
         "Content-Disposition": f'attachment; filename="replay-{session_id}.html"',
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
