@@ -34,7 +34,7 @@ def client(url, key, idx, batches, events, latencies, errors, deadline):
     session = f"bench_session_{idx:06d}"
     try:
         ws = websocket.create_connection(url, origin=ORIGIN, timeout=30)
-        ws.send(json.dumps({"type": "hello", "v": 1, "key": key, "session": session, "window": f"bench_window_{idx:06d}",
+        ws.send(json.dumps({"type": "hello", "v": 1, "key": key, "secret": f"bench_secret_{idx:08d}", "session": session, "window": f"bench_window_{idx:06d}",
                             "url": ORIGIN + "/", "ua": "bench"}))
         json.loads(ws.recv())
         t0 = int(time.time() * 1000)

@@ -15,9 +15,10 @@ from replay.core.keys import RedisKeys
 from replay.ingest import routes as ingest_routes
 from replay.ingest.flush import request_flush
 from replay.ingest.service import Ingest
+from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
 from replay.viewer import export, pages, share_routes
-from replay.web import assets, errors
+from replay.web import assets, errors, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
 from replay.web.services import EXTENSION, Services
@@ -31,11 +32,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     keys = RedisKeys(settings.KEY_PREFIX)
 
     def flush(session: str, delay_ms: int) -> None:
-        request_flush(redis, settings, session, delay_ms)
+        request_flush(redis, keys, session, delay_ms)
 
     app.extensions[EXTENSION] = Services(settings=settings, redis=redis, keys=keys, accounts=Accounts(redis, keys),
                                          store=make_store(settings))
     app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
+    app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),
         SESSION_COOKIE_HTTPONLY=True,
@@ -46,6 +48,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
         SOCK_SERVER_OPTIONS={"max_message_size": settings.MAX_MESSAGE_BYTES, "ping_interval": 25},
     )
     errors.init_app(app)
+    app.after_request(security.nosniff)
     sock.init_app(app)
     for module in (ingest_routes, assets, api_routes, pages, share_routes, export):
         app.register_blueprint(module.bp)

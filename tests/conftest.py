@@ -19,6 +19,9 @@ REDIS_DATABASES = 512
 
 # Fixtures of the worker (contexts per storage backend) and of the web app, for every test folder.
 pytest_plugins = ["tests.worker_fixtures", "tests.web_fixtures"]
+# The sample recordings are timed in 2024: let ingest keep such old timestamps as they are
+# (by default it sets events days away from its clock to their arrival time).
+KEEP_OLD_EVENTS = {"MAX_EVENT_AGE_MS": 10 * 365 * 24 * 3600 * 1000}
 
 
 def free_port() -> int:
@@ -106,4 +109,5 @@ def s3_settings(s3_server) -> dict:
 @pytest.fixture
 def settings(redis_url, tmp_path: Path):
     """Settings on the test Redis with objects in a temporary folder."""
-    return settings_mod.load({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data")}, environ={})
+    return settings_mod.load({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"), **KEEP_OLD_EVENTS},
+                             environ={})

@@ -29,7 +29,7 @@ def last_word(out):
 
 def post_batch(base, key, origin, seq=1):
     # One session per project: a session id belongs to the project that first used it.
-    body = {"v": 1, "key": key, "session": "sess_" + key[3:20], "window": "win_cli_0123456789", "url": origin,
+    body = {"v": 1, "key": key, "secret": "cli_secret_0123456789", "session": "sess_" + key[3:20], "window": "win_cli_0123456789", "url": origin,
             "batches": [{"seq": seq, "events": [{"type": 3, "timestamp": 1, "data": {}}]}]}
     return requests.post(base + "/ingest/batch", data=json.dumps(body), headers={"Origin": origin}, timeout=10)
 

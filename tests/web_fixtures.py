@@ -7,12 +7,15 @@ from werkzeug.serving import make_server
 
 from replay.core.accounts import Accounts
 from replay.app import create_app
+from tests.conftest import KEEP_OLD_EVENTS
 from replay.ingest.service import Connection
 from worker import context, jobs
 
 ORIGIN = "https://shop.example"
 SESSION, WINDOW = "sess_api_0123456789ab", "win_api_0123456789ab"
 T0 = 1_732_250_000_000
+# The secret the recording browser binds its session to (protocol: hello.secret).
+SECRET = "test_secret_0123456789"
 
 
 def net(status, url, t, **extra):
@@ -26,7 +29,7 @@ def recorded(app, project_key):
     """One session with a 502, ingested and flushed by the real job."""
     svc = app.extensions["replay"]
     conn = Connection(origin=ORIGIN)
-    app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "session": SESSION,
+    app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "secret": SECRET, "session": SESSION,
                                          "window": WINDOW, "url": ORIGIN + "/cart", "ua": "pytest"}))
     events = [
         {"type": 4, "timestamp": T0, "data": {"href": ORIGIN + "/cart", "width": 800, "height": 600}},
@@ -63,7 +66,8 @@ def get(client, path, token=None):
 
 @pytest.fixture
 def app(redis_url, tmp_path):
-    return create_app({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"), "MAX_MESSAGE_BYTES": 64 * 1024})
+    return create_app({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"), "MAX_MESSAGE_BYTES": 64 * 1024,
+                       **KEEP_OLD_EVENTS})
 
 
 @pytest.fixture

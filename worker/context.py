@@ -1,4 +1,4 @@
-"""The worker's clients, built once per process before RQ forks, reached by jobs through current()."""
+"""The worker's clients, built once per process, reached by jobs through current()."""
 from __future__ import annotations
 
 from redis import Redis
@@ -18,7 +18,7 @@ class Context:
         self.redis = redis if redis is not None else redis_conn.connect(settings)
         self.keys = RedisKeys(settings.KEY_PREFIX)
         self.store = store if store is not None else make_store(settings)
-        self.buffer = Buffer(self.redis, self.keys, settings.SEQ_TTL_S, settings.BUFFER_TTL_S)
+        self.buffer = Buffer(self.redis, self.keys, settings)
 
 
 _current: Context | None = None

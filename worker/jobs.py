@@ -7,73 +7,82 @@ and the retried job writes the same keys and skips what the manifest covers.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections import defaultdict
 
-from replay.storage import manifest as mf
-from replay.core.records import Record
-from worker.context import Context, current
-from replay.core.events import scrub
-from replay.index.sessions import index_manifest
+from redis.exceptions import RedisError
+
 from replay.core.keys import ID_PATTERN, segment_key
-from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
+from replay.core.records import Record
+from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
-from worker.sweep import schedule_sweep
+from replay.index.sessions import index_manifest
+from replay.storage import manifest as mf
+from replay.core.events import scrub
+from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
+from worker.context import Context, current
+from worker.lock import SessionLock
 
 log = logging.getLogger(__name__)
 
 # One flush reads about this much of the buffer; more waits for the next flush.
 FLUSH_READ_BYTES = 4 * 1024 * 1024
-# A flush that finds the session locked by another tries again after this long.
+# A flush that finds the session locked by another looks again after this long.
 LOCKED_RETRY_MS = 1_000
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
 
 
 class LockLost(RuntimeError):
-    """The flush lock expired mid-flush; the buffer was left as it was, and the job retries."""
+    """The flush lock expired mid-flush; the buffer was left as it was, and the session is flushed again."""
 
 
 def flush_session(session_id: str) -> dict:
-    """RQ job: move the session's buffered batches to object storage and index them."""
+    """RQ job: move the session's buffered batches to object storage and index them.
+
+    A failure leaves the batches in Redis and makes the session due again after a
+    backoff (flush.retry_later), then fails the job so RQ keeps it in its failed registry.
+    """
     if not ID_PATTERN.match(session_id or ""):
         raise ValueError(f"not a session id: {session_id!r}")
     ctx = current()
-    lock = ctx.keys.flush_lock(session_id)
-    token = uuid.uuid4().hex
-    if not ctx.redis.set(lock, token, nx=True, px=ctx.settings.FLUSH_LOCK_MS):
-        # The holder may finish before seeing what brought us here: try again after it.
-        request_flush(ctx.redis, ctx.settings, session_id, LOCKED_RETRY_MS, force=True)
+    lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
+    if not lock.acquire():
+        # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.
+        request_flush(ctx.redis, ctx.keys, session_id, LOCKED_RETRY_MS)
         return {"session": session_id, "locked": True}
     try:
-        # Cleared before reading, so that batches appended from now on schedule another flush.
-        ctx.redis.delete(ctx.keys.flush_scheduled(session_id), ctx.keys.flush_now(session_id))
-        result = flush(ctx, session_id, (lock, token))
+        with lock.kept_alive():
+            result = flush(ctx, session_id, lock)
+    except Exception as exc:
+        _retry_later(ctx, session_id, exc)
+        raise
     finally:
-        ctx.redis.eval(_RELEASE, 1, lock, token)
-    if result["remaining"]:
-        request_flush(ctx.redis, ctx.settings, session_id, 0, force=True)
-    # Keeps the sweep alive even if its own scheduled job was lost (a no-op while one is scheduled).
-    schedule_sweep(ctx.redis, ctx.settings)
+        _release(lock)
+    schedule.succeeded(ctx.redis, ctx.keys, session_id)
     return result
 
 
-def flush(ctx: Context, session: str, lock: tuple[str, str]) -> dict:
+def _retry_later(ctx: Context, session: str, exc: Exception) -> None:
+    try:
+        delay = schedule.retry_later(ctx.redis, ctx.keys, session, ctx.settings.FLUSH_RETRY_BASE_MS,
+                                     ctx.settings.FLUSH_RETRY_MAX_MS)
+        log.warning("flush of %s failed (%s: %s); due again in %d ms", session, type(exc).__name__, exc, delay)
+    except RedisError:
+        # Redis itself is away: the claim's lease makes the session due again once it is back.
+        log.warning("flush of %s failed (%s: %s) and Redis is unreachable", session, type(exc).__name__, exc)
+
+
+def _release(lock: SessionLock) -> None:
+    try:
+        lock.release()
+    except RedisError:
+        pass  # it expires on its own
+
+
+def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     """One pass, under the session's flush lock: read, store, merge, index, trim."""
     records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES)
     if not records:
+        # Nothing (left) to store: the trim of nothing takes the session off the schedule.
+        ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
     manifest = load_manifest(ctx.store, session) or mf.new(session)
     fresh = mf.uncovered(manifest, records)
@@ -83,15 +92,15 @@ def flush(ctx: Context, session: str, lock: tuple[str, str]) -> dict:
                       segment_keys=segments, segment_spans=segments,
                       max_body_chars=ctx.settings.MAX_BODY_CHARS)
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
-    if not ctx.redis.eval(_RENEW, 1, lock[0], lock[1], ctx.settings.FLUSH_LOCK_MS):
+    if not lock.renew():
         raise LockLost(f"flush lock of {session} expired before the manifest write")
     if fresh:
         save_manifest(ctx.store, merged)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
     index_manifest(ctx.redis, ctx.keys, merged)
-    if not ctx.buffer.trim(session, len(records), nbytes, lock=lock):
+    remaining = ctx.buffer.trim(session, len(records), nbytes, (lock.key, lock.token), schedule.now_ms())
+    if remaining is None:
         raise LockLost(f"flush lock of {session} expired before the trim")
-    remaining = ctx.buffer.length(session)
     log.info("flushed %s: %d records (%d new), %d segments, %d waiting",
              session, len(records), len(fresh), len(segments), remaining)
     return {"session": session, "records": len(records), "stored": len(fresh), "segments": list(segments),

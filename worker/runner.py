@@ -1,23 +1,79 @@
-"""`replay worker`: an RQ worker (with its scheduler) on the configured Redis."""
+"""`replay worker`: RQ worker on the configured Redis, plus the dispatcher that enqueues due flushes.
+
+Jobs run in the worker process itself (RQ's SimpleWorker): the clients are built
+once and no fork per job is paid. The worker rides out Redis restarts and a
+Redis still loading its data: it waits, then works again, instead of exiting.
+"""
 from __future__ import annotations
 
-from rq import Queue, Worker
+import logging
+import time
 
+from redis import Redis
+from redis.exceptions import BusyLoadingError, RedisError
+from rq import Queue, SimpleWorker
+
+from replay.core import redis_conn
 from replay.core.settings import Settings
+from replay.storage.store import StorageError
 from worker.context import Context, configure
-from worker.sweep import schedule_sweep
+from worker.dispatch import Dispatcher, dispatch_once
+
+log = logging.getLogger(__name__)
+
+# Waits while Redis or storage is out of reach: doubling from the first to the cap.
+RETRY_FIRST_S, RETRY_CAP_S = 0.5, 5.0
 
 
 def run_worker(settings: Settings, burst: bool = False, context: Context | None = None) -> bool:
-    """Build the clients once, then work the flush queue; returns whether any job ran."""
-    # Configured before RQ forks a work-horse per job: each horse inherits these clients
-    # (redis-py pools reconnect after a fork by checking the pid).
+    """Work the flush queue; returns whether any job ran. `burst`: flush what is due now, then return."""
     ctx = configure(context or Context(settings))
-    # Fail at start, not at the first job, when storage is misconfigured.
-    ctx.store.prepare()
-    if not burst:
-        schedule_sweep(ctx.redis, ctx.settings)
-    queue = Queue(settings.QUEUE_NAME, connection=ctx.redis)
-    worker = Worker([queue], connection=ctx.redis)
-    # The scheduler moves delayed flushes (debounce) and retry waits onto the queue when due.
-    return worker.work(burst=burst, with_scheduler=True)
+    if burst:
+        dispatch_once(ctx.redis, ctx.keys, settings)
+        return _worker(ctx).work(burst=True)
+    _wait_until_ready(ctx)
+    dispatcher = Dispatcher(redis_conn.connect(settings), settings)
+    dispatcher.start()
+    worked = False
+    wait = RETRY_FIRST_S
+    try:
+        while True:
+            worker = _worker(ctx)
+            worked |= worker.work(burst=False)
+            if worker._stop_requested:
+                return worked
+            # RQ's loop ends on any Redis error ("unhandled exception, quitting"): go on once Redis is back.
+            log.warning("worker loop ended (Redis restarted?); working again in %.1f s", wait)
+            time.sleep(wait)
+            wait = min(wait * 2, RETRY_CAP_S)
+            _wait_until_ready(ctx)
+    finally:
+        dispatcher.stop()
+
+
+def _worker(ctx: Context) -> SimpleWorker:
+    return SimpleWorker([Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)], connection=ctx.redis)
+
+
+def _wait_until_ready(ctx: Context) -> None:
+    """Until Redis answers (not loading) and the object store is reachable; says why it waits."""
+    wait = RETRY_FIRST_S
+    while True:
+        try:
+            _ping(ctx.redis)
+            ctx.store.prepare()
+            return
+        except BusyLoadingError:
+            log.warning("Redis is loading its data; waiting %.1f s", wait)
+        except RedisError as exc:
+            log.warning("Redis unavailable (%s); waiting %.1f s", exc, wait)
+        except StorageError as exc:
+            log.warning("object storage unavailable (%s); waiting %.1f s", exc, wait)
+        time.sleep(wait)
+        wait = min(wait * 2, RETRY_CAP_S)
+
+
+def _ping(redis: Redis) -> None:
+    # PING answers while Redis loads; a real read raises BusyLoadingError until it is done.
+    redis.ping()
+    redis.exists("replay:ready-check")

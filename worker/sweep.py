@@ -1,50 +1,37 @@
-"""The sweep: flush any session buffer that has data but no flush coming.
+"""The sweep: put back on the flush schedule any buffer that holds batches but is on none.
 
-Debounced flushes are RQ jobs; a job can be lost (a worker killed mid-job on a
-Redis without persistence, a marker that outlived its job). The sweep runs on a
-timer in the workers and makes sure no buffered batch waits for its TTL.
+Every append schedules its session in the same script that stores it, so a
+stranded buffer takes a lost write or a bug; the sweep is the backstop that
+keeps any batch from waiting for its TTL. One worker sweeps per interval.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import Iterator
 
 from redis import Redis
-from rq import Queue
 
-from replay.core.settings import Settings
-from worker.context import current
 from replay.core.keys import RedisKeys
-from replay.ingest.flush import request_flush
-
-SWEEP_JOB = "worker.sweep.sweep"
+from replay.ingest.flush import now_ms
 
 
-def schedule_sweep(redis: Redis, settings: Settings) -> bool:
-    """Enqueue the next sweep unless one is already scheduled; True if enqueued."""
-    keys = RedisKeys(settings.KEY_PREFIX)
-    if not redis.set(keys.sweep_scheduled(), "1", nx=True, ex=settings.SWEEP_INTERVAL_S):
-        return False
-    Queue(settings.QUEUE_NAME, connection=redis).enqueue_in(
-        timedelta(seconds=settings.SWEEP_INTERVAL_S), SWEEP_JOB, result_ttl=0, description="sweep stranded buffers")
-    return True
-
-
-def stranded(redis: Redis, keys: RedisKeys):
-    """Sessions whose buffer holds batches while no flush is pending or running."""
+def stranded(redis: Redis, keys: RedisKeys) -> Iterator[str]:
+    """Sessions whose buffer holds batches while they are neither due nor being flushed."""
     prefix = keys.buffer("")
     for raw in redis.scan_iter(match=keys.buffer("*"), count=1000):
         session = raw.decode()[len(prefix):]
-        pending = redis.exists(keys.flush_scheduled(session), keys.flush_now(session), keys.flush_lock(session))
-        if not pending and redis.llen(raw):
+        scheduled = redis.zscore(keys.flush_due(), session) is not None
+        if not scheduled and not redis.exists(keys.flush_lock(session)) and redis.llen(raw):
             yield session
 
 
-def sweep() -> int:
-    """RQ job: request a flush of every stranded buffer, then schedule the next sweep."""
-    ctx = current()
-    count = 0
-    for session in stranded(ctx.redis, ctx.keys):
-        count += request_flush(ctx.redis, ctx.settings, session, 0)
-    ctx.redis.delete(ctx.keys.sweep_scheduled())
-    schedule_sweep(ctx.redis, ctx.settings)
-    return count
+def sweep(redis: Redis, keys: RedisKeys) -> int:
+    """Make every stranded session due now; returns how many."""
+    found = list(stranded(redis, keys))
+    if found:
+        redis.zadd(keys.flush_due(), {session: now_ms() for session in found}, nx=True)
+    return len(found)
+
+
+def take_turn(redis: Redis, keys: RedisKeys, interval_s: int) -> bool:
+    """True for the one worker that sweeps this interval (the turn passes on if it dies)."""
+    return bool(redis.set(keys.sweep_lock(), "1", nx=True, ex=interval_s))

@@ -74,6 +74,11 @@ class Accounts:
         keys = sorted(k.decode() for k in self.redis.smembers(self.keys.projects()))
         return sorted((p for p in map(self.project, keys) if p), key=lambda p: (p.name.lower(), p.key))
 
+    def origin_allowed_anywhere(self, origin: str) -> bool:
+        """Does any project take this origin? (CORS preflights name no project.)"""
+        wanted = normalize_origin(origin, strict=False)
+        return bool(wanted) and any(wanted in p.origins for p in self.projects())
+
     # Viewer users.
     def create_user(self, email: str, password: str) -> None:
         email = email.strip().lower()

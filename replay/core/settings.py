@@ -38,7 +38,24 @@ class Settings:
     MAX_BATCHES_PER_REQUEST: int = wire.MAX_BATCHES_PER_REQUEST
     MAX_URL_CHARS: int = wire.MAX_URL_CHARS
     MAX_UA_CHARS: int = wire.MAX_UA_CHARS
-    MAX_BATCHES_PER_WINDOW_PER_MINUTE: int = 600
+    # Rate limits, token buckets in Redis shared by every web process: batches per
+    # second that refill, and the burst a bucket holds, per window, session and project.
+    RATE_WINDOW_PER_S: float = 10.0
+    RATE_WINDOW_BURST: int = 600
+    RATE_SESSION_PER_S: float = 20.0
+    RATE_SESSION_BURST: int = 1200
+    RATE_PROJECT_PER_S: float = 5000.0
+    RATE_PROJECT_BURST: int = 50000
+    # Event timestamps further than this from the server's clock are set to the time of arrival.
+    MAX_EVENT_AGE_MS: int = 3 * 24 * 3600 * 1000
+    MAX_EVENT_LEAD_MS: int = 24 * 3600 * 1000
+    # A socket that sends no hello this long after opening is closed, and one that sends nothing this long.
+    WS_HELLO_TIMEOUT_S: float = 10.0
+    WS_IDLE_TIMEOUT_S: float = 300.0
+    # Open ingest sockets per `replay serve` process: in all, from one client IP, for one project.
+    MAX_SOCKETS: int = 4000
+    MAX_SOCKETS_PER_IP: int = 256
+    MAX_SOCKETS_PER_PROJECT: int = 3000
     # Dedup memory per window: how long the set of seen sequence numbers lives.
     SEQ_TTL_S: int = 7 * 24 * 3600
     # The buffer of a session that nobody flushes expires after this long.
@@ -50,22 +67,32 @@ class Settings:
     FLUSH_AGE_MS: int = 10_000
     # and when its connection closes or a beacon arrives (idle) after this delay.
     FLUSH_IDLE_MS: int = 2_000
-    # A flush job holds the session lock for at most this long.
-    FLUSH_LOCK_MS: int = 60_000
-    # How often a failed flush job is retried, and the waits between tries.
-    FLUSH_RETRIES: int = 5
-    FLUSH_RETRY_INTERVALS_S: tuple = (1, 5, 15, 60, 300)
-    # Every so often a worker looks for buffers nobody is flushing (a job lost to a
-    # crash, a killed worker) and flushes them.
+    # A flush job's session lock lives this long unless the job renews it (it does, while alive).
+    FLUSH_LOCK_MS: int = 10_000
+    # A worker that claims a due session enqueues its flush; if the flush has not emptied the
+    # buffer by the end of this lease (the worker died, the job failed), the session is due again.
+    FLUSH_LEASE_MS: int = 15_000
+    # A failed flush is due again after this, doubling with each failure in a row, up to the max.
+    FLUSH_RETRY_BASE_MS: int = 1_000
+    FLUSH_RETRY_MAX_MS: int = 10_000
+    # How often each worker looks for due sessions.
+    DISPATCH_INTERVAL_MS: int = 250
+    # Every so often one worker looks for buffers that hold data but are in no schedule.
     SWEEP_INTERVAL_S: int = 60
 
     # The most sessions or groups one API page lists.
     MAX_LIST_LIMIT: int = 500
     # Stored failed-call bodies are cut to this many characters.
     MAX_BODY_CHARS: int = 16 * 1024
-    # Web server (gunicorn gthread) shape for `replay serve`.
+    # Web server shape for `replay serve`: gunicorn processes (gevent: an open socket holds no
+    # thread) and the connections each one serves at once.
     WEB_WORKERS: int = 1
-    WEB_THREADS: int = 256
+    WEB_CONNECTIONS: int = 5000
+    # Redis clients of one process: connections in its pool (callers wait for a free one up to the
+    # pool timeout, instead of failing), and how long one command may take.
+    REDIS_MAX_CONNECTIONS: int = 64
+    REDIS_POOL_TIMEOUT_S: float = 10.0
+    REDIS_SOCKET_TIMEOUT_S: float = 10.0
     # Viewer login cookie lifetime.
     LOGIN_TTL_S: int = 14 * 24 * 3600
     # Share links: default and longest lifetime, and how long a dead link's
@@ -93,6 +120,8 @@ def _coerce(kind: Any, raw: str) -> Any:
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if kind in (int, "int"):
         return int(raw)
+    if kind in (float, "float"):
+        return float(raw)
     if kind in (tuple, "tuple"):
         return tuple(int(x) for x in raw.split(",") if x.strip())
     return raw

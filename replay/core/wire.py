@@ -22,6 +22,12 @@ CLOSE_INVALID = 4400
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNSUPPORTED_VERSION = 4426
 CLOSE_RATE_LIMITED = 4429
+# No hello in time, or nothing sent for the idle time: reconnect when there is something to send.
+CLOSE_TIMEOUT = 4408
+# The server could not take the message now (a backend is down, or a bug): retry with backoff.
+CLOSE_SERVER_ERROR = 1011
+# Over a connection cap of the server: retry later, with backoff.
+CLOSE_TRY_AGAIN = 1013
 
 # Limits the snippet sizes its messages by.
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -30,6 +36,9 @@ MAX_BATCHES_PER_REQUEST = 200
 MAX_EVENTS_PER_BATCH = 5000
 MAX_URL_CHARS = 4096
 MAX_UA_CHARS = 1024
+# A window's batches are numbered from 1; no page lives to send this many.
+MAX_SEQ = 1_000_000_000
 
-# Session and window ids.
+# Session and window ids, and the secret a session's first hello binds it to.
 ID_PATTERN = "^[A-Za-z0-9_-]{8,64}$"
+SECRET_PATTERN = "^[A-Za-z0-9_-]{16,64}$"

@@ -1,8 +1,11 @@
 """The per-session Redis buffer: the collector appends batches, the flush job drains them.
 
-A batch is appended and its sequence number recorded in one Lua script, so a
-batch is either durably in the buffer (and may be acked) or not at all, and a
-duplicate `(session, window, seq)` is dropped atomically.
+One Lua script per batch does everything the ack depends on, in one round
+trip: the rate limits (token buckets per window, session and project), the
+duplicate check, the append, the contiguous acked mark, and the session's
+place in the flush schedule (`keys.flush_due()`, a zset of due times). So a
+batch is either durably in the buffer with a flush due (and may be acked), or
+not stored at all.
 """
 from __future__ import annotations
 
@@ -13,11 +16,32 @@ from redis import Redis
 
 from replay.core.keys import RedisKeys
 from replay.core.records import Record
+from replay.core.settings import Settings
 
 _APPEND = """
-local seqs, acked, buf, bytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local window, seq, record = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local seq_ttl, buf_ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local seqs, acked, buf, bytes, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local window, seq, record, session = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local now, seq_ttl, buf_ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local delay_ms, flush_bytes = tonumber(ARGV[8]), tonumber(ARGV[9])
+
+-- Token buckets (KEYS[6..8]: window, session, project), each ARGV pair: per second, burst.
+-- Every bucket is checked before any is taken from, so a refusal costs nothing.
+local tokens = {}
+for i = 0, 2 do
+  local key, rate, burst = KEYS[6 + i], tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
+  local held = redis.call('HMGET', key, 't', 'ms')
+  local t = tonumber(held[1]) or burst
+  local last = tonumber(held[2]) or now
+  t = math.min(burst, t + math.max(0, now - last) * rate / 1000)
+  if t < 1 then return {-1 - i, 0, 0} end
+  tokens[i] = t
+end
+for i = 0, 2 do
+  local key, rate, burst = KEYS[6 + i], tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
+  redis.call('HSET', key, 't', tokens[i] - 1, 'ms', now)
+  redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
+end
+
 local high = tonumber(redis.call('HGET', acked, window) or '0')
 if seq <= high or redis.call('SADD', seqs, seq) == 0 then
   return {0, high, tonumber(redis.call('GET', bytes) or '0')}
@@ -33,54 +57,82 @@ redis.call('EXPIRE', seqs, seq_ttl)
 redis.call('EXPIRE', acked, seq_ttl)
 redis.call('EXPIRE', buf, buf_ttl)
 redis.call('EXPIRE', bytes, buf_ttl)
+-- Due now when the buffer is full, else after the delay; an earlier due time is kept (LT).
+if buffered >= flush_bytes then delay_ms = 0 end
+redis.call('ZADD', due, 'LT', now + delay_ms, session)
 return {1, high, buffered}
 """
 
-
-# Trim only while the caller still holds the flush lock (when it names one): a flush
-# whose lock expired must not drop records another flush may not have stored yet.
+# Trim only while the caller still holds the flush lock: a flush whose lock expired
+# must not drop records another flush may not have stored yet. Then the session
+# leaves the schedule if its buffer is empty, or is due at once if a full buffer waits.
 _TRIM = """
-local buf, bytes, lock = KEYS[1], KEYS[2], KEYS[3]
-if lock and redis.call('GET', lock) ~= ARGV[3] then
-  return 0
+local buf, bytes, lock, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('GET', lock) ~= ARGV[3] then
+  return -1
 end
 redis.call('LTRIM', buf, tonumber(ARGV[1]), -1)
 local left = redis.call('DECRBY', bytes, tonumber(ARGV[2]))
+local waiting = redis.call('LLEN', buf)
 -- The byte count is advisory; never leave it negative or outliving the list.
-if left <= 0 or redis.call('LLEN', buf) == 0 then
+if left <= 0 or waiting == 0 then
   redis.call('DEL', bytes)
+  left = 0
 end
-return 1
+if waiting == 0 then
+  redis.call('ZREM', due, ARGV[4])
+elseif left >= tonumber(ARGV[5]) then
+  redis.call('ZADD', due, ARGV[6], ARGV[4])
+end
+return waiting
 """
+
+# Which rate bucket refused a batch, by the script's negative answer.
+LIMITED = {-1: "window", -2: "session", -3: "project"}
 
 
 @dataclass(frozen=True)
 class AppendResult:
-    stored: bool  # False: a duplicate, dropped
+    stored: bool  # False: a duplicate (dropped), or refused by a rate limit
     acked: int  # highest contiguous seq held for the window
-    buffered_bytes: int  # what the session's buffer holds now, so the caller needs no second round trip
+    buffered_bytes: int  # what the session's buffer holds now
+    limited: str | None = None  # "window", "session" or "project" when a rate limit refused it
 
 
 class Buffer:
-    def __init__(self, redis: Redis, keys: RedisKeys, seq_ttl_s: int, buffer_ttl_s: int):
+    def __init__(self, redis: Redis, keys: RedisKeys, settings: Settings):
         self.redis = redis
         self.keys = keys
-        self.seq_ttl_s = seq_ttl_s
-        self.buffer_ttl_s = buffer_ttl_s
+        self.settings = settings
         self._append = redis.register_script(_APPEND)
         self._trim = redis.register_script(_TRIM)
 
-    def append(self, session: str, window: str, seq: int, events: list, received_ms: int, url: str = "") -> AppendResult:
-        record = json.dumps(
-            {"w": window, "seq": seq, "t": received_ms, "url": url, "events": events},
-            separators=(",", ":"),
-        )
-        k = self.keys
-        stored, high, buffered = self._append(
-            keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session)],
-            args=[window, seq, record, self.seq_ttl_s, self.buffer_ttl_s],
-        )
-        return AppendResult(bool(stored), int(high), int(buffered))
+    def append(self, session: str, window: str, seq: int, events: list, received_ms: int, url: str = "", *,
+               project: str = "", idle: bool = False, client=None) -> AppendResult:
+        """Store one batch, unless it is a duplicate or over a rate limit; the session's flush becomes due.
+
+        `idle`: the page is going away (a beacon), so the flush is due after FLUSH_IDLE_MS, not FLUSH_AGE_MS.
+        `client`: a pipeline to queue the call on (its reply is then read with `result()`).
+        """
+        record = json.dumps({"w": window, "seq": seq, "t": received_ms, "url": url, "events": events},
+                            separators=(",", ":"))
+        k, s = self.keys, self.settings
+        reply = self._append(
+            keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
+                  k.flush_due(), k.rate_window(session, window), k.rate_session(session), k.rate_project(project)],
+            args=[window, seq, record, session, received_ms, s.SEQ_TTL_S, s.BUFFER_TTL_S,
+                  s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS, s.FLUSH_BYTES,
+                  s.RATE_WINDOW_PER_S, s.RATE_WINDOW_BURST, s.RATE_SESSION_PER_S, s.RATE_SESSION_BURST,
+                  s.RATE_PROJECT_PER_S, s.RATE_PROJECT_BURST],
+            client=client)
+        return reply if client is not None else self.result(reply)
+
+    @staticmethod
+    def result(reply) -> AppendResult:
+        code, high, buffered = (int(x) for x in reply)
+        if code < 0:
+            return AppendResult(False, high, buffered, LIMITED[code])
+        return AppendResult(bool(code), high, buffered)
 
     def acked(self, session: str, window: str) -> int:
         return int(self.redis.hget(self.keys.acked(session), window) or 0)
@@ -89,7 +141,7 @@ class Buffer:
         return int(self.redis.get(self.keys.buffer_bytes(session)) or 0)
 
     def read(self, session: str, max_bytes: int) -> tuple[list[Record], int]:
-        """The oldest records, up to about max_bytes; returns them and how many to trim."""
+        """The oldest records, up to about max_bytes; returns them and how many bytes they take."""
         out: list[Record] = []
         total = 0
         start = 0
@@ -107,18 +159,15 @@ class Buffer:
             start += page
         return out, total
 
-    def trim(self, session: str, count: int, nbytes: int, lock: tuple[str, str] | None = None) -> bool:
-        """Drop the `count` oldest records once they are safely in object storage.
+    def trim(self, session: str, count: int, nbytes: int, lock: tuple[str, str], now_ms: int) -> int | None:
+        """Drop the `count` oldest records once they are safely in object storage, if `lock` (key, token) holds.
 
-        With `lock=(key, token)`, trims only if that lock still holds that token; returns whether it trimmed.
+        Returns how many records still wait, or None when the lock was lost (nothing trimmed).
         """
         k = self.keys
-        redis_keys = [k.buffer(session), k.buffer_bytes(session)]
-        args = [count, nbytes]
-        if lock is not None:
-            redis_keys.append(lock[0])
-            args.append(lock[1])
-        return bool(self._trim(keys=redis_keys, args=args))
+        waiting = int(self._trim(keys=[k.buffer(session), k.buffer_bytes(session), lock[0], k.flush_due()],
+                                 args=[count, nbytes, lock[1], session, self.settings.FLUSH_BYTES, now_ms]))
+        return None if waiting < 0 else waiting
 
     def length(self, session: str) -> int:
         """How many records wait in the buffer."""

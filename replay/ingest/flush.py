@@ -1,65 +1,60 @@
-"""Debounced flush requests: the collector asks on every append, at most one flush per session waits."""
+"""The flush schedule: one Redis zset of sessions by the time their buffer is due for a flush.
+
+The collector puts a session in it with every append (in the append script) and
+when a page goes away; every `replay worker` claims what is due and enqueues a
+flush job right away. Nothing waits on one process's timer or lock: a claim
+only pushes the due time forward by a lease, so a session whose worker died is
+claimed again by another once the lease runs out, and the flush job takes the
+session out only when its buffer is empty.
+"""
 from __future__ import annotations
 
 import time
-import uuid
-from datetime import timedelta
 
 from redis import Redis
-from rq import Queue, Retry
 
-from replay.core.settings import Settings
 from replay.core.keys import RedisKeys
 
-# The flush job, by import path: the collector never imports the job's code.
-FLUSH_JOB = "worker.jobs.flush_session"
-# A marker outlives its job's due time by this much; if the job got lost (or a backlog
-# delays it longer), the next append schedules a fresh one. Extra jobs are harmless.
-MARKER_GRACE_MS = 30_000
-# Finished flush jobs need not be kept long; failed ones stay in RQ's failed registry.
-RESULT_TTL_S = 600
-
-# Replace the delayed marker only by an earlier due time, so an idle-close request
-# (short delay) pulls forward a pending age-based one (long delay), never the reverse.
-_SCHEDULE_DELAYED = """
-local current = redis.call('GET', KEYS[1])
-if current and tonumber(current) <= tonumber(ARGV[1]) then
-  return 0
+# Claim up to ARGV[3] sessions due by ARGV[1]: each stays in the set, due again at ARGV[2] (the lease).
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, session in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], session)
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+return due
 """
 
 
-def retry_policy(settings: Settings) -> Retry:
-    """How RQ retries a failed flush (the waits need a worker running the scheduler)."""
-    return Retry(max=settings.FLUSH_RETRIES, interval=list(settings.FLUSH_RETRY_INTERVALS_S))
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
-def request_flush(redis: Redis, settings: Settings, session: str, delay_ms: int, force: bool = False) -> bool:
-    """Schedule a flush of `session` in `delay_ms` unless one is already due by then; True if enqueued.
+def request_flush(redis: Redis, keys: RedisKeys, session: str, delay_ms: int) -> None:
+    """Make the session due in `delay_ms` unless it is due sooner already."""
+    redis.zadd(keys.flush_due(), {session: now_ms() + max(0, int(delay_ms))}, lt=True)
 
-    `force` skips the debounce: a flush job that must hand work on (the session was
-    locked, or records remain) cannot trust a marker that its own run may have outlived.
-    """
-    keys = RedisKeys(settings.KEY_PREFIX)
-    delay_ms = max(0, int(delay_ms))
-    if force:
-        pass
-    elif delay_ms == 0:
-        if not redis.set(keys.flush_now(session), "1", nx=True, px=MARKER_GRACE_MS):
-            return False
-    else:
-        due_ms = int(time.time() * 1000) + delay_ms
-        script = redis.register_script(_SCHEDULE_DELAYED)
-        if not script(keys=[keys.flush_scheduled(session)], args=[due_ms, delay_ms + MARKER_GRACE_MS]):
-            return False
-    queue = Queue(settings.QUEUE_NAME, connection=redis)
-    options = dict(retry=retry_policy(settings), job_id=f"flush-{session}-{uuid.uuid4().hex[:12]}",
-                   result_ttl=RESULT_TTL_S, description=f"flush {session}")
-    if delay_ms == 0:
-        queue.enqueue(FLUSH_JOB, session, **options)
-    else:
-        queue.enqueue_in(timedelta(milliseconds=delay_ms), FLUSH_JOB, session, **options)
-    return True
 
+def claim_due(redis: Redis, keys: RedisKeys, lease_ms: int, limit: int = 100) -> list[str]:
+    """Sessions due now, each leased for `lease_ms` (due again then, unless its flush empties it first)."""
+    now = now_ms()
+    script = redis.register_script(_CLAIM)
+    return [s.decode() for s in script(keys=[keys.flush_due()], args=[now, now + lease_ms, limit])]
+
+
+def due_at(redis: Redis, keys: RedisKeys, session: str) -> int | None:
+    """When the session is due (epoch ms), or None when it is not scheduled."""
+    score = redis.zscore(keys.flush_due(), session)
+    return None if score is None else int(score)
+
+
+def retry_later(redis: Redis, keys: RedisKeys, session: str, base_ms: int, max_ms: int) -> int:
+    """A flush failed: due again after a backoff that doubles with each failure in a row; returns the delay."""
+    tries = redis.hincrby(keys.flush_tries(), session, 1)
+    delay = min(max_ms, base_ms * 2 ** min(tries - 1, 20))
+    redis.zadd(keys.flush_due(), {session: now_ms() + delay})
+    return delay
+
+
+def succeeded(redis: Redis, keys: RedisKeys, session: str) -> None:
+    """A flush went through: the next failure starts the backoff afresh."""
+    redis.hdel(keys.flush_tries(), session)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -16,6 +18,11 @@ from replay.core.settings import Settings
 from replay.core.keys import ID_PATTERN
 
 GZIP_MAGIC = b"\x1f\x8b"
+# A browser's JSON.stringify writes no integer this long (1e21 and up come out as "1e+21").
+MAX_INT_DIGITS = 32
+# An escaped UTF-16 surrogate: a message holding one gets the thorough (slower) check for lone ones.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+SECRET = re.compile(r"\A" + wire.SECRET_PATTERN.removeprefix("^").removesuffix("$") + r"\Z")
 
 
 class ProtocolError(Exception):
@@ -26,6 +33,9 @@ class ProtocolError(Exception):
     CLOSE = {"too_large": wire.CLOSE_TOO_LARGE, "unsupported_version": wire.CLOSE_UNSUPPORTED_VERSION,
              "rate_limited": wire.CLOSE_RATE_LIMITED, "unknown_project": wire.CLOSE_FORBIDDEN,
              "origin_not_allowed": wire.CLOSE_FORBIDDEN, "session_conflict": wire.CLOSE_FORBIDDEN}
+
+    # Raised after the key and origin were accepted: the page may read the answer (CORS).
+    admitted = False
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -51,6 +61,8 @@ class Hello:
     window: str
     url: str
     ua: str
+    # Bound to the session by its first hello; only the recording browser holds it.
+    secret: str
 
 
 @dataclass(frozen=True)
@@ -68,19 +80,46 @@ def decode(data: bytes | str, settings: Settings) -> dict:
     if data[:2] == GZIP_MAGIC:
         data = _gunzip(data, settings.MAX_INFLATED_BYTES)
     try:
-        msg = json.loads(data, parse_constant=_reject_constant)
+        # Strict UTF-8 (json.loads would let surrogates encoded as bytes through).
+        text = data.decode("utf-8")
+        msg = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("invalid_message", f"not JSON: {exc}") from None
     except RecursionError:
         raise ProtocolError("invalid_message", "JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError("invalid_message", "a message is a JSON object")
+    if _SURROGATE_ESCAPE.search(text) and not _encodable(msg):
+        # Paired surrogates are emoji; a lone one cannot be stored (UTF-8) nor shown.
+        raise ProtocolError("invalid_message", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     return msg
 
 
+# NaN, Infinity, 1e999 and integers no float can hold are not numbers a browser can read back:
+# stored, they would make a recording unreadable (JSON.parse refuses Infinity).
 def _reject_constant(name: str):
-    # NaN and Infinity are not JSON; stored, they would make a recording unreadable in browsers.
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return value
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits is too large")
+    return int(text)
+
+
+def _encodable(msg: dict) -> bool:
+    try:
+        json.dumps(msg, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _gunzip(data: bytes, limit: int) -> bytes:
@@ -112,6 +151,18 @@ def _id(msg: dict, name: str) -> str:
     return value
 
 
+def _secret(msg: dict) -> str:
+    value = msg.get("secret")
+    if not isinstance(value, str) or not SECRET.match(value):
+        raise ProtocolError("invalid_envelope", f"'secret' must match {wire.SECRET_PATTERN}")
+    return value
+
+
+def _number(value) -> bool:
+    # bool is an int to Python; non-finite floats never get past decode().
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def parse_hello(msg: dict, settings: Settings) -> Hello:
     """The fields shared by a websocket hello and an HTTP batch envelope."""
     version = msg.get("v")
@@ -123,21 +174,22 @@ def parse_hello(msg: dict, settings: Settings) -> Hello:
         window=_id(msg, "window"),
         url=_string(msg, "url", settings.MAX_URL_CHARS, required=False),
         ua=_string(msg, "ua", settings.MAX_UA_CHARS, required=False),
+        secret=_secret(msg),
     )
 
 
 def parse_batch(msg: dict, settings: Settings) -> Batch:
     seq = msg.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= 2**40:
-        raise ProtocolError("invalid_envelope", "'seq' must be a positive integer")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= wire.MAX_SEQ:
+        raise ProtocolError("invalid_envelope", f"'seq' must be a whole number from 1 to {wire.MAX_SEQ}")
     events = msg.get("events")
     if not isinstance(events, list):
         raise ProtocolError("invalid_envelope", "'events' must be a list")
     if len(events) > settings.MAX_EVENTS_PER_BATCH:
         raise ProtocolError("too_large", f"a batch holds at most {settings.MAX_EVENTS_PER_BATCH} events")
     for i, event in enumerate(events):
-        if not (isinstance(event, dict) and isinstance(event.get("type"), int)
-                and isinstance(event.get("timestamp"), (int, float))):
+        if not (isinstance(event, dict) and _number(event.get("type")) and isinstance(event["type"], int)
+                and _number(event.get("timestamp"))):
             raise ProtocolError("invalid_envelope", f"event {i} is not an rrweb event (type and timestamp)")
     return Batch(seq=seq, events=events)
 

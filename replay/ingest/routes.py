@@ -1,51 +1,103 @@
-"""Thin transport around `Ingest`: the websocket loop and the HTTP batch endpoint."""
+"""Thin transport around `Ingest`: the websocket loop and the HTTP batch endpoint.
+
+Whatever happens, a socket ends with a close frame (a 4xxx code for bad input,
+1013 over a cap, 1011 when a backend failed) and an HTTP request with a JSON
+answer (503 when Redis is out of reach): never a raw HTTP response inside an
+upgraded socket, never a stack trace.
+"""
 from __future__ import annotations
 
 import json
 import logging
 
 from flask import Blueprint, Response, current_app, request
+from redis.exceptions import RedisError
 from simple_websocket import ConnectionClosed
 
+from replay.core import wire
 from replay.ingest.protocol import ProtocolError
 from replay.ingest.service import Connection, Ingest
+from replay.ingest.sockets import SocketCaps
 from replay.web.extensions import sock
 
 bp = Blueprint("ingest", __name__)
 log = logging.getLogger(__name__)
 
-# Where the factory keeps this process's Ingest.
+# Where the factory keeps this process's Ingest and socket caps.
 EXTENSION = "replay.ingest"
+CAPS_EXTENSION = "replay.ingest.caps"
 
 
 def ingest_service() -> Ingest:
     return current_app.extensions[EXTENSION]
 
 
+def socket_caps() -> SocketCaps:
+    return current_app.extensions[CAPS_EXTENSION]
+
+
 @sock.route("/ingest/ws", bp=bp)
 def ingest_ws(ws):
-    ingest = ingest_service()
+    ingest, caps = ingest_service(), socket_caps()
+    ip = request.remote_addr or ""
+    refused = caps.open(ip)
+    if refused:
+        return _close(ws, "too_many_connections", refused, wire.CLOSE_TRY_AGAIN)
     conn = Connection(origin=request.headers.get("Origin"))
+    project = None
     try:
         while True:
-            data = ws.receive()
+            waiting_for_hello = conn.hello is None
+            data = ws.receive(timeout=ingest.settings.WS_HELLO_TIMEOUT_S if waiting_for_hello
+                              else ingest.settings.WS_IDLE_TIMEOUT_S)
             if data is None:
-                continue
-            try:
-                reply = ingest.receive(conn, data)
-            except ProtocolError as exc:
-                ws.send(json.dumps(exc.as_message()))
-                ws.close(reason=exc.close_code, message=exc.message[:120])
-                return
+                if not ws.connected:
+                    return
+                if waiting_for_hello:
+                    return _close(ws, "hello_timeout", "no hello in time", wire.CLOSE_TIMEOUT)
+                return _close(ws, "idle_timeout", "nothing sent for a while; reconnect when there is",
+                              wire.CLOSE_TIMEOUT)
+            reply = ingest.receive(conn, data)
+            if project is None and conn.project is not None:
+                refused = caps.join_project(conn.project.key)
+                if refused:
+                    return _close(ws, "too_many_connections", refused, wire.CLOSE_TRY_AGAIN)
+                project = conn.project.key
             ws.send(json.dumps(reply, separators=(",", ":")))
     except ConnectionClosed:
         pass
+    except ProtocolError as exc:
+        _close(ws, exc.code, exc.message, exc.close_code)
+    except RedisError as exc:
+        log.warning("ingest socket closed: Redis unavailable (%s)", exc)
+        _close(ws, "unavailable", "the collector cannot store right now; retry", wire.CLOSE_SERVER_ERROR)
+    except Exception:
+        log.exception("ingest socket failed")
+        _close(ws, "internal_error", "the collector failed to handle this message", wire.CLOSE_SERVER_ERROR)
     finally:
+        caps.close(ip, project)
+        _closed(ingest, conn)
+
+
+def _close(ws, code: str, message: str, close_code: int) -> None:
+    """Say why, then close; a socket already gone is left alone."""
+    try:
+        ws.send(json.dumps({"type": "error", "code": code, "message": message}))
+        ws.close(reason=close_code, message=message[:120])
+    except ConnectionClosed:
+        pass
+
+
+def _closed(ingest: Ingest, conn: Connection) -> None:
+    try:
         ingest.closed(conn)
+    except RedisError as exc:
+        # Each stored batch already made its session due (the append script); this only hurries it.
+        log.warning("could not hurry the flush after a socket closed: %s", exc)
 
 
 def _cors(response: Response, origin: str | None) -> Response:
-    # Only the origin's own page can read the answer; the project check decides what is stored.
+    # Only a page of a project's own origins may read the answer; nothing tells other sites which keys exist.
     if origin:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Vary"] = "Origin"
@@ -54,20 +106,27 @@ def _cors(response: Response, origin: str | None) -> Response:
 
 @bp.route("/ingest/batch", methods=["OPTIONS"])
 def ingest_batch_preflight():
-    response = _cors(Response(status=204), request.headers.get("Origin"))
-    response.headers["Access-Control-Allow-Methods"] = "POST"
-    response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-    response.headers["Access-Control-Max-Age"] = "86400"
+    origin = request.headers.get("Origin")
+    response = Response(status=204)
+    if origin and ingest_service().accounts.origin_allowed_anywhere(origin):
+        _cors(response, origin)
+        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
     return response
 
 
 @bp.route("/ingest/batch", methods=["POST"])
 def ingest_batch():
     origin = request.headers.get("Origin")
+    readable = False
     try:
         result = ingest_service().http_batch(origin, request.get_data(cache=False))
-        body, status = {"ok": True, **result}, 200
+        body, status, readable = {"ok": True, **result}, 200, True
     except ProtocolError as exc:
-        body, status = {"error": {"code": exc.code, "message": exc.message}}, exc.http_status
+        body, status, readable = {"error": {"code": exc.code, "message": exc.message}}, exc.http_status, exc.admitted
+    except RedisError as exc:
+        log.warning("ingest batch refused: Redis unavailable (%s)", exc)
+        body, status = {"error": {"code": "unavailable", "message": "the collector cannot store right now; retry"}}, 503
     response = Response(json.dumps(body), status=status, mimetype="application/json")
-    return _cors(response, origin)
+    return _cors(response, origin) if readable else response

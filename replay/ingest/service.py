@@ -1,10 +1,13 @@
 """Ingestion as plain functions: validate, cap, append to Redis, then ack.
 
 The websocket and HTTP routes are thin loops around `Ingest`; unit tests call
-it directly and the end-to-end tests drive the real socket.
+it directly and the end-to-end tests drive the real socket. Per batch the ack
+waits for one Redis round trip (the append script, which also applies the rate
+limits and schedules the flush); a hello costs one more (the admit script).
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -12,12 +15,31 @@ from typing import Callable
 from redis import Redis
 
 from replay.core.accounts import Accounts, Project
-from replay.ingest.protocol import Hello, ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
-from replay.core.settings import Settings
-from replay.ingest.buffer import Buffer
 from replay.core.keys import RedisKeys
+from replay.core.settings import Settings
+from replay.ingest.buffer import AppendResult, Buffer
+from replay.ingest.protocol import Hello, ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
 
 PROJECT_CACHE_S = 5.0
+
+# A session belongs to the project of its first hello, and to the browser holding the
+# secret that hello carried (sessions from before secrets bind to the next one seen).
+_ADMIT = """
+local meta = KEYS[1]
+local project, secret, now, ua, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local held = redis.call('HMGET', meta, 'project', 'secret')
+if held[1] and held[1] ~= project then return 'project' end
+if held[2] and held[2] ~= secret then return 'secret' end
+if not held[1] then redis.call('HSET', meta, 'project', project, 'first_seen_ms', now, 'ua', ua) end
+if not held[2] then redis.call('HSET', meta, 'secret', secret) end
+redis.call('HSET', meta, 'last_seen_ms', now)
+redis.call('EXPIRE', meta, ttl)
+return 'ok'
+"""
+_REFUSED = {
+    "project": ProtocolError("session_conflict", "this session id belongs to another project"),
+    "secret": ProtocolError("session_conflict", "this session belongs to another browser (its secret differs)"),
+}
 
 
 @dataclass
@@ -26,6 +48,7 @@ class Connection:
 
     origin: str | None
     hello: Hello | None = None
+    project: Project | None = None
     stored: int = 0
     sessions: set = field(default_factory=set)
 
@@ -36,9 +59,10 @@ class Ingest:
         self.settings = settings
         self.redis = redis
         self.keys = keys
-        self.buffer = Buffer(redis, keys, settings.SEQ_TTL_S, settings.BUFFER_TTL_S)
+        self.buffer = Buffer(redis, keys, settings)
         self.accounts = Accounts(redis, keys)
         self.request_flush = request_flush
+        self._admit_script = redis.register_script(_ADMIT)
         self._projects: dict[str, tuple[float, Project | None]] = {}
 
     # Websocket: one Connection per socket.
@@ -56,7 +80,7 @@ class Ingest:
 
     def hello(self, conn: Connection, msg: dict) -> dict:
         hello = parse_hello(msg, self.settings)
-        self._admit(hello, conn.origin)
+        conn.project = self._admit(hello, conn.origin)
         conn.hello = hello
         conn.sessions.add(hello.session)
         return {"type": "ready", "acked": self.buffer.acked(hello.session, hello.window)}
@@ -64,60 +88,56 @@ class Ingest:
     def batch(self, conn: Connection, msg: dict) -> dict:
         batch = parse_batch(msg, self.settings)
         h = conn.hello
-        self._rate_limit(h)
-        result = self.buffer.append(h.session, h.window, batch.seq, batch.events, _now_ms(), h.url)
-        if result.stored:
-            conn.stored += 1
-            self._after_append(h.session, result.buffered_bytes)
+        now = _now_ms()
+        result = self.buffer.append(h.session, h.window, batch.seq, self._clamped(batch.events, now), now, h.url,
+                                    project=conn.project.key)
+        _check(result)
+        conn.stored += result.stored
         return {"type": "ack", "seq": batch.seq, "acked": result.acked}
 
     def closed(self, conn: Connection) -> None:
-        """The socket went away: the session may be idle, flush soon."""
+        """The socket went away: the page may be gone, so its session is due soon."""
         if conn.stored:
             for session in conn.sessions:
                 self.request_flush(session, self.settings.FLUSH_IDLE_MS)
 
-    # HTTP: the whole envelope in one request.
+    # HTTP: the whole envelope in one request, appended in one round trip.
     def http_batch(self, origin: str | None, body: bytes) -> dict:
         if len(body) > self.settings.MAX_HTTP_BATCH_BYTES:
             raise ProtocolError("too_large", f"body is {len(body)} bytes; the limit is {self.settings.MAX_HTTP_BATCH_BYTES}")
         msg = decode(body, self.settings)
         hello = parse_hello(msg, self.settings)
         batches = parse_http_batches(msg, self.settings)
-        self._admit(hello, origin)
-        stored = duplicates = 0
-        acked = buffered = 0
+        project = self._admit(hello, origin)
+        now = _now_ms()
+        pipe = self.redis.pipeline(transaction=False)
         for batch in batches:
-            self._rate_limit(hello)
-            result = self.buffer.append(hello.session, hello.window, batch.seq, batch.events, _now_ms(), hello.url)
-            stored += result.stored
-            duplicates += not result.stored
-            acked, buffered = result.acked, result.buffered_bytes
-        if stored:
-            self._after_append(hello.session, buffered, idle=True)
-        return {"acked": acked, "stored": stored, "duplicates": duplicates}
+            self.buffer.append(hello.session, hello.window, batch.seq, self._clamped(batch.events, now), now,
+                               hello.url, project=project.key, idle=True, client=pipe)
+        results = [Buffer.result(reply) for reply in pipe.execute()]
+        # What was stored before a refusal stays stored; the refusal is the answer, so the client resends the rest.
+        refused = next((r for r in results if r.limited), None)
+        if refused is not None:
+            exc = ProtocolError("rate_limited", f"too many batches for this {refused.limited}; slow down and retry")
+            exc.admitted = True
+            raise exc
+        return {"acked": results[-1].acked, "stored": sum(r.stored for r in results),
+                "duplicates": sum(not r.stored for r in results)}
 
     # Shared steps.
-    def _admit(self, hello: Hello, origin: str | None) -> None:
+    def _admit(self, hello: Hello, origin: str | None) -> Project:
         project = self._project(hello.key)
         if project is None:
             raise ProtocolError("unknown_project", "no project has this key")
         if not project.allows(origin):
             raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
-        meta = self.keys.session_meta(hello.session)
-        pipe = self.redis.pipeline()
-        pipe.hsetnx(meta, "project", project.key)
-        pipe.hget(meta, "project")
-        owner = pipe.execute()[-1]
-        if owner and owner.decode() != project.key:
-            raise ProtocolError("session_conflict", "this session id belongs to another project")
-        now = _now_ms()
-        pipe = self.redis.pipeline()
-        pipe.hsetnx(meta, "first_seen_ms", now)
-        pipe.hsetnx(meta, "ua", hello.ua)
-        pipe.hset(meta, "last_seen_ms", now)
-        pipe.expire(meta, self.settings.SEQ_TTL_S)
-        pipe.execute()
+        answer = self._admit_script(keys=[self.keys.session_meta(hello.session)],
+                                    args=[project.key, _digest(hello.secret), _now_ms(), hello.ua,
+                                          self.settings.SEQ_TTL_S])
+        refused = _REFUSED.get(answer.decode() if isinstance(answer, bytes) else answer)
+        if refused is not None:
+            raise ProtocolError(refused.code, refused.message)
+        return project
 
     def _project(self, key: str) -> Project | None:
         now = time.monotonic()
@@ -130,23 +150,22 @@ class Ingest:
         self._projects[key] = (now, project)
         return project
 
-    def _rate_limit(self, hello: Hello) -> None:
-        minute = int(time.time() // 60)
-        key = self.keys.rate(hello.session, hello.window, minute)
-        pipe = self.redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count = pipe.execute()[0]
-        if count > self.settings.MAX_BATCHES_PER_WINDOW_PER_MINUTE:
-            raise ProtocolError("rate_limited", f"more than {self.settings.MAX_BATCHES_PER_WINDOW_PER_MINUTE} batches a minute")
+    def _clamped(self, events: list, now: int) -> list:
+        """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now."""
+        low, high = now - self.settings.MAX_EVENT_AGE_MS, now + self.settings.MAX_EVENT_LEAD_MS
+        for event in events:
+            if not low <= event["timestamp"] <= high:
+                event["timestamp"] = now
+        return events
 
-    def _after_append(self, session: str, buffered_bytes: int, idle: bool = False) -> None:
-        if buffered_bytes >= self.settings.FLUSH_BYTES:
-            self.request_flush(session, 0)
-        elif idle:
-            self.request_flush(session, self.settings.FLUSH_IDLE_MS)
-        else:
-            self.request_flush(session, self.settings.FLUSH_AGE_MS)
+
+def _check(result: AppendResult) -> None:
+    if result.limited:
+        raise ProtocolError("rate_limited", f"too many batches for this {result.limited}; slow down and retry")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
 def _now_ms() -> int:

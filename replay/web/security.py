@@ -17,3 +17,9 @@ def page_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def nosniff(response: Response) -> Response:
+    """Every answer: browsers take its content type as given (a JSON error never runs as a script)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

@@ -1,19 +1,22 @@
-"""Debounced flush requests, and a real RQ worker (with its scheduler) running the flushes."""
+"""The flush schedule: due times, claims with a lease, retries with backoff, and real workers running the flushes."""
 from __future__ import annotations
 
 import time
 
 import pytest
-from rq import Queue, Worker
-from rq.registry import ScheduledJobRegistry
+from rq import Queue
+from rq.job import JobStatus
+from rq.registry import FailedJobRegistry
 
-from tests import samples
-from tests.samples import T0
+from replay.ingest import flush as schedule
 from replay.storage import recording
+from tests import samples
+from tests.conftest import free_port
+from worker.dispatch import Dispatcher, dispatch_once
 from worker.runner import run_worker
-from replay.ingest.flush import request_flush
 
 S = "sess_sched_0123456789"
+OTHER = "sess_other_0123456789"
 
 
 @pytest.fixture
@@ -21,79 +24,81 @@ def local_ctx(make_ctx):
     return make_ctx("local")
 
 
-def queues(ctx):
-    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
-    return queue, ScheduledJobRegistry(queue=queue)
-
-
-def test_delayed_requests_are_debounced(local_ctx):
+def test_a_request_makes_a_session_due_and_only_an_earlier_time_replaces_it(local_ctx):
     ctx = local_ctx
-    queue, scheduled = queues(ctx)
-    assert request_flush(ctx.redis, ctx.settings, S, ctx.settings.FLUSH_AGE_MS) is True
-    assert request_flush(ctx.redis, ctx.settings, S, ctx.settings.FLUSH_AGE_MS) is False
-    assert scheduled.count == 1 and queue.count == 0
-    [job_id] = scheduled.get_job_ids()
-    job = queue.fetch_job(job_id)
-    assert job.func_name == "worker.jobs.flush_session" and job.args == (S,)
-    assert job.retries_left == ctx.settings.FLUSH_RETRIES
-    # An idle close wants it sooner: that pulls the flush forward once, not again.
-    assert request_flush(ctx.redis, ctx.settings, S, ctx.settings.FLUSH_IDLE_MS) is True
-    assert request_flush(ctx.redis, ctx.settings, S, ctx.settings.FLUSH_IDLE_MS) is False
-    assert scheduled.count == 2
-    # Other sessions are debounced apart.
-    assert request_flush(ctx.redis, ctx.settings, "sess_other_0123456789", ctx.settings.FLUSH_AGE_MS) is True
+    schedule.request_flush(ctx.redis, ctx.keys, S, 60_000)
+    later = schedule.due_at(ctx.redis, ctx.keys, S)
+    assert later == pytest.approx(schedule.now_ms() + 60_000, abs=2_000)
+    schedule.request_flush(ctx.redis, ctx.keys, S, 120_000)
+    assert schedule.due_at(ctx.redis, ctx.keys, S) == later
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    assert schedule.due_at(ctx.redis, ctx.keys, S) <= schedule.now_ms()
 
 
-def test_immediate_requests_are_debounced_apart_from_delayed(local_ctx):
+def test_a_claim_takes_what_is_due_and_leases_it(local_ctx):
     ctx = local_ctx
-    queue, scheduled = queues(ctx)
-    request_flush(ctx.redis, ctx.settings, S, ctx.settings.FLUSH_AGE_MS)
-    assert request_flush(ctx.redis, ctx.settings, S, 0) is True
-    assert request_flush(ctx.redis, ctx.settings, S, 0) is False
-    assert queue.count == 1 and scheduled.count == 1
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    schedule.request_flush(ctx.redis, ctx.keys, OTHER, 60_000)
+    assert schedule.claim_due(ctx.redis, ctx.keys, lease_ms=5_000) == [S]
+    # Claimed: not due again until the lease runs out, and still scheduled (a claimer may die).
+    assert schedule.claim_due(ctx.redis, ctx.keys, lease_ms=5_000) == []
+    assert schedule.due_at(ctx.redis, ctx.keys, S) == pytest.approx(schedule.now_ms() + 5_000, abs=2_000)
+    ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})  # the lease ran out
+    assert schedule.claim_due(ctx.redis, ctx.keys, lease_ms=5_000) == [S]
 
 
-def test_a_burst_worker_runs_an_immediate_flush(ctx):
-    # run_worker builds its own clients, prepares storage, then forks a work-horse for the job.
+def test_retries_back_off_and_a_success_starts_afresh(local_ctx):
+    ctx = local_ctx
+    delays = [schedule.retry_later(ctx.redis, ctx.keys, S, 1_000, 10_000) for _ in range(6)]
+    assert delays == [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]
+    assert schedule.due_at(ctx.redis, ctx.keys, S) == pytest.approx(schedule.now_ms() + 10_000, abs=2_000)
+    schedule.succeeded(ctx.redis, ctx.keys, S)
+    assert schedule.retry_later(ctx.redis, ctx.keys, S, 1_000, 10_000) == 1_000
+
+
+def test_a_burst_worker_flushes_what_is_due_and_leaves_what_is_not(ctx):
     total = samples.append_all(ctx.buffer, S, samples.checkout_session())
-    request_flush(ctx.redis, ctx.settings, S, 0)
+    samples.append_all(ctx.buffer, OTHER, samples.checkout_session(), received_ms=schedule.now_ms())
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
     assert run_worker(ctx.settings, burst=True) is True
     m = recording.load_manifest(ctx.store, S)
     assert m is not None and m["counts"]["events"] == total
     assert ctx.buffer.length(S) == 0
-    # The job cleared its marker: the next append may schedule again.
-    assert request_flush(ctx.redis, ctx.settings, S, 0) is True
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is None  # emptied: off the schedule
+    # The other session's append made it due after FLUSH_AGE_MS: not yet.
+    assert recording.load_manifest(ctx.store, OTHER) is None and ctx.buffer.length(OTHER) == 4
 
 
-def test_a_delayed_flush_runs_once_due(local_ctx):
-    ctx = local_ctx
-    queue, scheduled = queues(ctx)
-    samples.append_all(ctx.buffer, S, samples.checkout_session(), received_ms=T0)
-    # RQ's scheduled registry counts whole seconds: a due time under a second away may already count as due.
-    request_flush(ctx.redis, ctx.settings, S, 1500)
-    Worker([queue], connection=ctx.redis).work(burst=True, with_scheduler=True)
-    assert recording.load_manifest(ctx.store, S) is None  # not due yet
-    deadline = time.monotonic() + 10
-    while recording.load_manifest(ctx.store, S) is None:
-        assert time.monotonic() < deadline, "the delayed flush never ran"
-        time.sleep(0.1)
-        Worker([queue], connection=ctx.redis).work(burst=True, with_scheduler=True)
-    flushes = [j for j in scheduled.get_job_ids() if queue.fetch_job(j).func_name == "worker.jobs.flush_session"]
-    assert ctx.buffer.length(S) == 0 and flushes == []
-
-
-def test_a_failing_flush_is_retried_by_rq_then_left_failed(make_ctx):
-    from rq.job import JobStatus
-
-    from tests.conftest import free_port
-
-    ctx = make_ctx("s3", S3_ENDPOINT=f"127.0.0.1:{free_port()}", FLUSH_RETRIES=2, FLUSH_RETRY_INTERVALS_S=(0,))
+def test_a_failing_flush_is_due_again_after_a_backoff_and_listed_as_failed(make_ctx):
+    ctx = make_ctx("s3", S3_ENDPOINT=f"127.0.0.1:{free_port()}", FLUSH_RETRY_BASE_MS=3_000)
     samples.append_all(ctx.buffer, S, samples.checkout_session())
-    request_flush(ctx.redis, ctx.settings, S, 0)
-    queue, _ = queues(ctx)
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
     [job] = queue.jobs
-    Worker([queue], connection=ctx.redis).work(burst=True, with_scheduler=True)
+    before = schedule.now_ms()
+    run_worker(ctx.settings, burst=True, context=ctx)
     job.refresh()
-    assert job.get_status() == JobStatus.FAILED and job.retries_left == 0
-    assert "StorageError" in job.latest_result().exc_string
-    assert ctx.buffer.length(S) == 4  # every try failed before the trim
+    assert job.get_status() == JobStatus.FAILED and "StorageError" in job.latest_result().exc_string
+    assert job.id in FailedJobRegistry(queue=queue).get_job_ids()
+    assert ctx.buffer.length(S) == 4  # nothing trimmed
+    assert schedule.due_at(ctx.redis, ctx.keys, S) >= before + 3_000
+
+
+def test_the_dispatcher_thread_enqueues_due_flushes_for_a_worker(local_ctx):
+    ctx = local_ctx
+    samples.append_all(ctx.buffer, S, samples.checkout_session())
+    schedule.request_flush(ctx.redis, ctx.keys, S, 300)
+    dispatcher = Dispatcher(ctx.redis, ctx.settings)
+    dispatcher.start()
+    try:
+        queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+        deadline = time.monotonic() + 10
+        while not queue.jobs:
+            assert time.monotonic() < deadline, "the dispatcher enqueued nothing"
+            time.sleep(0.05)
+        assert [j.args for j in queue.jobs] == [(S,)]
+    finally:
+        dispatcher.stop()
+        dispatcher.join(5)
+    assert not dispatcher.is_alive()

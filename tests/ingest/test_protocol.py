@@ -9,7 +9,7 @@ from replay.core import settings as settings_mod
 from replay.ingest.protocol import ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
 
 S = settings_mod.load({"MAX_MESSAGE_BYTES": 2000, "MAX_INFLATED_BYTES": 5000, "MAX_EVENTS_PER_BATCH": 3}, environ={})
-HELLO = {"type": "hello", "v": 1, "key": "pk_abcdefgh", "session": "s" * 21, "window": "w" * 21,
+HELLO = {"type": "hello", "v": 1, "key": "pk_abcdefgh", "secret": "secret_0123456789abcdef", "session": "s" * 21, "window": "w" * 21,
          "url": "https://shop.example/cart", "ua": "Mozilla/5.0"}
 EVENT = {"type": 3, "timestamp": 1732250000000, "data": {}}
 

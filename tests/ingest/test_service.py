@@ -2,20 +2,21 @@
 import json
 
 import pytest
-from rq import Queue
 
 from replay.core.accounts import Accounts
 from replay.ingest.service import Connection, Ingest
 from replay.ingest.protocol import ProtocolError
+from replay.ingest import flush
 from replay.ingest.flush import request_flush
 
 ORIGIN = "https://shop.example"
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
+SECRET = "secret_0123456789abcdef"
 
 
 @pytest.fixture
 def ingest(settings, redis, keys):
-    return Ingest(settings, redis, keys, lambda s, d: request_flush(redis, settings, s, d))
+    return Ingest(settings, redis, keys, lambda s, d: request_flush(redis, keys, s, d))
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def project_key(redis, keys):
 
 
 def hello(key, session=SESSION, window=WINDOW):
-    return json.dumps({"type": "hello", "v": 1, "key": key, "session": session, "window": window,
+    return json.dumps({"type": "hello", "v": 1, "key": key, "secret": SECRET, "session": session, "window": window,
                        "url": ORIGIN + "/cart", "ua": "test"})
 
 
@@ -80,11 +81,11 @@ def test_a_session_id_cannot_move_to_another_project(ingest, project_key, redis,
     assert info.value.code == "session_conflict"
 
 
-def test_rate_limit_per_window(redis, keys, settings, project_key):
+def test_rate_limits_per_window_and_per_session(redis, keys, settings, project_key):
     from dataclasses import replace
 
-    tight = Ingest(replace(settings, MAX_BATCHES_PER_WINDOW_PER_MINUTE=3), redis, keys,
-                   lambda s, d: request_flush(redis, settings, s, d))
+    tight = Ingest(replace(settings, RATE_WINDOW_PER_S=0.001, RATE_WINDOW_BURST=3, RATE_SESSION_PER_S=0.001,
+                           RATE_SESSION_BURST=5), redis, keys, lambda s, d: request_flush(redis, keys, s, d))
     conn = Connection(origin=ORIGIN)
     tight.receive(conn, hello(project_key))
     for seq in (1, 2, 3):
@@ -92,23 +93,64 @@ def test_rate_limit_per_window(redis, keys, settings, project_key):
     with pytest.raises(ProtocolError) as info:
         tight.receive(conn, batch(4))
     assert (info.value.code, info.value.close_code, info.value.http_status) == ("rate_limited", 4429, 429)
+    assert "window" in info.value.message and redis.llen(keys.buffer(SESSION)) == 3
+    # A new window id of the same session gets no fresh allowance past the session's bucket.
+    other_window = Connection(origin=ORIGIN)
+    tight.receive(other_window, hello(project_key, window="win_second_0123456789"))
+    tight.receive(other_window, batch(1))
+    tight.receive(other_window, batch(2))
+    with pytest.raises(ProtocolError) as info:
+        tight.receive(other_window, batch(3))
+    assert info.value.code == "rate_limited" and "session" in info.value.message
+    assert redis.llen(keys.buffer(SESSION)) == 5
 
 
 def test_http_envelope_appends_every_batch_once(ingest, project_key, redis, keys):
-    body = json.dumps({"v": 1, "key": project_key, "session": SESSION, "window": WINDOW, "url": ORIGIN,
+    body = json.dumps({"v": 1, "key": project_key, "secret": SECRET, "session": SESSION, "window": WINDOW, "url": ORIGIN,
                        "batches": [json.loads(batch(1)), json.loads(batch(2))]}).encode()
     assert ingest.http_batch(ORIGIN, body) == {"acked": 2, "stored": 2, "duplicates": 0}
     assert ingest.http_batch(ORIGIN, body) == {"acked": 2, "stored": 0, "duplicates": 2}
     assert redis.llen(keys.buffer(SESSION)) == 2
 
 
-def test_appends_ask_the_worker_for_a_flush(ingest, project_key, redis, settings):
+def test_appends_make_the_session_due_and_a_close_hurries_it(ingest, project_key, redis, keys, settings):
     conn = Connection(origin=ORIGIN)
     ingest.receive(conn, hello(project_key))
+    before = flush.now_ms()
     ingest.receive(conn, batch(1))
     ingest.receive(conn, batch(2))
+    due = flush.due_at(redis, keys, SESSION)
+    assert before + settings.FLUSH_AGE_MS <= due <= flush.now_ms() + settings.FLUSH_AGE_MS
     ingest.closed(conn)
-    queue = Queue(settings.QUEUE_NAME, connection=redis)
-    jobs = queue.jobs + [queue.fetch_job(j) for j in queue.scheduled_job_registry.get_job_ids()]
-    flushes = [j for j in jobs if j and j.func_name == "worker.jobs.flush_session" and j.args == (SESSION,)]
-    assert flushes, "no flush job was enqueued or scheduled"
+    assert flush.due_at(redis, keys, SESSION) <= flush.now_ms() + settings.FLUSH_IDLE_MS
+
+
+def test_a_session_is_bound_to_the_secret_of_its_first_hello(ingest, project_key):
+    ingest.receive(Connection(origin=ORIGIN), hello(project_key))
+    forged = json.loads(hello(project_key))
+    forged["secret"] = "someone_elses_secret_0"
+    with pytest.raises(ProtocolError) as info:
+        ingest.receive(Connection(origin=ORIGIN), json.dumps(forged))
+    assert (info.value.code, info.value.close_code) == ("session_conflict", 4403)
+    body = json.dumps({**{k: v for k, v in forged.items() if k != "type"}, "batches": [json.loads(batch(1))]})
+    with pytest.raises(ProtocolError) as info:
+        ingest.http_batch(ORIGIN, body.encode())
+    assert info.value.code == "session_conflict"
+    # The browser that holds the secret goes on.
+    assert ingest.receive(Connection(origin=ORIGIN), hello(project_key))["type"] == "ready"
+
+
+def test_event_times_far_from_the_clock_become_the_arrival_time(redis, keys, settings, project_key):
+    from dataclasses import replace
+
+    strict = Ingest(replace(settings, MAX_EVENT_AGE_MS=60_000, MAX_EVENT_LEAD_MS=60_000), redis, keys,
+                    lambda s, d: None)
+    conn = Connection(origin=ORIGIN)
+    strict.receive(conn, hello(project_key))
+    now = flush.now_ms()
+    events = [{"type": 3, "timestamp": t, "data": {}} for t in (now - 1000, 1_000_000_000_000_000, 5, now + 10**9)]
+    strict.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
+    [record], _ = strict.buffer.read(SESSION, 1 << 20)
+    stamps = [e["timestamp"] for e in record.events]
+    assert stamps[0] == now - 1000
+    assert all(abs(t - record.received_ms) < 1 for t in stamps[1:]), stamps

@@ -4,7 +4,7 @@ import json
 
 import websocket
 
-from tests.web_fixtures import ORIGIN
+from tests.web_fixtures import ORIGIN, SECRET
 
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
 
@@ -14,7 +14,7 @@ def connect(live_server, origin=ORIGIN):
 
 
 def hello(key):
-    return json.dumps({"type": "hello", "v": 1, "key": key, "session": SESSION, "window": WINDOW,
+    return json.dumps({"type": "hello", "v": 1, "key": key, "secret": SECRET, "session": SESSION, "window": WINDOW,
                        "url": ORIGIN + "/", "ua": "pytest"})
 
 
@@ -74,7 +74,7 @@ def test_http_batch_answers_json_with_cors_and_errors(live_server, project_key):
     import requests
 
     url = f"http://{live_server}/ingest/batch"
-    body = {"v": 1, "key": project_key, "session": SESSION, "window": WINDOW, "url": ORIGIN,
+    body = {"v": 1, "key": project_key, "secret": SECRET, "session": SESSION, "window": WINDOW, "url": ORIGIN,
             "batches": [{"seq": 1, "events": [{"type": 3, "timestamp": 1, "data": {}}]}]}
     # sendBeacon posts text/plain (no preflight), possibly gzipped.
     r = requests.post(url, data=gzip.compress(json.dumps(body).encode()), headers={"Origin": ORIGIN, "Content-Type": "text/plain"})

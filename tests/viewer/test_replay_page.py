@@ -7,7 +7,7 @@ import re
 import pytest
 
 from replay.ingest.service import Connection
-from tests.web_fixtures import ORIGIN, T0, get, net
+from tests.web_fixtures import ORIGIN, SECRET, T0, get, net
 from tests.viewer.test_share import login, page_csrf, share
 from worker import context, jobs
 from replay.storage import recording
@@ -37,7 +37,7 @@ def hostile(app, project_key):
     tabs = {}
     for window, path in ((W1, "/cart"), (W2, "/help")):
         tabs[window] = Connection(origin=ORIGIN)
-        app.extensions["replay.ingest"].receive(tabs[window], json.dumps({"type": "hello", "v": 1, "key": project_key, "session": HOSTILE,
+        app.extensions["replay.ingest"].receive(tabs[window], json.dumps({"type": "hello", "v": 1, "key": project_key, "secret": SECRET, "session": HOSTILE,
                                                      "window": window, "url": ORIGIN + path, "ua": "pytest"}))
     batches = [
         (W1, 1, page(T0, "/cart") + [console("log", T0 + 10, "hello", "{\"n\":1}"), console("debug", T0 + 20, "dbg")]),
@@ -248,7 +248,7 @@ def test_a_segment_flushed_after_the_listing_was_read_is_still_served(app, clien
     [first] = get(client, f"/api/sessions/{recorded}/segments", token).get_json()["segments"]
     assert get(client, f"/api/sessions/{recorded}/segments/{first['id']}", token).status_code == 200
     conn = Connection(origin=ORIGIN)
-    hello = {"type": "hello", "v": 1, "key": svc.redis.hget(svc.keys.session_meta(recorded), "project").decode(),
+    hello = {"type": "hello", "v": 1, "secret": SECRET, "key": svc.redis.hget(svc.keys.session_meta(recorded), "project").decode(),
              "session": recorded, "window": first["window"], "url": ORIGIN + "/cart", "ua": "pytest"}
     app.extensions["replay.ingest"].receive(conn, json.dumps(hello))
     app.extensions["replay.ingest"].receive(conn, json.dumps({"type": "batch", "seq": 2, "events": [console("log", T0 + 900, "later")]}))

@@ -6,12 +6,11 @@ import json
 
 import pytest
 from minio import Minio
-from rq import Queue
-from rq.registry import ScheduledJobRegistry
 
 from tests.conftest import free_port
 from tests import samples
 from tests.samples import SITE, T0
+from replay.ingest import flush as schedule
 from worker import jobs
 from replay.index import sessions as index
 from replay.storage import recording
@@ -81,10 +80,10 @@ def test_flush_stores_segments_manifest_and_index(ctx):
     assert summary["statuses"] == [0, 502] and summary["first_url"] == SITE + "/cart"
     assert summary["failed_urls"] == [SITE + "/api/orders", SITE + "/api/chat"]
 
-    # Drained: buffer trimmed, markers and lock gone.
+    # Drained: buffer trimmed, lock gone, off the flush schedule.
     assert ctx.buffer.length(S) == 0 and ctx.buffer.size_bytes(S) == 0
-    for key in (ctx.keys.flush_lock(S), ctx.keys.flush_scheduled(S), ctx.keys.flush_now(S)):
-        assert not ctx.redis.exists(key)
+    assert not ctx.redis.exists(ctx.keys.flush_lock(S))
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is None
 
     events = list(recording.iter_events(ctx.store, S))
     assert len(events) == total
@@ -171,10 +170,14 @@ def test_second_flush_appends_a_segment_and_updates_counts(ctx):
 def test_unreachable_storage_fails_the_job_and_keeps_the_buffer(make_ctx):
     ctx = make_ctx("s3", S3_ENDPOINT=f"127.0.0.1:{free_port()}")
     start_session(ctx)
+    before = schedule.now_ms()
     with pytest.raises(StorageError):
         jobs.flush_session(S)
     assert ctx.buffer.length(S) == 4
     assert index.get_summary(ctx.redis, ctx.keys, S) is None
+    # Due again after the first backoff step, and the lock is free for that retry.
+    assert schedule.due_at(ctx.redis, ctx.keys, S) >= before + ctx.settings.FLUSH_RETRY_BASE_MS
+    assert not ctx.redis.exists(ctx.keys.flush_lock(S))
 
 
 def test_removed_bucket_fails_the_job_and_keeps_the_buffer(make_ctx, s3_server):
@@ -196,15 +199,19 @@ def test_locked_session_reschedules_and_returns(make_ctx):
     ctx = make_ctx("local")
     start_session(ctx)
     ctx.redis.set(ctx.keys.flush_lock(S), "another-flush")
+    ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() + 60_000})  # as the claim's lease left it
     assert jobs.flush_session(S) == {"session": S, "locked": True}
     assert ctx.buffer.length(S) == 4
-    assert ScheduledJobRegistry(queue=Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)).count == 1
+    # Looked at again soon, in case the holder died before seeing these batches.
+    assert schedule.due_at(ctx.redis, ctx.keys, S) <= schedule.now_ms() + jobs.LOCKED_RETRY_MS
 
 
-def test_empty_buffer_is_a_no_op(make_ctx):
+def test_empty_buffer_is_a_no_op_that_leaves_the_schedule(make_ctx):
     ctx = make_ctx("local")
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
     assert jobs.flush_session(S)["records"] == 0
     assert recording.load_manifest(ctx.store, S) is None
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is None
 
 
 def test_bad_session_id_is_refused(make_ctx):

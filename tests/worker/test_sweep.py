@@ -1,32 +1,33 @@
-"""The sweep finds buffers whose flush job was lost, and a real worker then flushes them."""
+"""The sweep puts back on the schedule a buffer that is on none, and a real worker then flushes it."""
 from __future__ import annotations
 
-from rq import Queue
-
+from replay.ingest import flush as schedule
+from replay.storage import recording
 from tests import samples
 from worker import sweep
-from replay.storage import recording
 from worker.runner import run_worker
-from replay.ingest.flush import request_flush
 
 STRANDED = "sess_stranded_0123456"
 WAITING = "sess_waiting_01234567"
+LOCKED = "sess_locked_012345678"
 
 
-def test_a_stranded_buffer_is_flushed_and_a_pending_one_is_left_alone(make_ctx):
+def test_a_stranded_buffer_is_made_due_and_flushed_and_others_are_left_alone(make_ctx):
     ctx = make_ctx("local")
-    # Batches in Redis with no flush job anywhere: what a lost job leaves behind.
-    samples.append_all(ctx.buffer, STRANDED, samples.checkout_session())
-    samples.append_all(ctx.buffer, WAITING, samples.checkout_session())
-    request_flush(ctx.redis, ctx.settings, WAITING, 60_000)
+    for session in (STRANDED, WAITING, LOCKED):
+        samples.append_all(ctx.buffer, session, samples.checkout_session(), received_ms=schedule.now_ms())
+    # What a lost schedule entry leaves behind: batches in Redis that no flush will come for.
+    ctx.redis.zrem(ctx.keys.flush_due(), STRANDED, LOCKED)
+    ctx.redis.set(ctx.keys.flush_lock(LOCKED), "a-flush-running")
     assert list(sweep.stranded(ctx.redis, ctx.keys)) == [STRANDED]
 
-    assert sweep.sweep() == 1
-    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
-    assert [j.args for j in queue.jobs] == [(STRANDED,)]
-    # The sweep schedules its own next run, once.
-    assert ctx.redis.exists(ctx.keys.sweep_scheduled())
-    assert sweep.schedule_sweep(ctx.redis, ctx.settings) is False
+    waiting_due = schedule.due_at(ctx.redis, ctx.keys, WAITING)
+    assert sweep.sweep(ctx.redis, ctx.keys) == 1
+    assert schedule.due_at(ctx.redis, ctx.keys, STRANDED) <= schedule.now_ms()
+    assert schedule.due_at(ctx.redis, ctx.keys, WAITING) == waiting_due  # not pulled forward
+    # One worker sweeps per interval.
+    assert sweep.take_turn(ctx.redis, ctx.keys, 60) is True
+    assert sweep.take_turn(ctx.redis, ctx.keys, 60) is False
 
     run_worker(ctx.settings, burst=True, context=ctx)
     manifest = recording.load_manifest(ctx.store, STRANDED)

@@ -1,0 +1,79 @@
+"""The dispatcher: a thread in every `replay worker` that turns due sessions into flush jobs.
+
+It claims what is due in the flush schedule (replay/ingest/flush.py) and
+enqueues one flush job per session right away, and takes its turn at the
+sweep. Every worker runs one, on its own Redis connection, so no due flush
+waits on any single process: when one dies, the others claim what it leased
+once the lease runs out.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+
+from replay.core.keys import RedisKeys
+from replay.core.settings import Settings
+from replay.ingest.flush import claim_due
+from worker import sweep
+
+log = logging.getLogger(__name__)
+
+FLUSH_JOB = "worker.jobs.flush_session"
+# Sessions claimed per round; a full round goes again at once.
+CLAIM_BATCH = 200
+# A failed flush job stays listed in RQ's failed registry this long (its retry is the schedule's).
+FAILURE_TTL_S = 24 * 3600
+# Redis out of reach: try again after this, doubling up to the cap.
+BACKOFF_S, BACKOFF_CAP_S = 0.5, 5.0
+
+
+def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
+    """Enqueue a flush job for every session due now; returns how many."""
+    sessions = claim_due(redis, keys, settings.FLUSH_LEASE_MS, CLAIM_BATCH)
+    if sessions:
+        queue = Queue(settings.QUEUE_NAME, connection=redis)
+        queue.enqueue_many([Queue.prepare_data(
+            FLUSH_JOB, args=(session,), job_id=f"flush-{session}-{uuid.uuid4().hex[:8]}", result_ttl=0,
+            failure_ttl=FAILURE_TTL_S, description=f"flush {session}") for session in sessions])
+    return len(sessions)
+
+
+def sweep_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
+    if not sweep.take_turn(redis, keys, settings.SWEEP_INTERVAL_S):
+        return 0
+    found = sweep.sweep(redis, keys)
+    if found:
+        log.warning("the sweep found %d buffered sessions on no flush schedule; they are due now", found)
+    return found
+
+
+class Dispatcher(threading.Thread):
+    """Claims due sessions every DISPATCH_INTERVAL_MS until stopped; rides out Redis restarts."""
+
+    def __init__(self, redis: Redis, settings: Settings):
+        super().__init__(name="replay-dispatcher", daemon=True)
+        self.redis = redis
+        self.keys = RedisKeys(settings.KEY_PREFIX)
+        self.settings = settings
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        backoff = BACKOFF_S
+        while not self.stopping.is_set():
+            try:
+                busy = dispatch_once(self.redis, self.keys, self.settings) == CLAIM_BATCH
+                sweep_if_my_turn(self.redis, self.keys, self.settings)
+                backoff = BACKOFF_S
+                wait = 0 if busy else self.settings.DISPATCH_INTERVAL_MS / 1000
+            except RedisError as exc:
+                log.warning("dispatcher: Redis unavailable (%s); retrying in %.1f s", exc, backoff)
+                wait, backoff = backoff, min(backoff * 2, BACKOFF_CAP_S)
+            self.stopping.wait(wait)
+
+    def stop(self) -> None:
+        self.stopping.set()
