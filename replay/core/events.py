@@ -40,6 +40,8 @@ MAX_HEADER_CHARS = 1000
 MAX_TRAITS = 50
 MAX_USER_ID_CHARS = 256
 MAX_NORMALISED_URL_CHARS = 1024
+# Times past this (2100-01-01) are no time a page can show: a broken clock or a hostile client.
+LATEST_MS = 4_102_444_800_000
 
 # The privacy floor, again on the server: a modified snippet must not put these in a manifest.
 _DENIED_HEADERS = {"authorization", "cookie", "set-cookie", "proxy-authorization"}
@@ -63,12 +65,15 @@ def _int(value: Any) -> int | None:
     return int(n) if n is not None else None
 
 
+def epoch_ms(value: Any) -> int | None:
+    """A time in epoch ms that a calendar can show (1970 to 2100), or None."""
+    ms = _int(value)
+    return ms if ms is not None and 0 <= ms < LATEST_MS else None
+
+
 def timestamp(event: Any) -> int | None:
     """The event's epoch-ms timestamp, or None when it has no usable one."""
-    if not isinstance(event, dict):
-        return None
-    ts = _int(event.get("timestamp"))
-    return ts if ts is not None and ts >= 0 else None
+    return epoch_ms(event.get("timestamp")) if isinstance(event, dict) else None
 
 
 def custom(event: Any, tag: str) -> tuple[int | None, dict] | None:
@@ -125,8 +130,9 @@ def network_call(event: Any, max_body_chars: int) -> dict | None:
     status = _int(p.get("status"))
     status = status if status is not None and 0 <= status <= 999 else 0
     failed = p.get("failed") is True or status >= 400
-    start = _number(p.get("startTime"))
+    start = epoch_ms(p.get("startTime"))
     duration = _number(p.get("duration"))
+    duration = duration if duration is not None and 0 <= duration < LATEST_MS else None
     body = _text(p.get("responseBody"), max_body_chars) if failed else None
     raw_body = p.get("responseBody")
     return {
@@ -138,7 +144,7 @@ def network_call(event: Any, max_body_chars: int) -> dict | None:
         "status_text": _text(p.get("statusText"), 200) or "",
         "duration_ms": duration,
         "start_ms": int(start) if start is not None else None,
-        "end_ms": int(start + duration) if start is not None and duration is not None else None,
+        "end_ms": epoch_ms(start + duration) if start is not None and duration is not None else None,
         "initiator": _text(p.get("initiator"), 16),
         "error": _text(p.get("error"), 32),
         "request_headers": headers(p.get("requestHeaders")) if failed else {},

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from typing import Iterator
 
@@ -13,9 +14,19 @@ from replay.storage.store import NotFound, ObjectStore, StorageError
 
 def _json(data: bytes, key: str):
     try:
-        return json.loads(data)
+        # Stored before ingest refused them, NaN and Infinity would make the JSON we serve unreadable.
+        return json.loads(data, parse_constant=_no_number, parse_float=_finite_or_none)
     except ValueError as exc:
         raise StorageError(f"{key} is not valid JSON") from exc
+
+
+def _no_number(_name: str) -> None:
+    return None
+
+
+def _finite_or_none(text: str) -> float | None:
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 def load_manifest(store: ObjectStore, session: str) -> dict | None:

@@ -159,12 +159,13 @@ def replay_page(session_id: str):
 
 @bp.app_template_filter("when")
 def when(ms) -> str:
-    """Epoch ms as a UTC time a person reads."""
-    from datetime import datetime, timezone
-
-    if not ms:
+    """Epoch ms as a UTC time a person reads; "—" for none, and for a time no calendar holds."""
+    if not ms or isinstance(ms, bool) or not isinstance(ms, (int, float)):
         return "—"
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return "—"
 
 
 @bp.app_template_filter("duration")
