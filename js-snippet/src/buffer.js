@@ -3,9 +3,10 @@
 // oldest dispensable events go first, then whole batches' events, and each
 // batch that lost events carries a marker saying how many (never silent).
 // Sizes are UTF-8 bytes, as they go on the wire.
+import { MAX_EVENTS_PER_BATCH } from './wire.js';
 
 export const MAX_BATCH_BYTES = 48 * 1024; // a batch of several events fits in one beacon
-export const MAX_BATCH_EVENTS = 500;
+export const MAX_BATCH_EVENTS = MAX_EVENTS_PER_BATCH / 10;
 export const MAX_BUFFER_BYTES = 5 * 1024 * 1024;
 
 /** UTF-8 length of a string (JSON text: surrogates come in pairs, 4 bytes a pair). */

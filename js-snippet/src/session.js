@@ -1,5 +1,6 @@
 // Session and window ids: a session lives in sessionStorage and ends after
 // SESSION_IDLE_MS without user activity; a window id is per page load.
+import { ID_PATTERN } from './wire.js';
 
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 const STORAGE_KEY = '__replay_session';
@@ -34,7 +35,7 @@ export function createSession(now = Date.now()) {
   try {
     state = JSON.parse(store.getItem(STORAGE_KEY));
   } catch { /* none yet, or unreadable */ }
-  const valid = state && /^[A-Za-z0-9_-]{8,64}$/.test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
+  const valid = state && new RegExp(ID_PATTERN).test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
 
   const save = () => {
     savedActive = state.lastActive;

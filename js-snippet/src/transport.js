@@ -1,10 +1,13 @@
 // Owns the connection to the collector: WebSocket with hello/ready/batch/ack,
 // capped exponential backoff with full jitter, HTTP POST when WebSocket does
 // not work, and beacons when the page goes away. Never logs, never throws.
+import {
+  PROTOCOL_VERSION, CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED,
+  MAX_MESSAGE_BYTES, MAX_HTTP_BATCH_BYTES, MAX_BATCHES_PER_REQUEST, MAX_URL_CHARS, MAX_UA_CHARS,
+} from './wire.js';
 import { canGzip, gzip, gunzip } from './compress.js';
 import { byteLength } from './buffer.js';
 
-export const PROTOCOL_VERSION = 1;
 export const FLUSH_INTERVAL_MS = 2000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30000;
@@ -12,14 +15,13 @@ const WS_TRIES_BEFORE_HTTP = 3;
 const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
 const GZIP_MIN_CHARS = 1024;
 // All sizes in UTF-8 bytes.
-const MAX_FRAME_BYTES = 1000 * 1000; // the collector's MAX_MESSAGE_BYTES is 1 MiB
+const MAX_FRAME_BYTES = Math.floor(MAX_MESSAGE_BYTES * 0.95); // a margin under the collector's limit
 const MAX_BEACON_BYTES = 56 * 1024; // browsers allow 64 KiB of beacons in flight
-const MAX_POST_BYTES = 512 * 1024; // before gzip: under the collector's 1 MiB MAX_HTTP_BATCH_BYTES even without
-const MAX_HTTP_BYTES = 1024 * 1024; // the body as sent
-const MAX_BATCHES_PER_REQUEST = 100; // the collector takes up to 200
-const MAX_URL_CHARS = 4000;
+const MAX_POST_BYTES = MAX_HTTP_BATCH_BYTES / 2; // before gzip: a group fits even where the browser cannot gzip
+// Half the collector's limit: a request is refused whole, so stay well clear of it.
+const MAX_GROUP_BATCHES = MAX_BATCHES_PER_REQUEST / 2;
 // Refusals that would only repeat (protocol.md): stop sending altogether.
-const FATAL_CLOSE_CODES = [4400, 4403, 4426];
+const FATAL_CLOSE_CODES = [CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION];
 const FATAL_HTTP_STATUS = [400, 403, 426];
 const POSTING = -2;
 
@@ -43,7 +45,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
   let sendChain = Promise.resolve();
   let readChain = Promise.resolve();
 
-  const page = () => ({ url: location.href.slice(0, MAX_URL_CHARS), ua: navigator.userAgent.slice(0, 1000) });
+  const page = () => ({ url: location.href.slice(0, MAX_URL_CHARS), ua: navigator.userAgent.slice(0, MAX_UA_CHARS) });
   const unsent = (b) => (http ? b.sock !== POSTING : b.sock !== gen);
   const batchJSON = (b) => '{"seq":' + b.seq + ',"events":[' + buffer.eventsJSON(b) + ']}';
   const head = (s) => JSON.stringify({ v: PROTOCOL_VERSION, key, session: s.session, window: s.window, ...page() }).slice(0, -1) + ',"batches":[';
@@ -64,7 +66,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
     let cur = null;
     for (const b of list) {
       const n = b.bytes + 40; // with {"seq":N,"events":[…]},
-      if (!cur || cur[0].stream !== b.stream || cur.bytes + n > limit || cur.length >= MAX_BATCHES_PER_REQUEST) {
+      if (!cur || cur[0].stream !== b.stream || cur.bytes + n > limit || cur.length >= MAX_GROUP_BATCHES) {
         out.push((cur = []));
         cur.bytes = byteLength(head(b.stream)) + 2;
       }
@@ -161,9 +163,9 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
       ready = false;
       if (FATAL_CLOSE_CODES.includes(e.code)) return fatal();
       // Too large (inflated past the collector's limit): those batches can never go as they are.
-      if (e.code === 1009) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
+      if (e.code === CLOSE_TOO_LARGE) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
       // Rate limited: wait long, whatever the ready that comes next says.
-      if (e.code === 4429) attempt = Math.max(attempt, 6);
+      if (e.code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, 6);
       if (!gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) {
         http = true;
         buffer.pending().forEach((b) => (b.sock = -1));
@@ -185,7 +187,7 @@ export function startTransport({ endpoint, key, buffer, onFatal }) {
       else schedule();
     };
     encode(envelope(group))
-      .then((data) => size(data) > MAX_HTTP_BYTES
+      .then((data) => size(data) > MAX_HTTP_BATCH_BYTES
         ? { status: 413 }
         : nativeFetch.call(window, httpUrl, { method: 'POST', body: new Blob([data], { type: 'text/plain' }), credentials: 'omit' }))
       .then((res) => {
