@@ -16,7 +16,7 @@ export function newId() {
   return id;
 }
 
-function storage() {
+function pageStorage() {
   try {
     const s = window.sessionStorage;
     s.setItem(STORAGE_KEY + '_t', '1');
@@ -27,9 +27,8 @@ function storage() {
   }
 }
 
-/** The current session; `touch` reports whether it had to start a new one. */
-export function createSession(now = Date.now()) {
-  const store = storage();
+/** The current session, kept in `store` (sessionStorage); `touch` reports whether it had to start a new one. */
+export function createSession(now = Date.now(), store = pageStorage()) {
   let state = null;
   let savedActive = 0;
   try {
