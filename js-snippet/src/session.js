@@ -34,7 +34,7 @@ export function createSession(now = Date.now(), store = pageStorage()) {
   try {
     state = JSON.parse(store.getItem(STORAGE_KEY));
   } catch { /* none yet, or unreadable */ }
-  const valid = state && new RegExp(ID_PATTERN).test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
+  const valid = state && typeof state.id === 'string' && new RegExp(ID_PATTERN).test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
 
   const save = () => {
     savedActive = state.lastActive;

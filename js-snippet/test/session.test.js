@@ -69,6 +69,7 @@ for (const [what, stored] of [
   ['too short', JSON.stringify({ id: 'abc', started: 1, lastActive: 0 })],
   ['bad characters', JSON.stringify({ id: 'has spaces/and.dots', started: 1, lastActive: 0 })],
   ['a trailing newline', JSON.stringify({ id: 'abcdefghijkl\n', started: 1, lastActive: 0 })],
+  ['a number', JSON.stringify({ id: 123456789012, started: 1, lastActive: 0 })],
   ['not JSON', '{"id": "abcdefghijkl"'],
 ]) {
   test(`a malformed stored session (${what}) is replaced`, () => {
