@@ -2,10 +2,13 @@
 // numbered batch that stays until acked. Bounded: over MAX_BUFFER_BYTES the
 // oldest dispensable events go first, then whole batches' events, and each
 // batch that lost events carries a marker saying how many (never silent).
-// Sizes are UTF-8 bytes, as they go on the wire.
+// Sizes are UTF-8 bytes, as they go on the wire. The buffer also keeps each
+// batch's send state (which channel it last went out on, whether a beacon
+// carried it); the transport asks and marks through its methods.
+import { MAX_EVENTS_PER_BATCH } from './wire.js';
 
 export const MAX_BATCH_BYTES = 48 * 1024; // a batch of several events fits in one beacon
-export const MAX_BATCH_EVENTS = 500;
+export const MAX_BATCH_EVENTS = MAX_EVENTS_PER_BATCH / 10;
 export const MAX_BUFFER_BYTES = 5 * 1024 * 1024;
 
 /** UTF-8 length of a string (JSON text: surrogates come in pairs, 4 bytes a pair). */
@@ -30,7 +33,9 @@ export function createBuffer(stream, marker) {
   let total = 0;
   const batches = [];
 
-  const newBatch = () => ({ stream, seq: 0, ev: [], bytes: 0, lost: 0, lostBytes: 0, sock: -1, beacon: false });
+  // `on`: the channel (a socket, the POST in flight) it last went out on; `beaconed`: a beacon carried it.
+  const newBatch = () => ({ stream, seq: 0, ev: [], bytes: 0, lost: 0, lostBytes: 0, on: null, beaconed: false });
+  const mark = (list, field, value) => list.forEach((b) => (b[field] = value));
   const json = (b) => b.ev.map((e) => e.j).join(',');
 
   function cut() {
@@ -87,8 +92,20 @@ export function createBuffer(stream, marker) {
     flush: cut,
     /** Events not yet cut into a batch. */
     openCount: () => (open ? open.ev.length : 0),
-    /** Unacked batches, oldest first (live objects: the transport marks them). */
+    /** Unacked batches, oldest first (to read: send state changes through the methods below). */
     pending: () => batches,
+    /** Unacked batches that did not go out on `channel`, oldest first. */
+    unsent: (channel) => batches.filter((b) => b.on !== channel),
+    /** Whether batch `b` went out on `channel`. */
+    sentOn: (b, channel) => b.on === channel,
+    /** The batches of `list` went out on `channel`. */
+    markSent: (list, channel) => mark(list, 'on', channel),
+    /** The batches of `list` did not arrive: any channel sends them again. */
+    markUnsent: (list) => mark(list, 'on', null),
+    /** Unacked batches no beacon carried yet, oldest first. */
+    unbeaconed: () => batches.filter((b) => !b.beaconed),
+    /** A beacon carried `list` (or, with false, failed to); they stay until acked. */
+    markBeaconed: (list, done = true) => mark(list, 'beaconed', done),
     /** The stream new events go to. */
     stream: () => stream,
     /** Start numbering a new stream (new session); the open batch is cut first. */

@@ -1,5 +1,6 @@
 // Wraps console methods: the original runs unchanged, a copy is recorded.
 import { serializeArgs } from './serialize.js';
+import { TAG_CONSOLE } from './wire.js';
 
 export const LEVELS = ['log', 'info', 'warn', 'error', 'debug'];
 
@@ -16,7 +17,7 @@ export function startConsole(emit) {
         try {
           const payload = { level, args: serializeArgs(arguments) };
           if (level === 'error') payload.trace = String(new Error().stack || '').split('\n').slice(2).join('\n');
-          emit('replay.console', payload, level === 'error');
+          emit(TAG_CONSOLE, payload, level === 'error');
         } catch { /* never break the page's logging */ }
         busy = false;
       }

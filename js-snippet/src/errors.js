@@ -1,5 +1,6 @@
 // Uncaught errors and unhandled promise rejections, as `replay.error`.
 import { errorText, argToString } from './serialize.js';
+import { TAG_ERROR } from './wire.js';
 
 const cap = (s) => String(s == null ? '' : s).slice(0, 8000);
 
@@ -9,7 +10,7 @@ export function startErrors(emit) {
     try {
       if (!(e instanceof ErrorEvent)) return; // resource load failures are not script errors
       const err = e.error;
-      emit('replay.error', {
+      emit(TAG_ERROR, {
         kind: 'error',
         message: cap(e.message || (err && err.message)),
         source: cap(e.filename),
@@ -23,7 +24,7 @@ export function startErrors(emit) {
     try {
       const r = e.reason;
       const isErr = r && typeof r === 'object' && typeof r.message === 'string';
-      emit('replay.error', {
+      emit(TAG_ERROR, {
         kind: 'unhandledrejection',
         message: cap(isErr ? r.name + ': ' + r.message : argToString(r)),
         source: null,

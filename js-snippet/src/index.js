@@ -9,6 +9,7 @@ import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
 import { toSafe } from './serialize.js';
+import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
 // Only readable while this file first runs, so capture it now.
 const script = document.currentScript;
@@ -17,8 +18,8 @@ const script = document.currentScript;
 const DISPENSABLE_SOURCES = [Src.MouseMove, Src.Scroll, Src.TouchMove, Src.Drag, Src.Selection];
 // rrweb events that mean a user is there (they keep the session alive).
 const USER_SOURCES = [...DISPENSABLE_SOURCES, Src.MouseInteraction, Src.ViewportResize, Src.Input, Src.MediaInteraction];
-const USER_TAGS = ['replay.identify', 'replay.track'];
-const MINOR_TAGS = ['replay.console', 'replay.network'];
+const USER_TAGS = [TAG_IDENTIFY, TAG_TRACK];
+const MINOR_TAGS = [TAG_CONSOLE, TAG_NETWORK];
 
 let running = null;
 
@@ -39,7 +40,7 @@ function init(options) {
     const endpoint = String(opts.endpoint || scriptEndpoint()).replace(/\/+$/, '');
     const session = createSession();
     const stream = () => ({ session: session.id, window: session.window });
-    const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent('replay.dropped', { events, bytes }, ts));
+    const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
     const stops = [];
     let transport = null;
     running = { endpoint, session, stops };
@@ -92,12 +93,12 @@ function stop() {
 
 /** Tie this session to a user of the site. */
 function identify(userId, traits) {
-  if (running) running.emit('replay.identify', { userId: String(userId).slice(0, 256), traits: toSafe(traits || {}) });
+  if (running) running.emit(TAG_IDENTIFY, { userId: String(userId).slice(0, 256), traits: toSafe(traits || {}) });
 }
 
 /** A named event of the site's own. */
 function track(name, props) {
-  if (running) running.emit('replay.track', { name: String(name).slice(0, 256), props: toSafe(props || {}) });
+  if (running) running.emit(TAG_TRACK, { name: String(name).slice(0, 256), props: toSafe(props || {}) });
 }
 
 /** A viewer link to this session at the current moment (null when not recording). */

@@ -2,6 +2,7 @@
 // with headers and body only for failed ones. The page gets exactly what it
 // would have got without us: same promise, same errors, same body.
 import { filterHeaders, capBody, MAX_BODY_CHARS } from './privacy.js';
+import { TAG_NETWORK } from './wire.js';
 
 export const CORRELATION_HEADER = 'X-Replay-Session';
 const MAX_READ_BYTES = 1024 * 1024;
@@ -62,7 +63,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths }) 
     failed: !!error || status >= 400,
     error,
   });
-  const send = (payload) => emit('replay.network', payload, payload.failed);
+  const send = (payload) => emit(TAG_NETWORK, payload, payload.failed);
   const noResponse = (info, error) =>
     send({ ...base(info, 0, '', error), requestHeaders: info.headers, responseHeaders: {}, responseBody: null, responseBodyTruncated: false, responseSize: null });
   const begin = (method, url, initiator, headers) => ({

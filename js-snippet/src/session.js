@@ -1,5 +1,6 @@
 // Session and window ids: a session lives in sessionStorage and ends after
 // SESSION_IDLE_MS without user activity; a window id is per page load.
+import { ID_PATTERN } from './wire.js';
 
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 const STORAGE_KEY = '__replay_session';
@@ -15,7 +16,7 @@ export function newId() {
   return id;
 }
 
-function storage() {
+function pageStorage() {
   try {
     const s = window.sessionStorage;
     s.setItem(STORAGE_KEY + '_t', '1');
@@ -26,15 +27,14 @@ function storage() {
   }
 }
 
-/** The current session; `touch` reports whether it had to start a new one. */
-export function createSession(now = Date.now()) {
-  const store = storage();
+/** The current session, kept in `store` (sessionStorage); `touch` reports whether it had to start a new one. */
+export function createSession(now = Date.now(), store = pageStorage()) {
   let state = null;
   let savedActive = 0;
   try {
     state = JSON.parse(store.getItem(STORAGE_KEY));
   } catch { /* none yet, or unreadable */ }
-  const valid = state && /^[A-Za-z0-9_-]{8,64}$/.test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
+  const valid = state && typeof state.id === 'string' && new RegExp(ID_PATTERN).test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
 
   const save = () => {
     savedActive = state.lastActive;

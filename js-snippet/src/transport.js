@@ -1,297 +1,220 @@
-// Owns the connection to the collector: WebSocket with hello/ready/batch/ack,
-// capped exponential backoff with full jitter, HTTP POST when WebSocket does
-// not work, and beacons when the page goes away. Never logs, never throws.
-import { canGzip, gzip, gunzip } from './compress.js';
-import { byteLength } from './buffer.js';
+// Owns the connection to the collector, as one state machine:
+//
+//   websocket mode  connecting → greeting (hello sent) → ready (batches go as they come)
+//                   ready → greeting: batches of a new session need a hello of their own
+//                   closed → backoff → connecting; after 3 connects in a row that never
+//                   said ready, http mode instead
+//   http mode       idle → posting → idle (and post the next group), or → backoff → idle
+//   either          → stopped: a refusal that would only repeat, or stop()
+//   page hidden     beacons (beacon.js); on pagehide the socket is closed (→ idle) and
+//                   the page coming back from the back/forward cache connects again
+//
+// Retries wait with capped exponential backoff and full jitter. Never logs, never throws.
+import { CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED } from './wire.js';
+import { browserEnv } from './env.js';
+import { createEnvelope } from './envelope.js';
+import { openSocket, MAX_FRAME_BYTES } from './socket.js';
+import { createPoster, POST, SENT, FAILED, REFUSED } from './poster.js';
+import { sendBeacons } from './beacon.js';
 
-export const PROTOCOL_VERSION = 1;
 export const FLUSH_INTERVAL_MS = 2000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30000;
+const RATE_LIMITED_ATTEMPT = 6; // after a 4429, wait as after this many failures in a row
 const WS_TRIES_BEFORE_HTTP = 3;
 const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
-const GZIP_MIN_CHARS = 1024;
-// All sizes in UTF-8 bytes.
-const MAX_FRAME_BYTES = 1000 * 1000; // the collector's MAX_MESSAGE_BYTES is 1 MiB
-const MAX_BEACON_BYTES = 56 * 1024; // browsers allow 64 KiB of beacons in flight
-const MAX_POST_BYTES = 512 * 1024; // before gzip: under the collector's 1 MiB MAX_HTTP_BATCH_BYTES even without
-const MAX_HTTP_BYTES = 1024 * 1024; // the body as sent
-const MAX_BATCHES_PER_REQUEST = 100; // the collector takes up to 200
-const MAX_URL_CHARS = 4000;
 // Refusals that would only repeat (protocol.md): stop sending altogether.
-const FATAL_CLOSE_CODES = [4400, 4403, 4426];
-const FATAL_HTTP_STATUS = [400, 403, 426];
-const POSTING = -2;
+const FATAL_CLOSE_CODES = [CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION];
+
+// Modes, and the states of the machine above.
+const WS = 'websocket';
+const HTTP = 'http';
+const IDLE = 'idle';
+const CONNECTING = 'connecting';
+const GREETING = 'greeting';
+const READY = 'ready';
+const POSTING = 'posting';
+const BACKOFF = 'backoff';
+const STOPPED = 'stopped';
 
 /** Connects to `endpoint` and sends `buffer`'s batches; returns {kick, stop}. */
-export function startTransport({ endpoint, key, buffer, onFatal }) {
-  const nativeFetch = window.fetch; // captured before network.js wraps it
+export function startTransport({ endpoint, key, buffer, onFatal, env = browserEnv() }) {
   const httpUrl = endpoint + '/ingest/batch';
-  let http = typeof WebSocket !== 'function';
-  let ws = null;
-  let gen = 0; // socket generation: a batch is sent once per socket
-  let helloStream = null; // stream of the last hello sent
-  let ackStream = null; // stream of the last ready received: acks belong to it
-  let ready = false;
-  let attempt = 0;
-  let wsFailures = 0;
-  let posting = false;
-  let postLimit = MAX_POST_BYTES; // halved by each 413 on a group of several batches
+  const wire = createEnvelope({ key, buffer, env });
+  const poster = createPoster({ env, url: httpUrl, buffer, wire });
+  let mode = env.WebSocket ? WS : HTTP;
+  let state = IDLE;
+  let conn = null; // the open websocket: {socket, gotReady, helloStream, ackStream}
+  let wsFailures = 0; // connects in a row that never said ready
+  let attempt = 0; // failures since the last success: the backoff's exponent
   let retryTimer = 0;
   let urgentTimer = 0;
-  let dead = false;
-  let sendChain = Promise.resolve();
-  let readChain = Promise.resolve();
 
-  const page = () => ({ url: location.href.slice(0, MAX_URL_CHARS), ua: navigator.userAgent.slice(0, 1000) });
-  const unsent = (b) => (http ? b.sock !== POSTING : b.sock !== gen);
-  const batchJSON = (b) => '{"seq":' + b.seq + ',"events":[' + buffer.eventsJSON(b) + ']}';
-  const head = (s) => JSON.stringify({ v: PROTOCOL_VERSION, key, session: s.session, window: s.window, ...page() }).slice(0, -1) + ',"batches":[';
-  const envelope = (group) => head(group[0].stream) + group.map(batchJSON).join(',') + ']}';
-  const encode = (text) => (text.length >= GZIP_MIN_CHARS && canGzip() ? gzip(text) : Promise.resolve(text));
-  const close = (sock) => {
-    ws = null;
-    // Closing a socket that is still connecting makes the browser log an error.
-    if (sock.readyState) sock.close(1000);
-    else sock.onopen = () => sock.close(1000);
-  };
-  const size = (data) => (typeof data === 'string' ? byteLength(data) : data.byteLength);
+  const to = (next) => { state = next; };
 
-  // Runs of batches of one stream, each group's envelope under `limit` bytes
-  // (`group.bytes`, an upper bound) unless it is one batch that alone is over.
-  function groups(list, limit) {
-    const out = [];
-    let cur = null;
-    for (const b of list) {
-      const n = b.bytes + 40; // with {"seq":N,"events":[…]},
-      if (!cur || cur[0].stream !== b.stream || cur.bytes + n > limit || cur.length >= MAX_BATCHES_PER_REQUEST) {
-        out.push((cur = []));
-        cur.bytes = byteLength(head(b.stream)) + 2;
-      }
-      cur.push(b);
-      cur.bytes += n;
-    }
-    return out;
-  }
-
-  function schedule() {
-    if (dead || retryTimer) return;
-    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt++, 16));
-    retryTimer = setTimeout(() => {
+  function retry() {
+    to(BACKOFF);
+    const delay = env.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt++, 16));
+    retryTimer = env.setTimeout(() => {
       retryTimer = 0;
-      http ? post() : connect();
+      if (mode === WS) return connect();
+      to(IDLE);
+      post();
     }, delay);
   }
 
-  function fatal() {
-    if (dead) return;
-    dead = true;
-    try { onFatal(); } catch { /* nothing more to do */ }
+  function connect() {
+    const c = { gotReady: false };
+    try {
+      c.socket = openSocket(env, endpoint.replace(/^http/, 'ws') + '/ingest/ws', {
+        open: () => opened(c),
+        message: (msg) => received(c, msg),
+        close: (code) => closed(c, code),
+      });
+    } catch {
+      mode = HTTP;
+      return retry();
+    }
+    conn = c;
+    to(CONNECTING);
   }
 
-  // Sends go through one chain so that async gzip never reorders frames.
-  function send(sock, build, batch) {
-    sendChain = sendChain
-      .then(() => encode(build()))
-      .then((data) => {
-        if (batch && size(data) > MAX_FRAME_BYTES) {
-          buffer.collapse(batch);
-          return encode(build());
-        }
-        return data;
-      })
-      .then((data) => { if (sock.readyState === 1) sock.send(data); })
-      .catch(() => {});
+  function opened(c) {
+    const first = buffer.pending()[0];
+    hello(first ? first.stream : buffer.stream());
+    env.setTimeout(() => conn === c && !c.gotReady && c.socket.abort(), READY_TIMEOUT_MS);
   }
 
   function hello(stream) {
-    helloStream = stream;
-    ready = false;
-    const msg = { type: 'hello', v: PROTOCOL_VERSION, key, session: stream.session, window: stream.window, ...page(), ts: Date.now() };
-    send(ws, () => JSON.stringify(msg));
+    const text = wire.hello(stream);
+    conn.helloStream = stream;
+    to(GREETING);
+    conn.socket.send(() => text);
   }
 
-  function onMessage(sock, msg) {
-    if (sock !== ws || !msg) return;
+  function received(c, msg) {
     if (msg.type === 'ready') {
-      ready = true;
-      ackStream = helloStream;
+      c.gotReady = true;
+      c.ackStream = c.helloStream; // acks belong to the stream of the last ready
       attempt = 0;
       wsFailures = 0;
-      buffer.ack(ackStream, -1, msg.acked | 0);
+      to(READY);
+      buffer.ack(c.ackStream, -1, msg.acked | 0);
       pump();
     } else if (msg.type === 'ack') {
-      buffer.ack(ackStream, msg.seq, msg.acked | 0);
+      buffer.ack(c.ackStream, msg.seq, msg.acked | 0);
     }
   }
 
-  function connect() {
-    if (dead || ws || http) return;
-    let sock;
-    try {
-      sock = new WebSocket(endpoint.replace(/^http/, 'ws') + '/ingest/ws');
-    } catch {
-      http = true;
-      return schedule();
-    }
-    ws = sock;
-    gen++;
-    ready = false;
-    let gotReady = false;
-    sock.binaryType = 'arraybuffer';
-    sock.onopen = () => {
-      const first = buffer.pending()[0];
-      hello(first ? first.stream : buffer.stream());
-      setTimeout(() => gotReady || sock.close(), READY_TIMEOUT_MS);
-    };
-    sock.onmessage = (m) => {
-      readChain = readChain
-        .then(() => (typeof m.data === 'string' ? m.data : gunzip(m.data)))
-        .then((text) => {
-          const msg = JSON.parse(text);
-          if (msg && msg.type === 'ready') gotReady = true;
-          onMessage(sock, msg);
-        })
-        .catch(() => {});
-    };
-    sock.onerror = () => {}; // a close follows; the browser reports the failure itself
-    sock.onclose = (e) => {
-      if (ws !== sock) return;
-      ws = null;
-      ready = false;
-      if (FATAL_CLOSE_CODES.includes(e.code)) return fatal();
-      // Too large (inflated past the collector's limit): those batches can never go as they are.
-      if (e.code === 1009) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
-      // Rate limited: wait long, whatever the ready that comes next says.
-      if (e.code === 4429) attempt = Math.max(attempt, 6);
-      if (!gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) {
-        http = true;
-        buffer.pending().forEach((b) => (b.sock = -1));
-      }
-      schedule();
-    };
+  function closed(c, code) {
+    conn = null;
+    if (FATAL_CLOSE_CODES.includes(code)) return fatal();
+    // Too large (inflated past the collector's limit): those batches can never go as they are.
+    if (code === CLOSE_TOO_LARGE) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
+    // Rate limited: wait long, whatever the ready that comes next says.
+    if (code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
+    if (!c.gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) mode = HTTP;
+    retry();
   }
 
   function post() {
-    if (dead || posting || retryTimer) return;
-    const group = groups(buffer.pending().filter(unsent), postLimit)[0];
-    if (!group) return;
-    posting = true;
-    group.forEach((b) => (b.sock = POSTING));
-    const done = (ok) => {
-      posting = false;
-      group.forEach((b) => b.sock === POSTING && (b.sock = -1));
-      if (ok) pump();
-      else schedule();
-    };
-    encode(envelope(group))
-      .then((data) => size(data) > MAX_HTTP_BYTES
-        ? { status: 413 }
-        : nativeFetch.call(window, httpUrl, { method: 'POST', body: new Blob([data], { type: 'text/plain' }), credentials: 'omit' }))
-      .then((res) => {
-        if (FATAL_HTTP_STATUS.includes(res.status)) return fatal();
-        if (res.status === 413) {
-          // Too large: send the group in smaller parts; a batch too large on its
-          // own goes as the marker that counts its events (replay.dropped).
-          const one = group[0];
-          const before = one.bytes;
-          if (group.length > 1) postLimit = Math.max(group.bytes / 2, 1024);
-          else buffer.collapse(one);
-          return done(group.length > 1 || one.bytes < before); // a bare marker refused: back off
-        }
-        if (!res.ok) return done(false);
-        return res.json().then(() => {
-          attempt = 0;
-          group.forEach((b) => buffer.ack(b.stream, b.seq, 0));
-          done(true);
-        });
-      })
-      .catch(() => done(false));
+    if (state !== IDLE) return;
+    const sending = poster.post();
+    if (!sending) return;
+    to(POSTING);
+    sending.then((outcome) => {
+      if (state === STOPPED) return;
+      if (outcome === REFUSED) return fatal();
+      if (outcome === FAILED) return retry();
+      if (outcome === SENT) attempt = 0;
+      to(IDLE);
+      pump();
+    });
   }
 
+  // Sends what the current channel has not carried yet.
   function pump() {
-    if (dead) return;
-    if (http) return post();
-    if (!ws || !ready) return;
-    for (const b of buffer.pending()) {
-      if (!unsent(b)) continue;
-      if (b.stream !== helloStream) return hello(b.stream); // the ready that follows pumps again
-      b.sock = gen;
-      send(ws, () => '{"type":"batch",' + batchJSON(b).slice(1), b);
+    if (mode === HTTP) return post();
+    if (state !== READY) return;
+    for (const b of buffer.unsent(conn.socket)) {
+      if (b.stream !== conn.helloStream) return hello(b.stream); // the ready that follows pumps again
+      buffer.markSent([b], conn.socket);
+      conn.socket.send(() => wire.frame(b), () => buffer.collapse(b));
     }
   }
 
   function tick() {
-    if (!dead && (http || (ws && ready))) {
+    if (mode === HTTP ? state !== STOPPED : state === READY) {
       buffer.flush();
       pump();
     }
   }
 
-  // Page going away: everything unacked leaves by beacon, synchronously, as JSON.
-  // Browsers allow about 64 KB of such requests in flight, so batches never
-  // sent go first, newest first (the failed call and the errors just before the
-  // page went away); the ones on an open socket but not yet acked come after.
-  // A batch too large for any beacon (a big full snapshot) can only go by
-  // socket: it is skipped, never in the way of the others.
-  function beaconAll() {
-    buffer.flush();
-    const onSocket = (b) => !!ws && b.sock === gen;
-    const todo = buffer.pending().filter((b) => !b.beacon).reverse();
-    todo.sort((a, b) => onSocket(a) - onSocket(b)); // stable: newest first within each
-    for (const group of groups(todo, MAX_BEACON_BYTES)) {
-      if (group.bytes > MAX_BEACON_BYTES) continue;
-      const body = envelope(group);
-      const mark = (v) => group.forEach((b) => (b.beacon = v)); // still unacked: resent if the page stays
-      mark(true);
-      let ok = false;
-      try { ok = navigator.sendBeacon(httpUrl, new Blob([body], { type: 'text/plain' })); } catch { /* try fetch */ }
-      if (ok) continue;
-      try {
-        nativeFetch.call(window, httpUrl, { method: 'POST', body, keepalive: true, mode: 'no-cors', credentials: 'omit' }).catch(() => mark(false));
-      } catch {
-        mark(false);
-      }
-      return; // a beacon that fits was refused: over the browser's quota, the rest would be too
+  const beacons = () => sendBeacons({ env, url: httpUrl, buffer, wire, socket: conn && conn.socket });
+
+  function closeSocket() {
+    if (conn) conn.socket.close();
+    conn = null;
+  }
+
+  // Every way of ending: `leaving` sends what is left by beacon first.
+  function shutdown(leaving) {
+    if (state === STOPPED) return false;
+    if (leaving) beacons();
+    to(STOPPED);
+    env.clearInterval(interval);
+    env.clearTimeout(retryTimer);
+    env.clearTimeout(urgentTimer);
+    env.document.removeEventListener('visibilitychange', onHidden);
+    env.window.removeEventListener('pagehide', onPageHide);
+    env.window.removeEventListener('pageshow', onPageShow);
+    closeSocket();
+    return true;
+  }
+
+  function fatal() {
+    if (shutdown(false)) {
+      try { onFatal(); } catch { /* nothing more to do */ }
     }
   }
 
-  const onHidden = () => { try { if (!dead && document.visibilityState === 'hidden') beaconAll(); } catch { /* never break the page */ } };
+  const onHidden = () => { try { if (state !== STOPPED && env.document.visibilityState === 'hidden') beacons(); } catch { /* never break the page */ } };
   const onPageHide = () => {
     try {
-      if (dead) return;
-      beaconAll();
+      if (state === STOPPED) return;
+      beacons();
       // A closed socket keeps the page eligible for the back/forward cache.
-      if (ws) close(ws);
+      if (conn) {
+        closeSocket();
+        to(IDLE);
+      }
     } catch { /* never break the page */ }
   };
-  const onPageShow = (e) => { try { if (e.persisted) connect(); } catch { /* ignore */ } };
-  document.addEventListener('visibilitychange', onHidden);
-  addEventListener('pagehide', onPageHide);
-  addEventListener('pageshow', onPageShow);
-  const interval = setInterval(tick, FLUSH_INTERVAL_MS);
-  http ? schedule() : connect();
+  const onPageShow = (e) => {
+    try {
+      if (e.persisted && mode === WS && (state === IDLE || state === BACKOFF)) {
+        env.clearTimeout(retryTimer);
+        connect();
+      }
+    } catch { /* ignore */ }
+  };
+  env.document.addEventListener('visibilitychange', onHidden);
+  env.window.addEventListener('pagehide', onPageHide);
+  env.window.addEventListener('pageshow', onPageShow);
+  const interval = env.setInterval(tick, FLUSH_INTERVAL_MS);
+  mode === WS ? connect() : retry();
 
   return {
     /** New events were added; `urgent` sends them now (failed call, error). */
     kick(urgent) {
       if (urgent) {
-        if (!urgentTimer) urgentTimer = setTimeout(() => { urgentTimer = 0; tick(); }, 0);
+        if (!urgentTimer) urgentTimer = env.setTimeout(() => { urgentTimer = 0; tick(); }, 0);
       } else {
         const p = buffer.pending();
-        if (p.length && unsent(p[p.length - 1])) pump();
+        if (p.length && !buffer.sentOn(p[p.length - 1], mode === HTTP ? POST : conn && conn.socket)) pump();
       }
     },
-    stop() {
-      clearInterval(interval);
-      clearTimeout(retryTimer);
-      clearTimeout(urgentTimer);
-      document.removeEventListener('visibilitychange', onHidden);
-      removeEventListener('pagehide', onPageHide);
-      removeEventListener('pageshow', onPageShow);
-      if (!dead) beaconAll();
-      dead = true;
-      if (ws) close(ws);
-    },
+    /** Stop sending, after a last round of beacons. */
+    stop: () => { shutdown(true); },
   };
 }
