@@ -100,10 +100,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from replay.core.accounts import AccountError
-
     args = parser().parse_args(argv)
     settings = settings_mod.load()
+    if args.func is cmd_serve:
+        # Before anything imports redis or ssl: the web server patches the standard library for gevent first.
+        return cmd_serve(args, settings)
+    from replay.core.accounts import AccountError
+
     try:
         return args.func(args, settings) or 0
     except AccountError as exc:

@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-from replay.core import embedded_redis
 from replay.core.settings import Settings
 
 RESTART_DELAY_S = 1.0
@@ -31,6 +30,11 @@ def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> i
 
 
 def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
+    # Patched before gunicorn (which imports ssl) and everything else is imported, so nothing keeps
+    # an unpatched socket or ssl module; the workers it forks inherit the patched modules.
+    from gevent import monkey
+
+    monkey.patch_all()
     from gunicorn.app.base import BaseApplication
 
     options = {
@@ -43,6 +47,8 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
+        # Several servers may run on one host (tests, the embedded default): no shared control socket.
+        "control_socket_disable": True,
     }
 
     class Application(BaseApplication):
@@ -61,6 +67,9 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
 
 
 def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -> int:
+    # Not imported above: the gunicorn path must not load redis (and ssl) before gevent patches it.
+    from replay.core import embedded_redis
+
     data = Path(settings.DATA_DIR).resolve()
     data.mkdir(parents=True, exist_ok=True)
     redis = embedded_redis.start(settings)

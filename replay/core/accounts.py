@@ -29,16 +29,20 @@ class Project:
 
 
 def normalize_origin(value: str, strict: bool = True) -> str:
-    """'https://Example.com:443/' -> 'https://example.com'."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """'https://Example.com:443/' -> 'https://example.com'; not strict: '' for anything that is no origin."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # raises ValueError on a port that is no number (an Origin header is client input)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
         if strict:
             raise AccountError(f"{value!r} is not an origin like https://example.com")
         return ""
     if strict and (parts.path not in ("", "/") or parts.query or parts.fragment):
         raise AccountError(f"{value!r} has a path; an origin is scheme://host[:port]")
     default = {"http": 80, "https": 443}[parts.scheme]
-    port = parts.port
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"
