@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -12,6 +13,10 @@ from redis import Redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from replay.core.keys import RedisKeys
+
+
+# A DNS name or an IP address (IPv6 without its brackets, as urlsplit gives it).
+_HOST = re.compile(r"\A(?:[a-z0-9.-]+|[0-9a-f:.]+)\Z")
 
 
 class AccountError(ValueError):
@@ -44,6 +49,10 @@ def normalize_origin(value: str, strict: bool = True) -> str:
         raise AccountError(f"{value!r} has a path; an origin is scheme://host[:port]")
     default = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname.lower()
+    if not _HOST.match(host):
+        if strict:
+            raise AccountError(f"{value!r} has a host name with characters no origin has")
+        return ""
     if ":" in host:
         host = f"[{host}]"
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")

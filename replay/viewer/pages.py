@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
-from replay.web.security import page_headers
+from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
 from replay.web.params import epoch_ms, whole_number
-from replay.viewer.session_view import session_view
+from replay.viewer.session_view import recorded_origins, session_view
 from replay.web.auth import check_csrf, csrf_token, current_user, login_required
 from replay.index import groups
 from replay.index import sessions as index
@@ -154,6 +154,7 @@ def replay_page(session_id: str):
     if manifest is None:
         abort(404, "No such session yet. A new session appears within seconds of its first events.")
     view = session_view(manifest, whole_number(request.args.get("t")), request.args.get("call"))
+    allow_assets_from(recorded_origins(manifest))
     return render_template("session.html", **view, user=current_user(), csrf=csrf_token())
 
 

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import url_for
 
 from replay.api.urls import base_url
+from replay.web.services import services
 from replay.viewer.diagnosis import diagnose
 
 # ?call=<id> opens this long before the failing call, so the lead-up is on screen.
@@ -18,6 +19,12 @@ def page_origin(manifest: dict) -> str | None:
         return None
     parts = urlsplit(pages[0]["url"])
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+def recorded_origins(manifest: dict) -> tuple[str, ...]:
+    """The origins the session's project records: the replay may load their images, styles and fonts."""
+    project = services().accounts.project(manifest["project"]) if manifest.get("project") else None
+    return project.origins if project else ()
 
 
 def offset_ms(manifest: dict, ts: int | None) -> int:

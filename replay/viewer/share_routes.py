@@ -7,12 +7,12 @@ from flask import Blueprint, current_app, jsonify, render_template, request
 
 from replay.api import responses
 from replay.api.urls import base_url
-from replay.web.security import page_headers
+from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
 from replay.web.auth import check_csrf, current_user
 from replay.web.params import whole_number
 from replay.web.errors import ApiError
-from replay.viewer.session_view import session_view
+from replay.viewer.session_view import recorded_origins, session_view
 from replay.viewer.share import ShareError, ShareLinks
 from replay.storage import recording
 from replay.core.keys import ID_PATTERN
@@ -137,6 +137,7 @@ def shared_page(token: str):
         return _refused(404, "The recording behind this link is no longer available.")
     t = whole_number(request.args.get("t"))
     view = session_view(manifest, t if t is not None else link.t_ms, request.args.get("call"), share_token=token)
+    allow_assets_from(recorded_origins(manifest))
     # shared=True: read-only page, no user header, no links elsewhere; its data comes through the token.
     return render_template("session.html", **view, shared=True)
 
