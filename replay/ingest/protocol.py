@@ -20,6 +20,8 @@ from replay.core.keys import ID_PATTERN
 GZIP_MAGIC = b"\x1f\x8b"
 # A browser's JSON.stringify writes no integer this long (1e21 and up come out as "1e+21").
 MAX_INT_DIGITS = 32
+# Text that may hold a number no float can hold: a long run of digits, or an exponent of 3+ digits.
+_HUGE_NUMBER = re.compile(r"\d{%d}|[eE][+-]?\d{3}" % (MAX_INT_DIGITS + 1))
 # An escaped UTF-16 surrogate: a message holding one gets the thorough (slower) check for lone ones.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 SECRET = re.compile(r"\A" + wire.SECRET_PATTERN.removeprefix("^").removesuffix("$") + r"\Z")
@@ -82,7 +84,11 @@ def decode(data: bytes | str, settings: Settings) -> dict:
     try:
         # Strict UTF-8 (json.loads would let surrogates encoded as bytes through).
         text = data.decode("utf-8")
-        msg = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        if _HUGE_NUMBER.search(text):
+            # Per-number checks cost a Python call per number: only for text that may hold a number no float holds.
+            msg = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        else:
+            msg = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError("invalid_message", f"not JSON: {exc}") from None
     except RecursionError:
