@@ -20,6 +20,8 @@ from pathlib import Path
 from replay.core.settings import Settings
 
 RESTART_DELAY_S = 1.0
+# A child that exits this soon after starting, this many times in a row, is not restarted again.
+QUICK_EXIT_S, GIVE_UP_AFTER = 5.0, 3
 CHECK_EVERY_S = 0.5
 
 
@@ -79,7 +81,10 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
     if with_worker:
         commands["worker"] = me + ["worker"]
     children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    started = {name: time.monotonic() for name in commands}
+    quick_exits = {name: 0 for name in commands}
     stopping = False
+    code = 0
 
     def stop(signum, frame):
         nonlocal stopping
@@ -100,9 +105,17 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
             for name, proc in list(children.items()):
                 if proc.poll() is None or stopping:
                     continue
+                # One that cannot even start (its port is taken, say) would only fail again: give up.
+                quick_exits[name] = quick_exits[name] + 1 if time.monotonic() - started[name] < QUICK_EXIT_S else 0
+                if quick_exits[name] >= GIVE_UP_AFTER:
+                    print(f"replay: {name} keeps exiting at start (code {proc.returncode}); stopping", file=sys.stderr,
+                          flush=True)
+                    stopping, code = True, 1
+                    break
                 print(f"replay: {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
                 time.sleep(RESTART_DELAY_S)
                 children[name] = subprocess.Popen(commands[name], env=env)
+                started[name] = time.monotonic()
     finally:
         for proc in children.values():
             if proc.poll() is None:
@@ -113,4 +126,4 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
             except subprocess.TimeoutExpired:
                 proc.kill()
         embedded_redis.stop(redis, settings)
-    return 0
+    return code
