@@ -32,6 +32,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Verdict:
+    """Why the call failed (a rule's cause), the kind of failure that is, and the qualifiers that apply."""
+
     cause: str
     kind: str
     qualifiers: tuple[str, ...] = ()

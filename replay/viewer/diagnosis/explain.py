@@ -54,7 +54,7 @@ FIELDS = {  # every {field} the texts use; see texts.py
 
 
 class _Fields(dict):
-    """One card's fields, each worked out only when a text asks for it (most need facts other cards lack)."""
+    """One card's fields, each worked out only when a text asks for it: {owner} needs a maker, {hint} a hint."""
 
     def __init__(self, facts: Facts, verdict: Verdict):
         super().__init__()
@@ -76,6 +76,7 @@ def explain(f: Facts, verdict: Verdict) -> Card:
 
 
 def who_answered(f: Facts) -> str:
+    """Who made the response, only as sure as its marks allow."""
     if not f.status:
         return "unknown"
     if f.maker:
