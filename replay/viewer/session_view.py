@@ -1,11 +1,10 @@
 """What the replay page shows of one session: the manifest, each failed call's diagnosis, where to open."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import url_for
 
 from replay.api.urls import base_url
+from replay.core import urls
 from replay.web.services import services
 from replay.viewer.diagnosis import diagnose
 
@@ -17,8 +16,7 @@ def page_origin(manifest: dict) -> str | None:
     pages = manifest.get("pages") or []
     if not pages or not pages[0].get("url"):
         return None
-    parts = urlsplit(pages[0]["url"])
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+    return urls.origin(pages[0]["url"]) or None
 
 
 def recorded_origins(manifest: dict) -> tuple[str, ...]:

@@ -93,3 +93,12 @@ def test_the_card_keeps_the_page_s_shape():
     c = diagnose(call(502, duration=38, headers=NGINX, body=NGINX_502), session_id=SID, page_origin=ORIGIN)
     assert list(c) == ["title", "summary", "who_answered", "evidence", "cannot_show", "next_steps", "kind"]
     assert Card(**c).as_dict() == c
+
+
+@pytest.mark.parametrize("url", ["https://x:abc/api", "http://[::1/api", "http://h:99999/", "", "//", "\x00"])
+@pytest.mark.parametrize("page", [None, "https://x:abc/", "http://[::1", "https://shop.example"])
+def test_a_url_no_parser_takes_still_gets_a_card(url, page):
+    for status in (0, 502, 404):
+        card = diagnose({"url": url, "status": status, "duration_ms": 12, "method": "GET"}, session_id="sess_x_0123456789",
+                        page_origin=page)
+        assert card["title"] and card["summary"]

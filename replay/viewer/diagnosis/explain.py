@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
 
 from replay.viewer.diagnosis.classify import Verdict
 from replay.viewer.diagnosis.evidence import evidence, took
@@ -13,6 +12,7 @@ from replay.viewer.diagnosis.texts import (BODY_CUT, CANNOT_SHOW_BY_KIND, HEADER
                                            SEARCH_REQUEST_IDS, STEPS_BY_KIND, STEPS_BY_STATUS, TEXTS, TIMEOUT_MEANS,
                                            UNCONFIRMED_PROXY, Text)
 from replay.viewer.diagnosis.vendors import CLIENT_NOTES, CLOUDFLARE_CODES, GATEWAY, ID_HEADERS
+from replay.core.urls import split
 
 
 @dataclass
@@ -45,7 +45,7 @@ FIELDS = {  # every {field} the texts use; see texts.py
     "setting": lambda f, v: _setting(f.timeout) or "the timeout",
     "wait": lambda f, v: f.retry_after + (" s" if f.retry_after.isdigit() else ""),
     "origin": lambda f, v: origin(f.url),
-    "host": lambda f, v: urlsplit(f.url).hostname or "the host",
+    "host": lambda f, v: split(f.url).hostname or "the host",
     "origin_header": lambda f, v: shlex.quote("Origin: " + origin(f.page_origin)),
     "quoted_url": lambda f, v: shlex.quote(f.url),
     "proxy": lambda f, v: f.unconfirmed_proxy.name,

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from http import HTTPStatus
-from urllib.parse import urlsplit
 
+from replay.core.urls import origin, split
 from replay.viewer.diagnosis.vendors import (APP_SIGNS, CLOUDFLARE, CLOUDFLARE_CODES, GATEWAY, HINTS,
                                              UPSTREAM_TIMEOUTS, VENDORS, Hint, Timeout, Vendor)
 
@@ -115,7 +115,7 @@ class Facts:
     @property
     def mixed_content(self) -> bool:
         """A plain-http URL called from an https page, which browsers block."""
-        return urlsplit(self.page_origin or "").scheme == "https" and urlsplit(self.url).scheme == "http"
+        return split(self.page_origin or "").scheme == "https" and split(self.url).scheme == "http"
 
     @property
     def retry_after(self) -> str | None:
@@ -128,7 +128,7 @@ def gather(failure: dict, *, session_id: str, page_origin: str | None) -> Facts:
     duration = failure.get("duration_ms")
     duration = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else None
     url = str(failure.get("url") or "")
-    same = True if not urlsplit(url).netloc else None if page_origin is None else origin(url) == origin(page_origin)
+    same = True if not split(url).netloc else None if page_origin is None else origin(url) == origin(page_origin)
     headers = {str(k).lower(): str(v) for k, v in _mapping(failure.get("response_headers")).items()}
     body = failure.get("response_body") if isinstance(failure.get("response_body"), str) else ""
     phrase = CLOUDFLARE_CODES[status].phrase if status in CLOUDFLARE_CODES else PHRASES.get(status, "")
@@ -197,15 +197,6 @@ def _timeout(facts: Facts) -> TimeoutMatch | None:
     # Proxies stop a little early or late, and the page's clock adds the network's time.
     rows = [(n, t) for n, t in rows if t.seconds * 970 - 500 <= facts.duration_ms <= t.seconds * 1100 + 3000]
     return TimeoutMatch(tuple(rows), makers_own=maker is not None) if rows else None
-
-
-def origin(url: str | None) -> str:
-    """scheme://host[:port], the port only when it is not the scheme's default; "" without a host."""
-    parts = urlsplit(url or "")
-    if not parts.hostname:
-        return ""
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port not in (None, default) else "")
 
 
 def is_json(headers: dict, body: str) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from replay.viewer.diagnosis.facts import Facts, origin
+from replay.core.urls import split
 
 HEADER = "X-Replay-Session"
 
@@ -43,6 +43,6 @@ def log_search(f: Facts) -> LogSearch:
         return LogSearch(f"If the page was on {origin(f.url)}, the request carried {HEADER}: {sid}; search that "
                          f"proxy's access log{at}: {grep} access.log.", sent_at,
                          (f"Whether the request carried {HEADER}: the page's origin is not known.",))
-    return LogSearch(f"Search {origin(f.url)}'s access log for {f.method} {urlsplit(f.url).path or '/'}{at}.", sent_at,
+    return LogSearch(f"Search {origin(f.url)}'s access log for {f.method} {split(f.url).path or '/'}{at}.", sent_at,
                      (f"A log line to join on: cross-origin requests do not carry {HEADER}; match by time and URL "
                       "instead.",))
