@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         "worker_class": "gevent",
         "worker_connections": settings.WEB_CONNECTIONS,
         "timeout": 60,
-        "graceful_timeout": 10,
+        # Open sockets would hold a graceful stop for its whole length: clients reconnect and resend anyway.
+        "graceful_timeout": 1,
         "keepalive": 5,
         "accesslog": None,
         "errorlog": "-",
@@ -80,15 +82,17 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
     commands = {"web": me + ["serve", "--host", host, "--port", str(port)]}
     if with_worker:
         commands["worker"] = me + ["worker"]
-    children = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    # Each child in a session of its own: Ctrl-C reaches only this process, which stops them in order.
+    spawn = lambda name: subprocess.Popen(commands[name], env=env, start_new_session=True)  # noqa: E731
+    children = {name: spawn(name) for name in commands}
     started = {name: time.monotonic() for name in commands}
     quick_exits = {name: 0 for name in commands}
+    stop_requested = threading.Event()
     stopping = False
     code = 0
 
     def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
+        stop_requested.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -96,7 +100,7 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
           flush=True)
     try:
         while not stopping:
-            time.sleep(CHECK_EVERY_S)
+            stopping = stop_requested.wait(CHECK_EVERY_S)
             if redis.poll() is not None and not stopping:
                 # Its AOF holds every acked batch; the children reconnect to the same socket.
                 print(f"replay: redis-server exited with {redis.returncode}; restarting", file=sys.stderr, flush=True)
@@ -114,7 +118,7 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
                     break
                 print(f"replay: {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
                 time.sleep(RESTART_DELAY_S)
-                children[name] = subprocess.Popen(commands[name], env=env)
+                children[name] = spawn(name)
                 started[name] = time.monotonic()
     finally:
         for proc in children.values():

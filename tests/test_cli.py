@@ -125,3 +125,26 @@ def test_embedded_serve_restarts_whatever_dies_and_keeps_acked_data(tmp_path):
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)
+
+
+def test_ctrl_c_stops_every_process_cleanly(tmp_path):
+    import time
+
+    env = embedded_env(tmp_path)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    key = last_word(run(env, "project", "create", "shop", "--origin", "https://shop.example"))
+    serve = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env, start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for_port(port, 30)
+    assert post_batch(base, key, "https://shop.example").status_code == 200
+    started = children(serve.pid)
+    assert set(started) == {"redis", "web", "worker"}
+    t0 = time.monotonic()
+    os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends: the whole foreground group
+    output, _ = serve.communicate(timeout=30)
+    print(f"stopped in {time.monotonic() - t0:.2f} s")
+    assert serve.returncode == 0, output
+    assert "SIGKILL" not in output and "Traceback" not in output, output
+    for pid in started.values():
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()

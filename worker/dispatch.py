@@ -9,6 +9,7 @@ once the lease runs out.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import uuid
 
@@ -63,6 +64,9 @@ class Dispatcher(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self) -> None:
+        # Stop signals are for the main thread, where RQ handles them: delivered here, they would
+        # wait for the main thread's next Redis reply (a long BLPOP) before anyone saw them.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         backoff = BACKOFF_S
         while not self.stopping.is_set():
             try:

@@ -6,6 +6,7 @@ session within seconds, while a slow one (a hanging object store) keeps it.
 """
 from __future__ import annotations
 
+import signal
 import threading
 import uuid
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ class SessionLock:
         stop = threading.Event()
 
         def beat() -> None:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})  # the main thread's to handle
             while not stop.wait(self.ttl_ms / 3000):
                 try:
                     if not self.renew():

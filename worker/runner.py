@@ -7,7 +7,8 @@ Redis still loading its data: it waits, then works again, instead of exiting.
 from __future__ import annotations
 
 import logging
-import time
+import signal
+import threading
 
 from redis import Redis
 from redis.exceptions import BusyLoadingError, RedisError
@@ -31,46 +32,70 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     if burst:
         dispatch_once(ctx.redis, ctx.keys, settings)
         return _worker(ctx).work(burst=True)
-    _wait_until_ready(ctx)
+    stopping = threading.Event()
+    _on_stop_signals(stopping)
+    if not _wait_until_ready(ctx, stopping):
+        return False
     dispatcher = Dispatcher(redis_conn.connect(settings), settings)
     dispatcher.start()
     worked = False
     wait = RETRY_FIRST_S
     try:
-        while True:
-            worker = _worker(ctx)
-            worked |= worker.work(burst=False)
-            if worker._stop_requested:
+        while not stopping.is_set():
+            worker = _worker(ctx, stopping)
+            worked |= worker.work(burst=False)  # installs RQ's own handlers: a stop request ends it
+            if stopping.is_set():
                 return worked
+            _on_stop_signals(stopping)
             # RQ's loop ends on any Redis error ("unhandled exception, quitting"): go on once Redis is back.
             log.warning("worker loop ended (Redis restarted?); working again in %.1f s", wait)
-            time.sleep(wait)
+            if stopping.wait(wait) or not _wait_until_ready(ctx, stopping):
+                break
             wait = min(wait * 2, RETRY_CAP_S)
-            _wait_until_ready(ctx)
+        return worked
     finally:
         dispatcher.stop()
 
 
-def _worker(ctx: Context) -> SimpleWorker:
-    return SimpleWorker([Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)], connection=ctx.redis)
+def _on_stop_signals(stopping: threading.Event) -> None:
+    """SIGTERM and SIGINT end the waits between RQ loops (RQ handles them while it works)."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stopping.set())
 
 
-def _wait_until_ready(ctx: Context) -> None:
-    """Until Redis answers (not loading) and the object store is reachable; says why it waits."""
+class _Worker(SimpleWorker):
+    """RQ's worker, telling the loop around it when a stop was asked for (not a lost Redis)."""
+
+    stopping: threading.Event
+
+    def request_stop(self, signum, frame):
+        self.stopping.set()
+        super().request_stop(signum, frame)
+
+
+def _worker(ctx: Context, stopping: threading.Event | None = None) -> SimpleWorker:
+    worker = _Worker([Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)], connection=ctx.redis)
+    worker.stopping = stopping or threading.Event()
+    return worker
+
+
+def _wait_until_ready(ctx: Context, stopping: threading.Event) -> bool:
+    """Until Redis answers (not loading) and the object store is reachable; says why it waits. False: stopped."""
     wait = RETRY_FIRST_S
-    while True:
+    while not stopping.is_set():
         try:
             _ping(ctx.redis)
             ctx.store.prepare()
-            return
+            return True
         except BusyLoadingError:
             log.warning("Redis is loading its data; waiting %.1f s", wait)
         except RedisError as exc:
             log.warning("Redis unavailable (%s); waiting %.1f s", exc, wait)
         except StorageError as exc:
             log.warning("object storage unavailable (%s); waiting %.1f s", exc, wait)
-        time.sleep(wait)
+        stopping.wait(wait)
         wait = min(wait * 2, RETRY_CAP_S)
+    return False
 
 
 def _ping(redis: Redis) -> None:

@@ -81,8 +81,9 @@ def start(settings: Settings) -> subprocess.Popen:
     """Start the server and wait until it has loaded its data."""
     data_dir(settings).mkdir(parents=True, exist_ok=True)
     socket_path(settings).unlink(missing_ok=True)
+    # A session of its own: a Ctrl-C meant for `replay serve` must not stop Redis before the others.
     proc = subprocess.Popen(command(settings), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not answers(settings):
         if proc.poll() is not None:
@@ -95,14 +96,11 @@ def start(settings: Settings) -> subprocess.Popen:
     return proc
 
 
-def stop(proc: subprocess.Popen, settings: Settings) -> None:
+def stop(proc: subprocess.Popen, settings: Settings | None = None) -> None:
     """Shut the server down cleanly (its AOF is already on disk)."""
     if proc.poll() is not None:
         return
-    try:
-        Redis(unix_socket_path=str(socket_path(settings)), socket_timeout=30).shutdown()
-    except (RedisConnectionError, OSError):
-        pass
+    proc.terminate()  # redis-server takes SIGTERM as SHUTDOWN: syncs its AOF, saves, removes its socket
     try:
         proc.wait(30)
     except subprocess.TimeoutExpired:
