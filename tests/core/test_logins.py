@@ -49,13 +49,18 @@ def test_anything_else_names_nobody(accounts, bad):
     accounts.logins.revoke(bad)
 
 
-def test_resetting_the_password_ends_every_login_of_that_user_only(accounts):
+def login_records(redis, keys) -> list[bytes]:
+    return list(redis.scan_iter(keys.login("*")))
+
+
+def test_resetting_the_password_ends_every_login_of_that_user_only(accounts, redis, keys):
     accounts.create_user("other@example.com", PASSWORD)
     mine = [log_in(accounts), log_in(accounts)]
     theirs = log_in(accounts, "other@example.com")
     accounts.create_user(EMAIL, "a new password")
     assert [accounts.logins.user_of(i) for i in mine] == [None, None]
     assert accounts.logins.user_of(theirs) == "other@example.com"
+    assert len(login_records(redis, keys)) == 1  # the records are gone, not only refused
     assert accounts.logins.user_of(log_in(accounts, password="a new password")) == EMAIL
 
 
@@ -63,7 +68,7 @@ def test_records_are_deleted_not_only_refused(accounts, redis, keys):
     log_in(accounts)
     log_in(accounts)
     assert accounts.logins.revoke_user(EMAIL) == 2
-    assert list(redis.scan_iter(keys.login("*"))) == [] and not redis.exists(keys.logins_of_user(EMAIL))
+    assert login_records(redis, keys) == [] and not redis.exists(keys.logins_of_user(EMAIL))
 
 
 def test_a_login_checked_against_the_old_password_during_a_reset_does_not_survive_it(accounts):
@@ -73,10 +78,11 @@ def test_a_login_checked_against_the_old_password_during_a_reset_does_not_surviv
     assert accounts.logins.user_of(late) is None
 
 
-def test_removing_the_user_ends_its_logins(accounts):
+def test_removing_the_user_ends_its_logins(accounts, redis, keys):
     login_id = log_in(accounts)
     assert accounts.delete_user(EMAIL) is True
     assert accounts.logins.user_of(login_id) is None
+    assert login_records(redis, keys) == [] and not redis.exists(keys.logins_of_user(EMAIL))
     assert accounts.delete_user(EMAIL) is False
 
 

@@ -121,3 +121,10 @@ def test_a_login_starts_a_new_session_and_ends_the_one_before(app, client, accou
 def test_bearer_tokens_are_unchanged(app, client, token, accounts):
     assert client.get("/api/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/api/sessions", headers={"Authorization": "Bearer rpt_nope"}).status_code == 401
+
+
+def test_a_cookie_from_before_server_side_logins_logs_in_nobody(client, accounts):
+    accounts.create_user(EMAIL, PASSWORD)
+    with client.session_transaction() as s:  # what the login wrote before: the email, signed
+        s["user"] = EMAIL
+    assert_logged_out(client)
