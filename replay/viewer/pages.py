@@ -46,7 +46,10 @@ bp.add_app_template_global(csrf_token, "csrf_token")
 
 def _retry_message(retry_after_s: int) -> str:
     at = datetime.fromtimestamp(time.time() + retry_after_s, tz=timezone.utc).strftime("%H:%M:%S UTC")
-    wait = f"{retry_after_s} seconds" if retry_after_s < 120 else f"{-(-retry_after_s // 60)} minutes"
+    if retry_after_s < 120:
+        wait = "1 second" if retry_after_s == 1 else f"{retry_after_s} seconds"
+    else:
+        wait = f"{-(-retry_after_s // 60)} minutes"
     return f"Too many failed logins. Logins here are paused: try again in {wait} (after {at})."
 
 

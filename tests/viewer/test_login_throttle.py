@@ -154,3 +154,11 @@ def test_a_login_without_the_form_token_is_not_counted(make_app):
         r = client.post("/login", data={"email": EMAIL, "password": "wrong"})
         assert r.status_code == 401 and "expired" in r.get_data(as_text=True)
     assert attempt(client, EMAIL, PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("seconds, says", [(1, "1 second "), (59, "59 seconds"), (119, "119 seconds"),
+                                           (120, "2 minutes"), (121, "3 minutes"), (900, "15 minutes")])
+def test_the_message_says_how_long_to_wait(seconds, says):
+    from replay.viewer.pages import _retry_message
+
+    assert f"try again in {says}" in _retry_message(seconds)
