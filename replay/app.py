@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 from redis import Redis
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from replay.api import routes as api_routes
 from replay.core import redis_conn
@@ -47,6 +48,9 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
         MAX_CONTENT_LENGTH=settings.MAX_HTTP_BATCH_BYTES * 2,
         SOCK_SERVER_OPTIONS={"max_message_size": settings.MAX_MESSAGE_BYTES, "ping_interval": 25},
     )
+    if settings.TRUSTED_PROXIES:
+        # Only then is X-Forwarded-For believed (it names the client failed logins are counted by).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.TRUSTED_PROXIES, x_proto=0)
     errors.init_app(app)
     app.after_request(security.nosniff)
     sock.init_app(app)

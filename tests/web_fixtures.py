@@ -49,12 +49,21 @@ def token(accounts):
     return accounts.create_token("test")
 
 
+def log_in_as(app, client, email: str) -> str:
+    """Give the test client a live login of `email` (an existing user), as the login form would; returns its id."""
+    svc = app.extensions["replay"]
+    password_id = (svc.redis.hget(svc.keys.user(email), "password_id") or b"").decode()
+    login_id = svc.accounts.logins.create(email, password_id, svc.settings.LOGIN_TTL_S)
+    with client.session_transaction() as s:
+        s["login"] = login_id
+    return login_id
+
+
 @pytest.fixture
-def viewer(client, accounts):
+def viewer(app, client, accounts):
     """The test client, logged in as a viewer."""
     accounts.create_user("dev@example.com", "correct horse")
-    with client.session_transaction() as s:
-        s["user"] = "dev@example.com"
+    log_in_as(app, client, "dev@example.com")
     return client
 
 
@@ -68,6 +77,16 @@ def get(client, path, token=None):
 def app(redis_url, tmp_path):
     return create_app({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"), "MAX_MESSAGE_BYTES": 64 * 1024,
                        **KEEP_OLD_EVENTS})
+
+
+@pytest.fixture
+def make_app(redis_url, tmp_path):
+    """Apps on the test Redis with other settings (short login windows, low limits)."""
+
+    def make(**overrides):
+        return create_app({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path / "data"), **overrides})
+
+    return make
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Projects (ingest keys and their allowed origins), viewer users and API tokens, in Redis."""
+"""Projects (ingest keys and their allowed origins), viewer users and their logins, and API tokens, in Redis."""
 from __future__ import annotations
 
 import hashlib
@@ -13,6 +13,14 @@ from redis import Redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from replay.core.keys import RedisKeys
+from replay.core.logins import Logins
+
+# Checked in place of a stored hash when the email is unknown, so that an unknown
+# email costs the same as a known one. Same method and parameters as
+# generate_password_hash's default (a test fails if they drift apart); nobody
+# knows its password.
+DUMMY_PASSWORD_HASH = ("scrypt:32768:8:1$52fAHFBFc1psc74J$85a541c7d99d52099d9ad43728a17a31ede75f46db813a3e5812361b5b"
+                       "07014436fa76abbbcdb659097a3c0f20ea5bcbf56fdd385cbf00ecb54d45bfda8b6b60")
 
 
 # A DNS name or an IP address (IPv6 without its brackets, as urlsplit gives it).
@@ -58,10 +66,16 @@ def normalize_origin(value: str, strict: bool = True) -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
+def normalize_email(email: str) -> str:
+    """The one spelling of an email that names its user (and its login throttle)."""
+    return email.strip().lower()
+
+
 class Accounts:
     def __init__(self, redis: Redis, keys: RedisKeys):
         self.redis = redis
         self.keys = keys
+        self.logins = Logins(redis, keys)
 
     # Projects.
     def create_project(self, name: str, origins: list[str]) -> Project:
@@ -94,20 +108,40 @@ class Accounts:
 
     # Viewer users.
     def create_user(self, email: str, password: str) -> None:
-        email = email.strip().lower()
+        """Create a user, or reset an existing user's password; either way, end that user's logins."""
+        email = normalize_email(email)
         if "@" not in email or len(email) > 254:
             raise AccountError(f"{email!r} is not an email address")
         if len(password) < 8:
             raise AccountError("a password has at least 8 characters")
+        # A login remembers the password_id it was checked against; a new one ends
+        # logins that the revocation below cannot see (one checked during the reset).
         self.redis.hset(self.keys.user(email), mapping={
-            "password": generate_password_hash(password), "created_ms": int(time.time() * 1000)})
+            "password": generate_password_hash(password), "password_id": secrets.token_hex(8),
+            "created_ms": int(time.time() * 1000)})
+        self.logins.revoke_user(email)
+
+    def delete_user(self, email: str) -> bool:
+        """Remove a user and end its logins; False if there was no such user."""
+        email = normalize_email(email)
+        existed = bool(self.redis.delete(self.keys.user(email)))
+        self.logins.revoke_user(email)
+        return existed
+
+    def authenticate(self, email: str, password: str) -> str | None:
+        """The user's password_id if the password is right, else None; as slow for an unknown email as a known one."""
+        stored, password_id = self.redis.hmget(self.keys.user(normalize_email(email)), "password", "password_id")
+        # Always one hash check of the same cost: an unknown email checks the dummy.
+        matches = check_password_hash(stored.decode() if stored else DUMMY_PASSWORD_HASH, password)
+        if not (stored and matches):
+            return None
+        return password_id.decode() if password_id else ""
 
     def check_user(self, email: str, password: str) -> bool:
-        stored = self.redis.hget(self.keys.user(email.strip().lower()), "password")
-        return bool(stored) and check_password_hash(stored.decode(), password)
+        return self.authenticate(email, password) is not None
 
     def user_exists(self, email: str) -> bool:
-        return bool(self.redis.exists(self.keys.user(email.strip().lower())))
+        return bool(self.redis.exists(self.keys.user(normalize_email(email))))
 
     # API tokens: only a digest is stored.
     def create_token(self, name: str = "") -> str:

@@ -1,6 +1,7 @@
 """Every Redis key and every object key, built in one place."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 from replay.core import wire
@@ -28,6 +29,25 @@ class RedisKeys:
 
     def token(self, digest: str) -> str:
         return f"{self.prefix}token:{digest}"
+
+    # Viewer logins (the cookie holds the login id; Redis keys hold only its digest).
+    def login(self, digest: str) -> str:
+        """Hash: user, password_id, created_ms, seen_ms; expires LOGIN_TTL_S after the login."""
+        return f"{self.prefix}login:{digest}"
+
+    def logins_of_user(self, email: str) -> str:
+        """Zset of the user's login digests, scored by their expiry (epoch ms): what a reset revokes."""
+        return f"{self.prefix}logins:user:{email.lower()}"
+
+    def login_failures_of_account(self, email: str) -> str:
+        """Counter of failed logins for one attempted email (known or not) in the current window."""
+        # The email is whatever a stranger typed: hashed, so a key stays short.
+        digest = hashlib.sha256(email.lower().encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{self.prefix}loginfail:account:{digest}"
+
+    def login_failures_of_address(self, address: str) -> str:
+        """Counter of failed logins from one client address (an IPv6 network) in the current window."""
+        return f"{self.prefix}loginfail:addr:{address}"
 
     # Share links (not part of the index: `replay reindex` must not drop them).
     def share(self, link_id: str) -> str:

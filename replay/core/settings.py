@@ -93,8 +93,22 @@ class Settings:
     REDIS_MAX_CONNECTIONS: int = 64
     REDIS_POOL_TIMEOUT_S: float = 10.0
     REDIS_SOCKET_TIMEOUT_S: float = 10.0
-    # Viewer login cookie lifetime.
+    # Viewer logins: each is a record in Redis (the cookie holds only its id),
+    # ended by logout or a password reset, and at the latest this long after it began.
     LOGIN_TTL_S: int = 14 * 24 * 3600
+    # A login's last-seen time is written at most this often.
+    LOGIN_SEEN_INTERVAL_S: int = 60
+    # Failed logins: past this many for one email (known or not), or from one
+    # client address, within LOGIN_FAILURE_WINDOW_S of the first, every login
+    # there is refused (even with the right password) until the window ends.
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int = 10
+    LOGIN_MAX_FAILURES_PER_IP: int = 50
+    LOGIN_FAILURE_WINDOW_S: int = 15 * 60
+    # IPv6 clients are counted by network of this many leading bits (a host usually holds a whole /64).
+    LOGIN_IPV6_PREFIX_BITS: int = 64
+    # Reverse proxies in front of `replay serve`, each adding one X-Forwarded-For entry.
+    # 0: the client address is the connection's; X-Forwarded-For is ignored.
+    TRUSTED_PROXIES: int = 0
     # Share links: default and longest lifetime, and how long a dead link's
     # record stays listable (as expired) before Redis drops it.
     SHARE_TTL_S: int = 7 * 24 * 3600

@@ -1,16 +1,18 @@
 """Viewer pages: login, the recent sessions, and the replay page."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
 from replay.web.params import epoch_ms, whole_number
 from replay.viewer.session_view import recorded_origins, session_view
-from replay.web.auth import check_csrf, csrf_token, current_user, login_required
+from replay.web.auth import check_csrf, csrf_token, current_user, log_in, log_out, login_required
+from replay.web.errors import ApiError
 from replay.index import groups
 from replay.index import sessions as index
 from replay.storage import recording
@@ -38,26 +40,45 @@ def _safe_next(target: str | None) -> str:
     return url_for("pages.home")
 
 
+# The base template's Log out form posts this page's CSRF token.
+bp.add_app_template_global(csrf_token, "csrf_token")
+
+
+def _retry_message(retry_after_s: int) -> str:
+    at = datetime.fromtimestamp(time.time() + retry_after_s, tz=timezone.utc).strftime("%H:%M:%S UTC")
+    if retry_after_s < 120:
+        wait = "1 second" if retry_after_s == 1 else f"{retry_after_s} seconds"
+    else:
+        wait = f"{-(-retry_after_s // 60)} minutes"
+    return f"Too many failed logins. Logins here are paused: try again in {wait} (after {at})."
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    # Every refusal renders the same page for a known and an unknown email.
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        email = request.form.get("email", "")
         if not check_csrf(request.form.get("csrf")):
-            error = "The form expired; please try again."
-        elif services().accounts.check_user(email, request.form.get("password", "")):
-            session.clear()
-            session.permanent = True
-            session["user"] = email.strip().lower()
-            return redirect(_safe_next(request.args.get("next")))
+            error, status = "The form expired; please try again.", 401
         else:
-            error = "Wrong email or password."
-    return render_template("login.html", error=error, csrf=csrf_token()), (401 if error else 200)
+            outcome = log_in(request.form.get("email", ""), request.form.get("password", ""))
+            if outcome.user:
+                return redirect(_safe_next(request.args.get("next")))
+            if outcome.retry_after_s:
+                error, status = _retry_message(outcome.retry_after_s), 429
+                headers["Retry-After"] = str(outcome.retry_after_s)
+            else:
+                error, status = "Wrong email or password.", 401
+    return render_template("login.html", error=error, csrf=csrf_token()), status, headers
 
 
 @bp.post("/logout")
 def logout():
-    session.clear()
+    """POST only (a GET is 405); a live login needs the page's CSRF token, so no other site can log you out."""
+    token = request.form.get("csrf") or request.headers.get("X-CSRF-Token")
+    if current_user() is not None and not check_csrf(token):
+        raise ApiError(403, "csrf_failed", "log out with the page's Log out button: its CSRF token was missing or stale")
+    log_out()
     return redirect(url_for("pages.login"))
 
 
