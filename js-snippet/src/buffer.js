@@ -25,7 +25,7 @@ export function byteLength(s) {
 
 /**
  * `marker(events, bytes, timestamp)` builds the event that stands for dropped ones.
- * `stream` is {session, window}: batches are numbered from 1 per stream.
+ * `stream` is {session, secret, window}: batches are numbered from 1 per stream.
  */
 export function createBuffer(stream, marker) {
   let seq = 0;

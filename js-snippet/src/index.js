@@ -39,7 +39,7 @@ function init(options) {
     if (!key || typeof key !== 'string') return;
     const endpoint = String(opts.endpoint || scriptEndpoint()).replace(/\/+$/, '');
     const session = createSession();
-    const stream = () => ({ session: session.id, window: session.window });
+    const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
     const stops = [];
     let transport = null;

@@ -26,7 +26,7 @@ test('the first frame is a hello with the page and its ids; batches follow the r
   assert.deepEqual(await b.lines(), ['ws0 hello']); // nothing before the ready
   const [hello] = await b.sent();
   assert.deepEqual({ ...hello.msg, ts: 0 }, {
-    type: 'hello', v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, window: STREAM.window,
+    type: 'hello', v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, secret: STREAM.secret, window: STREAM.window,
     url: 'https://shop.test/cart?step=2', ua: 'FakeBrowser/1.0', ts: 0,
   });
 
@@ -71,7 +71,7 @@ test('a new session gets its own hello on the same socket before its batches', a
   await b.connect(0);
   b.batch();
   await settle();
-  const next = { session: 'session-two-0002', window: 'window-two-00002' };
+  const next = { session: 'session-two-0002', secret: 'secret-of-session-two', window: 'window-two-00002' };
   b.buffer.setStream(next);
   b.batch();
   await settle();
@@ -79,8 +79,8 @@ test('a new session gets its own hello on the same socket before its batches', a
   b.sockets[0].reply({ type: 'ready', acked: 0 });
   await settle();
   const sent = await b.sent();
-  assert.deepEqual(sent.map((e) => [e.msg.type, e.msg.session || e.msg.seq]), [
-    ['hello', STREAM.session], ['batch', 1], ['hello', next.session], ['batch', 1],
+  assert.deepEqual(sent.map((e) => [e.msg.type, e.msg.session || e.msg.seq, e.msg.secret]), [
+    ['hello', STREAM.session, STREAM.secret], ['batch', 1, undefined], ['hello', next.session, next.secret], ['batch', 1, undefined],
   ]);
 });
 
@@ -134,7 +134,7 @@ test('after 3 connects that never said ready, batches go by HTTP POST', async ()
   assert.equal(posts[0].url, 'https://replay.test/ingest/batch');
   assert.equal(posts[0].at, 750 + 0.5 * 2000); // the third wait, as if it were a fourth socket
   assert.deepEqual({ ...posts[0].msg, batches: null }, {
-    v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, window: STREAM.window,
+    v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, secret: STREAM.secret, window: STREAM.window,
     url: 'https://shop.test/cart?step=2', ua: 'FakeBrowser/1.0', batches: null,
   });
   b.batch();
@@ -245,4 +245,33 @@ test('a page back from the back/forward cache connects again', async () => {
   b.batch();
   await settle();
   assert.deepEqual(ws(await b.lines()).slice(-2), ['ws1 hello', 'ws1 batch 1']);
+});
+
+test('the session secret rides in every hello, POST and beacon envelope, and nowhere else', async () => {
+  const b = started();
+  await b.connect(0);
+  b.batch();
+  await settle();
+  b.page('hidden'); // a beacon
+  await settle();
+  for (let i = 0; i < 4; i++) {
+    b.sockets[i].drop(1006); // then three that never say ready: HTTP from now on
+    await b.clock.advance(30000);
+  }
+  b.batch();
+  await b.clock.advance(30000);
+  b.beaconOk = false; // the keepalive fetch instead
+  b.batch();
+  b.page('pagehide');
+  await settle();
+  const sent = await b.sent();
+  assert.deepEqual([...new Set(sent.map((e) => (e.via === 'ws' ? 'ws ' + e.msg.type : e.via)))].sort(),
+    ['beacon', 'fetch-beacon', 'post', 'ws batch', 'ws hello']);
+  for (const { via, url, msg } of sent) {
+    const carries = via !== 'ws' || msg.type === 'hello';
+    assert.equal(msg.secret, carries ? STREAM.secret : undefined, `${via} ${msg.type || ''}`);
+    const { secret, ...rest } = msg;
+    assert.ok(!JSON.stringify(rest).includes(STREAM.secret) && !(url || '').includes(STREAM.secret));
+  }
+  assert.ok(b.sockets.every((s) => !s.url.includes(STREAM.secret)));
 });
