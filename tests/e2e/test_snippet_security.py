@@ -3,7 +3,8 @@
 (a) Script-free markup a page lets in (`<img name="currentScript" ...>` shadows `document.currentScript`;
     a `<base>` after the tag changes what a relative `script.src` resolves to) must not choose where
     the recording goes: a recorder server standing for the attacker receives nothing but the image
-    request, and the real collector gets the recording (the snippet starts from its real tag).
+    request, and the real collector gets the recording (the snippet starts from its real tag). Where
+    there is no real tag to read (a module script), the snippet does not start, and says why once.
 (b) A session id is no secret (it rides in X-Replay-Session headers, so in proxy logs): another
     browser holding it and the public key cannot write into that session by websocket or by HTTP.
 """
@@ -73,6 +74,8 @@ def shop(replay_env, replay_server, recorder, tmp_path_factory):
         # The img comes first in the body: the tag after it runs while the img is in the document.
         "img-async.html": _page("", f"{img}{tag} async></script>"),
         "img-sync.html": _page("", f"{img}{tag}></script>"),
+        # A module script has no document.currentScript: only the img answers to that name.
+        "img-module.html": _page("", f'{img}{tag} type="module"></script>'),
         # A same-origin tag with a relative src; a <base> further down, parsed before the async script runs.
         "base-after-tag.html": _page(f'<script src="/replay/snippet.js" data-project-key="{key}" async></script>'
                                      f'<base href="{rec}/">'),
@@ -130,6 +133,25 @@ def test_markup_posing_as_the_tag_does_not_choose_where_the_recording_goes(
     seen = recorder["requests"]
     assert [r["path"] for r in seen] in ([], ["/x.png"]), [(r["method"], r["path"]) for r in seen]
     assert not any(MARKER.encode() in r["body"] or "upgrade" in {h.lower() for h in r["headers"]} for r in seen)
+
+
+def test_without_a_real_script_element_the_snippet_does_not_start(browser, shop, recorder):
+    recorder["requests"].clear()
+    context = browser.new_context()
+    page = context.new_page()
+    console, sockets, posts = [], [], []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    page.goto(f"{shop['origin']}/img-module.html")
+    page.wait_for_function("typeof (window.Replay && window.Replay.getSessionURL) === 'function'")
+    page.wait_for_timeout(2500)  # a tick of the transport, had it started
+    assert page.evaluate("window.Replay.getSessionURL()") is None
+    assert [c for c in console if "replay" in c.lower()] == [
+        "warning: replay: not started: document.currentScript is not a <script> element"]
+    context.close()
+    assert (sockets, posts) == ([], [])
+    assert [r["path"] for r in recorder["requests"]] in ([], ["/x.png"])
 
 
 def _attack(page, endpoint: str, key: str, session: str, secret: str | None) -> dict:
