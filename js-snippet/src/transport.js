@@ -117,7 +117,8 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
     // Rate limited, or over the server's socket caps: wait long, whatever the ready that comes next says.
     if (code === CLOSE_RATE_LIMITED || code === CLOSE_TRY_AGAIN) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
     if (!c.gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) mode = HTTP;
-    // Closed for idleness: not a failure; connect again when there is something to send.
+    // Closed for idleness: no backoff; connect again when there is something to send
+    // (a hello that timed out still counted above, as a connect that never said ready).
     if (code === CLOSE_TIMEOUT) return to(mode === WS ? ASLEEP : IDLE);
     retry();
   }
