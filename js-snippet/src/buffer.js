@@ -5,7 +5,8 @@
 // Sizes are UTF-8 bytes, as they go on the wire. The buffer also keeps each
 // batch's send state (which channel it last went out on, whether a beacon
 // carried it); the transport asks and marks through its methods.
-import { MAX_EVENTS_PER_BATCH } from './wire.js';
+import { MAX_EVENTS_PER_BATCH, MAX_SEQ } from './wire.js';
+import { newId } from './session.js';
 
 export const MAX_BATCH_BYTES = 48 * 1024; // a batch of several events fits in one beacon
 export const MAX_BATCH_EVENTS = MAX_EVENTS_PER_BATCH / 10;
@@ -25,9 +26,10 @@ export function byteLength(s) {
 
 /**
  * `marker(events, bytes, timestamp)` builds the event that stands for dropped ones.
- * `stream` is {session, window}: batches are numbered from 1 per stream.
+ * `stream` is {session, secret, window}: batches are numbered from 1 per stream,
+ * up to `maxSeq`; the next batch then starts a new window of the same session.
  */
-export function createBuffer(stream, marker) {
+export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
   let seq = 0;
   let open = null;
   let total = 0;
@@ -40,6 +42,10 @@ export function createBuffer(stream, marker) {
 
   function cut() {
     if (!open || !open.ev.length) return;
+    if (seq >= maxSeq) {
+      stream = open.stream = { ...stream, window: newId() };
+      seq = 0;
+    }
     open.seq = ++seq;
     batches.push(open);
     open = null;

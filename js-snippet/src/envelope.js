@@ -21,6 +21,7 @@ export function createEnvelope({ key, buffer, env }) {
     v: PROTOCOL_VERSION,
     key,
     session: s.session,
+    secret: s.secret,
     window: s.window,
     url: env.location.href.slice(0, MAX_URL_CHARS),
     ua: env.userAgent.slice(0, MAX_UA_CHARS),

@@ -11,8 +11,15 @@ import { startNetwork } from './network.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
-// Only readable while this file first runs, so capture it now.
-const script = document.currentScript;
+// The <script> element running this file: only readable while it first runs, so
+// capture it now. Through the prototype's getter, and only a real script element:
+// markup the page lets in, such as <img name="currentScript" src=…> (no script
+// needed), shadows `document.currentScript` and must never choose where recordings go.
+let script = null;
+try {
+  script = Object.getOwnPropertyDescriptor(Document.prototype, 'currentScript').get.call(document);
+} catch { /* not in a page */ }
+if (!(script instanceof HTMLScriptElement)) script = null;
 
 // Dropped first when the buffer is over its cap.
 const DISPENSABLE_SOURCES = [Src.MouseMove, Src.Scroll, Src.TouchMove, Src.Drag, Src.Selection];
@@ -25,9 +32,18 @@ let running = null;
 
 const customEvent = (tag, payload, timestamp = Date.now()) => ({ type: EventType.Custom, timestamp, data: { tag, payload } });
 
+// What the tag's relative URLs meant when it was parsed. A <base> further down
+// (injected markup, read only once the async script runs) changes what
+// `script.src` says, not where snippet.js came from.
+function tagBase() {
+  const base = Document.prototype.querySelector.call(document, 'base[href]');
+  return base && script && base.compareDocumentPosition(script) & 4 /* script follows */ ? base.href : location.href;
+}
+
 function scriptEndpoint() {
   // The collector is whoever serves snippet.js (in whatever folder it lives).
-  return script && script.src ? new URL('.', script.src).href : location.origin;
+  const src = script && script.getAttribute('src');
+  return src ? new URL('.', new URL(src, tagBase())).href : location.origin;
 }
 
 /** Start recording; options as in DESIGN.md. A second call is ignored. */
@@ -37,9 +53,9 @@ function init(options) {
     const opts = { ...options };
     const key = opts.projectKey;
     if (!key || typeof key !== 'string') return;
-    const endpoint = String(opts.endpoint || scriptEndpoint()).replace(/\/+$/, '');
+    const endpoint = new URL(opts.endpoint || scriptEndpoint(), tagBase()).href.replace(/\/+$/, '');
     const session = createSession();
-    const stream = () => ({ session: session.id, window: session.window });
+    const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
     const stops = [];
     let transport = null;
@@ -112,6 +128,8 @@ function getSessionURL() {
 try {
   if (!(window.Replay && window.Replay.getSessionURL)) {
     window.Replay = { init, identify, track, getSessionURL, stop };
+    // Without a real script element, wait for Replay.init; say why when markup posed as one.
+    if (!script && document.currentScript) console.warn('replay: not started: document.currentScript is not a <script> element');
     const data = (script && script.dataset) || {};
     if (data.projectKey) {
       init({

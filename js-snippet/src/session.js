@@ -1,6 +1,9 @@
 // Session and window ids: a session lives in sessionStorage and ends after
-// SESSION_IDLE_MS without user activity; a window id is per page load.
-import { ID_PATTERN } from './wire.js';
+// SESSION_IDLE_MS without user activity; a window id is per page load. Each
+// session has a secret, made and kept with its id: the collector binds the
+// session to it, so knowing the id (it travels in X-Replay-Session headers
+// and proxy logs) is not enough to write into the session.
+import { ID_PATTERN, SECRET_PATTERN } from './wire.js';
 
 export const SESSION_IDLE_MS = 30 * 60 * 1000;
 const STORAGE_KEY = '__replay_session';
@@ -27,6 +30,8 @@ function pageStorage() {
   }
 }
 
+const matches = (value, pattern) => typeof value === 'string' && new RegExp(pattern).test(value);
+
 /** The current session, kept in `store` (sessionStorage); `touch` reports whether it had to start a new one. */
 export function createSession(now = Date.now(), store = pageStorage()) {
   let state = null;
@@ -34,20 +39,22 @@ export function createSession(now = Date.now(), store = pageStorage()) {
   try {
     state = JSON.parse(store.getItem(STORAGE_KEY));
   } catch { /* none yet, or unreadable */ }
-  const valid = state && typeof state.id === 'string' && new RegExp(ID_PATTERN).test(state.id) && now - state.lastActive <= SESSION_IDLE_MS;
+  const valid = state && matches(state.id, ID_PATTERN) && matches(state.secret, SECRET_PATTERN) && now - state.lastActive <= SESSION_IDLE_MS;
 
   const save = () => {
     savedActive = state.lastActive;
     try { store.setItem(STORAGE_KEY, JSON.stringify(state)); } catch { /* memory only */ }
   };
   const rotate = (t) => {
-    state = { id: newId(), started: 0, lastActive: t };
+    state = { id: newId(), secret: newId(), started: 0, lastActive: t };
     session.window = newId();
   };
 
   const session = {
     window: newId(),
     get id() { return state.id; },
+    /** Sent in hellos and envelopes only: never in headers, URLs or logs. */
+    get secret() { return state.secret; },
     /** Timestamp of the session's first event (0 before any). */
     get started() { return state.started; },
     /** Note an event at `t`; user activity extends the session or, after the idle time, starts a new one. */

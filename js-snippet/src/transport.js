@@ -4,13 +4,15 @@
 //                   ready → greeting: batches of a new session need a hello of their own
 //                   closed → backoff → connecting; after 3 connects in a row that never
 //                   said ready, http mode instead
+//                   closed for idleness (4408) → asleep → connecting at the first tick
+//                   or kick with batches to send, without backoff
 //   http mode       idle → posting → idle (and post the next group), or → backoff → idle
 //   either          → stopped: a refusal that would only repeat, or stop()
 //   page hidden     beacons (beacon.js); on pagehide the socket is closed (→ idle) and
 //                   the page coming back from the back/forward cache connects again
 //
 // Retries wait with capped exponential backoff and full jitter. Never logs, never throws.
-import { CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED } from './wire.js';
+import { CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED, CLOSE_TIMEOUT, CLOSE_TRY_AGAIN } from './wire.js';
 import { browserEnv } from './env.js';
 import { createEnvelope } from './envelope.js';
 import { openSocket, MAX_FRAME_BYTES } from './socket.js';
@@ -20,7 +22,7 @@ import { sendBeacons } from './beacon.js';
 export const FLUSH_INTERVAL_MS = 2000;
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 30000;
-const RATE_LIMITED_ATTEMPT = 6; // after a 4429, wait as after this many failures in a row
+const RATE_LIMITED_ATTEMPT = 6; // after a 4429 or 1013, wait as after this many failures in a row
 const WS_TRIES_BEFORE_HTTP = 3;
 const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
 // Refusals that would only repeat (protocol.md): stop sending altogether.
@@ -35,6 +37,7 @@ const GREETING = 'greeting';
 const READY = 'ready';
 const POSTING = 'posting';
 const BACKOFF = 'backoff';
+const ASLEEP = 'asleep';
 const STOPPED = 'stopped';
 
 /** Connects to `endpoint` and sends `buffer`'s batches; returns {kick, stop}. */
@@ -111,9 +114,12 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
     if (FATAL_CLOSE_CODES.includes(code)) return fatal();
     // Too large (inflated past the collector's limit): those batches can never go as they are.
     if (code === CLOSE_TOO_LARGE) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
-    // Rate limited: wait long, whatever the ready that comes next says.
-    if (code === CLOSE_RATE_LIMITED) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
+    // Rate limited, or over the server's socket caps: wait long, whatever the ready that comes next says.
+    if (code === CLOSE_RATE_LIMITED || code === CLOSE_TRY_AGAIN) attempt = Math.max(attempt, RATE_LIMITED_ATTEMPT);
     if (!c.gotReady && ++wsFailures >= WS_TRIES_BEFORE_HTTP) mode = HTTP;
+    // Closed for idleness: no backoff; connect again when there is something to send
+    // (a hello that timed out still counted above, as a connect that never said ready).
+    if (code === CLOSE_TIMEOUT) return to(mode === WS ? ASLEEP : IDLE);
     retry();
   }
 
@@ -135,6 +141,7 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
   // Sends what the current channel has not carried yet.
   function pump() {
     if (mode === HTTP) return post();
+    if (state === ASLEEP && buffer.pending().length) return connect();
     if (state !== READY) return;
     for (const b of buffer.unsent(conn.socket)) {
       if (b.stream !== conn.helloStream) return hello(b.stream); // the ready that follows pumps again
@@ -144,7 +151,7 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
   }
 
   function tick() {
-    if (mode === HTTP ? state !== STOPPED : state === READY) {
+    if (mode === HTTP ? state !== STOPPED : state === READY || state === ASLEEP) {
       buffer.flush();
       pump();
     }
@@ -211,7 +218,7 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
         if (!urgentTimer) urgentTimer = env.setTimeout(() => { urgentTimer = 0; tick(); }, 0);
       } else {
         const p = buffer.pending();
-        if (p.length && !buffer.sentOn(p[p.length - 1], mode === HTTP ? POST : conn && conn.socket)) pump();
+        if (p.length && !buffer.sentOn(p[p.length - 1], mode === HTTP ? POST : conn ? conn.socket : 0)) pump();
       }
     },
     /** Stop sending, after a last round of beacons. */

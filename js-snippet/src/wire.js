@@ -1,6 +1,5 @@
 // The wire contract the snippet shares with the collector (docs/protocol.md;
-// replay/settings.py and replay/protocol.py on the Python side). Every other
-// file takes these from here. A Python test reads this file with a regex: keep
+// replay/core/wire.py on the Python side). Every other file takes these from here. A Python test reads this file with a regex: keep
 // each one a plain `export const NAME = literal;` on one line.
 
 export const PROTOCOL_VERSION = 1;
@@ -19,6 +18,9 @@ export const CLOSE_INVALID = 4400;
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_UNSUPPORTED_VERSION = 4426;
 export const CLOSE_RATE_LIMITED = 4429;
+export const CLOSE_TIMEOUT = 4408; // no hello in time, or idle: not an error, connect again when there is something to send
+export const CLOSE_SERVER_ERROR = 1011; // a backend is down: retry with backoff
+export const CLOSE_TRY_AGAIN = 1013; // over a connection cap: retry later
 
 // The collector's limits.
 export const MAX_MESSAGE_BYTES = 1024 * 1024; // one websocket frame, as sent
@@ -27,6 +29,9 @@ export const MAX_BATCHES_PER_REQUEST = 200;
 export const MAX_EVENTS_PER_BATCH = 5000;
 export const MAX_URL_CHARS = 4096;
 export const MAX_UA_CHARS = 1024;
+export const MAX_SEQ = 1000 * 1000 * 1000; // the highest batch number of a window
 
 // Session and window ids (a string: build the RegExp where it is used).
 export const ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$';
+// The secret a session's first hello binds it to: only the recording browser can add to it.
+export const SECRET_PATTERN = '^[A-Za-z0-9_-]{16,64}$';

@@ -1,7 +1,7 @@
 // What leaves by beacon when the page is hidden or goes away.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { started, settle, until } from './fakes.js';
+import { started, settle, until, STREAM } from './fakes.js';
 
 const MAX_BEACON_BYTES = 56 * 1024;
 
@@ -27,6 +27,7 @@ test('on pagehide every unacked batch leaves by beacon, newest first, each beaco
   assert.deepEqual(beacons.map((e) => e.msg.batches.map((x) => x.seq)), [[5, 4, 3], [2, 1]]);
   assert.ok(beacons.every((e) => e.bytes < MAX_BEACON_BYTES), beacons.map((e) => e.bytes).join(', '));
   assert.ok(beacons.every((e) => e.url === 'https://replay.test/ingest/batch' && e.data.type === 'text/plain'));
+  assert.ok(beacons.every((e) => e.msg.session === STREAM.session && e.msg.secret === STREAM.secret), 'each beacon carries the secret');
   assert.equal(beacons[0].msg.batches[0].events[0].data.payload.text, 'last words');
   assert.equal(b.sockets[0].closedWith, 1000);
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBuffer, MAX_BUFFER_BYTES } from '../src/buffer.js';
-import { TAG_DROPPED } from '../src/wire.js';
+import { TAG_DROPPED, ID_PATTERN } from '../src/wire.js';
 import { STREAM, marker } from './fakes.js';
 
 const EVENT_CHARS = 10 * 1000;
@@ -97,4 +97,16 @@ test('send state: unsent per channel, marks, beacon marks, acks', () => {
   assert.deepEqual(seqs(buffer.pending()), [2, 4]);
   buffer.ack({ ...STREAM }, -1, 9); // another stream's acks
   assert.deepEqual(seqs(buffer.pending()), [2, 4]);
+});
+
+test('past the highest sequence number a window may use, batches go on in a new window of the same session', () => {
+  const buffer = createBuffer(STREAM, marker, 3);
+  for (let id = 1; id <= 5; id++) { buffer.add(event(id)); buffer.flush(); }
+  const next = buffer.stream();
+  assert.notEqual(next.window, STREAM.window);
+  assert.match(next.window, new RegExp(ID_PATTERN));
+  assert.deepEqual({ ...next, window: null }, { ...STREAM, window: null }, 'same session and secret');
+  assert.deepEqual(buffer.pending().map((b) => [b.stream.window, b.seq]), [
+    [STREAM.window, 1], [STREAM.window, 2], [STREAM.window, 3], [next.window, 1], [next.window, 2],
+  ]);
 });

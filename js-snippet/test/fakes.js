@@ -8,7 +8,7 @@ import { TAG_DROPPED } from '../src/wire.js';
 
 export const ENDPOINT = 'https://replay.test';
 export const KEY = 'pk_test_0001';
-export const STREAM = { session: 'session-one-0001', window: 'window-one-00001' };
+export const STREAM = { session: 'session-one-0001', secret: 'secret-of-session-one', window: 'window-one-00001' };
 
 /** Lets pending promises (gzip runs on node's thread pool) run; real time, a few ms. */
 export async function settle() {

@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSession, SESSION_IDLE_MS } from '../src/session.js';
-import { ID_PATTERN } from '../src/wire.js';
+import { ID_PATTERN, SECRET_PATTERN } from '../src/wire.js';
 
 const ID = new RegExp(ID_PATTERN);
+const SECRET = new RegExp(SECRET_PATTERN);
 const KEY = '__replay_session';
 
 function storage(initial) {
@@ -29,6 +30,24 @@ test('a reload keeps the session and gets a new window id', () => {
   assert.equal(third.id, first.id);
   assert.equal(new Set([first.window, second.window, third.window]).size, 3);
   assert.match(third.window, ID);
+});
+
+test('the session secret is made with the id, stored with it, kept on reload and new after rotation', () => {
+  const store = storage();
+  const first = createSession(1000, store);
+  assert.match(first.secret, SECRET);
+  assert.notEqual(first.secret, first.id);
+  assert.equal(store.stored().secret, first.secret);
+  const reload = createSession(2000, store);
+  assert.equal(reload.id, first.id);
+  assert.equal(reload.secret, first.secret);
+
+  assert.equal(reload.touch(3000 + SESSION_IDLE_MS, true), true);
+  assert.notEqual(reload.secret, first.secret);
+  assert.match(reload.secret, SECRET);
+  assert.equal(store.stored().secret, reload.secret);
+  assert.equal(createSession(4000 + SESSION_IDLE_MS, store).secret, reload.secret, 'the next page load keeps the new one');
+  assert.notEqual(createSession(5000 + 3 * SESSION_IDLE_MS, store).secret, reload.secret, 'a new session after the idle time');
 });
 
 test('after SESSION_IDLE_MS without user activity the next activity starts a new session', () => {
@@ -71,15 +90,27 @@ for (const [what, stored] of [
   ['a trailing newline', JSON.stringify({ id: 'abcdefghijkl\n', started: 1, lastActive: 0 })],
   ['a number', JSON.stringify({ id: 123456789012, started: 1, lastActive: 0 })],
   ['not JSON', '{"id": "abcdefghijkl"'],
+  ['no secret (stored before secrets)', JSON.stringify({ id: 'abcdefghijkl', started: 1, lastActive: 0 })],
+  ['a short secret', JSON.stringify({ id: 'abcdefghijkl', secret: 'fifteen-chars-x', started: 1, lastActive: 0 })],
+  ['a secret with bad characters', JSON.stringify({ id: 'abcdefghijkl', secret: 'sixteen chars/ok.', started: 1, lastActive: 0 })],
+  ['a secret that is a number', JSON.stringify({ id: 'abcdefghijkl', secret: 1234567890123456, started: 1, lastActive: 0 })],
 ]) {
   test(`a malformed stored session (${what}) is replaced`, () => {
     const store = storage(stored);
     const session = createSession(10, store);
     assert.match(String(session.id), ID);
     assert.equal(typeof session.id, 'string');
-    assert.equal(store.stored().id, session.id);
+    assert.notEqual(session.id, 'abcdefghijkl');
+    assert.match(session.secret, SECRET);
+    assert.deepEqual([store.stored().id, store.stored().secret], [session.id, session.secret]);
   });
 }
+
+test('a stored session with a valid id and secret is kept as it is', () => {
+  const secret = 'a-valid-secret-of-32-characters_';
+  const session = createSession(10, storage(JSON.stringify({ id: 'abcdefghijkl', secret, started: 1, lastActive: 0 })));
+  assert.deepEqual([session.id, session.secret], ['abcdefghijkl', secret]);
+});
 
 test('without storage (blocked, privacy mode) the session lives in memory', () => {
   const blocked = {
@@ -88,6 +119,7 @@ test('without storage (blocked, privacy mode) the session lives in memory', () =
   };
   const session = createSession(0, blocked);
   assert.match(session.id, ID);
+  assert.match(session.secret, SECRET);
   assert.equal(session.touch(5, true), false);
   assert.equal(session.touch(10 + SESSION_IDLE_MS, true), true);
 });

@@ -26,7 +26,7 @@ test('the first frame is a hello with the page and its ids; batches follow the r
   assert.deepEqual(await b.lines(), ['ws0 hello']); // nothing before the ready
   const [hello] = await b.sent();
   assert.deepEqual({ ...hello.msg, ts: 0 }, {
-    type: 'hello', v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, window: STREAM.window,
+    type: 'hello', v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, secret: STREAM.secret, window: STREAM.window,
     url: 'https://shop.test/cart?step=2', ua: 'FakeBrowser/1.0', ts: 0,
   });
 
@@ -71,7 +71,7 @@ test('a new session gets its own hello on the same socket before its batches', a
   await b.connect(0);
   b.batch();
   await settle();
-  const next = { session: 'session-two-0002', window: 'window-two-00002' };
+  const next = { session: 'session-two-0002', secret: 'secret-of-session-two', window: 'window-two-00002' };
   b.buffer.setStream(next);
   b.batch();
   await settle();
@@ -79,8 +79,8 @@ test('a new session gets its own hello on the same socket before its batches', a
   b.sockets[0].reply({ type: 'ready', acked: 0 });
   await settle();
   const sent = await b.sent();
-  assert.deepEqual(sent.map((e) => [e.msg.type, e.msg.session || e.msg.seq]), [
-    ['hello', STREAM.session], ['batch', 1], ['hello', next.session], ['batch', 1],
+  assert.deepEqual(sent.map((e) => [e.msg.type, e.msg.session || e.msg.seq, e.msg.secret]), [
+    ['hello', STREAM.session, STREAM.secret], ['batch', 1, undefined], ['hello', next.session, next.secret], ['batch', 1, undefined],
   ]);
 });
 
@@ -134,7 +134,7 @@ test('after 3 connects that never said ready, batches go by HTTP POST', async ()
   assert.equal(posts[0].url, 'https://replay.test/ingest/batch');
   assert.equal(posts[0].at, 750 + 0.5 * 2000); // the third wait, as if it were a fourth socket
   assert.deepEqual({ ...posts[0].msg, batches: null }, {
-    v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, window: STREAM.window,
+    v: PROTOCOL_VERSION, key: KEY, session: STREAM.session, secret: STREAM.secret, window: STREAM.window,
     url: 'https://shop.test/cart?step=2', ua: 'FakeBrowser/1.0', batches: null,
   });
   b.batch();
@@ -173,6 +173,125 @@ test('close code 4429 (rate limited) waits long before connecting again', async 
   assert.equal(b.sockets.length, 1);
   await b.clock.advance(1);
   assert.deepEqual(at(), [0, 15000]); // 0.5 * the 30 s cap, not 0.5 * 500 ms
+});
+
+test('close code 4408 (idle) connects again only when there is something to send, and at once', async () => {
+  const b = started();
+  const at = connectTimes(b);
+  await b.connect(0);
+  b.batch();
+  await settle();
+  b.sockets[0].reply({ type: 'ack', seq: 1, acked: 1 });
+  await settle();
+  b.sockets[0].drop(4408);
+  await b.clock.advance(10 * 60 * 1000); // ticks with nothing to send
+  assert.equal(b.sockets.length, 1, 'no reconnect while there is nothing to send');
+  assert.equal(b.fatal, 0);
+  b.batch(); // a kick with a batch to send
+  assert.equal(b.sockets.length, 2);
+  await b.connect(1, 1);
+  assert.deepEqual(ws(await b.lines()), ['ws0 hello', 'ws0 batch 1', 'ws1 hello', 'ws1 batch 2']);
+
+  // Again, now woken by the tick that cuts the open batch (events added between ticks).
+  b.sockets[1].reply({ type: 'ack', seq: 2, acked: 2 });
+  await settle();
+  b.sockets[1].drop(4408);
+  await b.clock.advance(5000);
+  b.buffer.add({ type: 5, timestamp: b.clock.now, data: { tag: 'test', payload: { n: 99 } } });
+  b.transport.kick();
+  assert.equal(b.sockets.length, 2, 'an event in the open batch waits for the tick');
+  await b.clock.advance(2000);
+  assert.equal(b.sockets.length, 3);
+  assert.deepEqual(at(), [0, 10 * 60 * 1000, 10 * 60 * 1000 + 6000], 'no backoff: each connect on the kick or tick itself');
+  await b.connect(2, 2);
+  assert.deepEqual(ws(await b.lines()).slice(4), ['ws2 hello', 'ws2 batch 3']);
+});
+
+test('close code 4408 with unacked batches connects again at the next tick', async () => {
+  const b = started();
+  await b.connect(0);
+  b.batch();
+  await settle();
+  b.sockets[0].drop(4408); // batch 1 was never acked
+  await b.clock.advance(1999);
+  assert.equal(b.sockets.length, 1);
+  await b.clock.advance(1);
+  assert.equal(b.sockets.length, 2);
+  await b.connect(1, 0);
+  assert.deepEqual(ws(await b.lines()), ['ws0 hello', 'ws0 batch 1', 'ws1 hello', 'ws1 batch 1']);
+});
+
+test('close code 4408 before any ready (hello timeout) is a failed connect, but waits for something to send', async () => {
+  const b = started();
+  b.sockets[0].drop(1006);
+  await b.clock.advance(250);
+  b.sockets[1].drop(1006);
+  await b.clock.advance(500);
+  b.sockets[2].open();
+  await settle();
+  b.sockets[2].drop(4408); // the third connect that never said ready: HTTP from now on
+  await b.clock.advance(500);
+  assert.equal(b.sockets.length, 3);
+  assert.deepEqual(await b.lines(), ['ws2 hello'], 'nothing to send, nothing sent');
+  b.batch();
+  await b.clock.advance(0);
+  assert.deepEqual(await b.lines(), ['ws2 hello', 'post 1'], 'posted at once, no backoff');
+  await b.clock.advance(60000);
+  assert.equal(b.sockets.length, 3);
+});
+
+for (const code of [1011, 1006]) {
+  test(`close code ${code} after a ready reconnects with backoff, and never switches to HTTP`, async () => {
+    const b = started();
+    const at = connectTimes(b);
+    for (let i = 0; i < 5; i++) {
+      await b.connect(i);
+      b.batch();
+      await settle();
+      b.sockets[i].drop(code);
+      await b.clock.advance(249);
+      assert.equal(b.sockets.length, i + 1, 'waits its backoff');
+      await b.clock.advance(1);
+      assert.equal(b.sockets.length, i + 2);
+    }
+    assert.deepEqual(at(), [0, 250, 500, 750, 1000, 1250]);
+    // The last socket said ready: two failed connects after it are not yet three.
+    b.sockets[5].drop(1006);
+    await b.clock.advance(30000);
+    b.sockets[6].drop(1006);
+    await b.clock.advance(30000);
+    assert.equal(b.sockets.length, 8);
+    assert.deepEqual((await b.lines()).filter((l) => !l.startsWith('ws')), [], 'no POST');
+  });
+}
+
+test('close code 1013 (over a socket cap) waits long before connecting again, ready or not', async () => {
+  const b = started();
+  const at = connectTimes(b);
+  b.sockets[0].drop(1013); // refused before any hello
+  await b.clock.advance(14999);
+  assert.equal(b.sockets.length, 1);
+  await b.clock.advance(1);
+  await b.connect(1);
+  b.sockets[1].drop(1013); // refused after the ready (the project's cap)
+  await b.clock.advance(15000);
+  assert.deepEqual(at(), [0, 15000, 30000]); // 0.5 * the 30 s cap each time
+  assert.equal(b.fatal, 0);
+});
+
+test('1011 and 1013 on sockets that never said ready count toward the switch to HTTP', async () => {
+  const b = started();
+  b.batch();
+  b.sockets[0].drop(1013);
+  await b.clock.advance(30000);
+  b.sockets[1].open();
+  await settle();
+  b.sockets[1].drop(1011);
+  await b.clock.advance(30000);
+  b.sockets[2].drop(1011);
+  await b.clock.advance(30000);
+  assert.equal(b.sockets.length, 3);
+  assert.deepEqual((await b.lines()).slice(-1), ['post 1']);
 });
 
 test('close code 1009 (too large) resends an oversized batch as a replay.dropped marker', async () => {
@@ -245,4 +364,33 @@ test('a page back from the back/forward cache connects again', async () => {
   b.batch();
   await settle();
   assert.deepEqual(ws(await b.lines()).slice(-2), ['ws1 hello', 'ws1 batch 1']);
+});
+
+test('the session secret rides in every hello, POST and beacon envelope, and nowhere else', async () => {
+  const b = started();
+  await b.connect(0);
+  b.batch();
+  await settle();
+  b.page('hidden'); // a beacon
+  await settle();
+  for (let i = 0; i < 4; i++) {
+    b.sockets[i].drop(1006); // then three that never say ready: HTTP from now on
+    await b.clock.advance(30000);
+  }
+  b.batch();
+  await b.clock.advance(30000);
+  b.beaconOk = false; // the keepalive fetch instead
+  b.batch();
+  b.page('pagehide');
+  await settle();
+  const sent = await b.sent();
+  assert.deepEqual([...new Set(sent.map((e) => (e.via === 'ws' ? 'ws ' + e.msg.type : e.via)))].sort(),
+    ['beacon', 'fetch-beacon', 'post', 'ws batch', 'ws hello']);
+  for (const { via, url, msg } of sent) {
+    const carries = via !== 'ws' || msg.type === 'hello';
+    assert.equal(msg.secret, carries ? STREAM.secret : undefined, `${via} ${msg.type || ''}`);
+    const { secret, ...rest } = msg;
+    assert.ok(!JSON.stringify(rest).includes(STREAM.secret) && !(url || '').includes(STREAM.secret));
+  }
+  assert.ok(b.sockets.every((s) => !s.url.includes(STREAM.secret)));
 });

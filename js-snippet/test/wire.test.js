@@ -16,8 +16,9 @@ test('wire.js is plain one-line constants a regex can read', () => {
   assert.deepEqual(parsed.map((m) => m[1]), [
     'PROTOCOL_VERSION', 'TAG_NETWORK', 'TAG_CONSOLE', 'TAG_ERROR', 'TAG_IDENTIFY', 'TAG_TRACK', 'TAG_DROPPED',
     'CLOSE_TOO_LARGE', 'CLOSE_INVALID', 'CLOSE_FORBIDDEN', 'CLOSE_UNSUPPORTED_VERSION', 'CLOSE_RATE_LIMITED',
+    'CLOSE_TIMEOUT', 'CLOSE_SERVER_ERROR', 'CLOSE_TRY_AGAIN',
     'MAX_MESSAGE_BYTES', 'MAX_HTTP_BATCH_BYTES', 'MAX_BATCHES_PER_REQUEST', 'MAX_EVENTS_PER_BATCH',
-    'MAX_URL_CHARS', 'MAX_UA_CHARS', 'ID_PATTERN',
+    'MAX_URL_CHARS', 'MAX_UA_CHARS', 'MAX_SEQ', 'ID_PATTERN', 'SECRET_PATTERN',
   ]);
   for (const m of parsed) assert.match(m[2], /^(\d+( \* \d+)*|'[^'\\]*')$/, `${m[1]}: keep literals simple`);
 });
@@ -25,7 +26,7 @@ test('wire.js is plain one-line constants a regex can read', () => {
 test('no other file repeats a wire literal', () => {
   const literals = [
     ...Object.values(wire).filter((v) => typeof v === 'string').map((v) => `'${v}'`),
-    ...['1009', '4400', '4403', '4426', '4429', 'A-Za-z0-9_-'],
+    ...['1009', '4400', '4403', '4426', '4429', '4408', '1011', '1013', 'A-Za-z0-9_-'],
   ];
   for (const name of readdirSync(src).filter((n) => n.endsWith('.js') && n !== 'wire.js')) {
     const text = code(read(name));
