@@ -165,8 +165,9 @@ def pytest_runtest_makereport(item, call):
         report.sections.append((f"tracebacks allowed by allow_traceback ({call.when})", _excerpt(allowed)))
     problem = None
     if unexpected:
-        problem = (f"{len(unexpected)} traceback(s) logged by a process this test drives, during its {call.when} "
-                   f"(or since the previous test's last phase):\n\n{_excerpt(unexpected)}")
+        problem = (f"{len(unexpected)} traceback(s) logged by a process this test drives (or captured from the test "
+                   f"itself), during its {call.when} (or since the previous test's last phase):\n\n"
+                   f"{_excerpt(unexpected)}")
     elif call.when == "teardown" and patterns and not item.stash[_ALLOWED_SEEN]:
         problem = ("allow_traceback is set but no matching traceback was logged: "
                    + ", ".join(p.pattern for p in patterns))

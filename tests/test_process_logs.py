@@ -53,7 +53,7 @@ def test_a_traceback_fails_the_test_it_was_logged_in_and_only_that_one(pytester)
             pass
     """)
     result.assert_outcomes(passed=2, failed=1)
-    result.stdout.fnmatch_lines(["*1 traceback(s) logged by a process this test drives, during its call*",
+    result.stdout.fnmatch_lines(["*1 traceback(s) logged by a process this test drives*during its call*",
                                  "*fake serve*", "*ValueError: the server raised*",
                                  "FAILED test_inner.py::test_server_raises*"])
     result.stdout.no_fnmatch_line("*logged before the watch began*")
