@@ -1,10 +1,13 @@
 """Ingest benchmark: concurrent websocket clients against a real `replay serve` + worker on loopback.
 
-Starts the embedded default in a temporary data folder (or uses REPLAY_* from the
-environment when --production is given), creates a project, then K clients each
-send M batches of E events over their own socket, waiting for each ack. Prints
-throughput, ack latency percentiles and how long the worker took to put every
-session in storage. Bounded: K*M batches, and a hard time limit.
+Starts the embedded default in a temporary data folder, creates a project, then K
+clients each send M batches of E events over their own socket, waiting for the
+reply to each. Only an `{"type": "ack"}` for the seq just sent counts as acked;
+error replies and sockets that closed or failed are counted apart and printed.
+Prints throughput and latency of the acked batches, then waits (at most
+--store-wait seconds) until every acked event is in storage and the index, and
+says how many were when it stopped waiting. Bounded: K*M batches, --time-limit
+seconds of sending, --store-wait seconds of waiting.
 
     .venv/bin/python bench/ingest.py --clients 20 --batches 50 --events 40
 """
@@ -15,6 +18,7 @@ import json
 import statistics
 import threading
 import time
+from collections import Counter
 
 import requests
 import websocket
@@ -30,79 +34,128 @@ def make_events(n: int, t0: int) -> list[dict]:
             for i in range(n)]
 
 
-def client(url, key, idx, batches, events, latencies, errors, deadline):
-    session = f"bench_session_{idx:06d}"
-    try:
-        ws = websocket.create_connection(url, origin=ORIGIN, timeout=30)
-        ws.send(json.dumps({"type": "hello", "v": 1, "key": key, "secret": f"bench_secret_{idx:08d}", "session": session, "window": f"bench_window_{idx:06d}",
-                            "url": ORIGIN + "/", "ua": "bench"}))
-        json.loads(ws.recv())
-        t0 = int(time.time() * 1000)
-        for seq in range(1, batches + 1):
-            if time.monotonic() > deadline:
-                break
-            msg = json.dumps({"type": "batch", "seq": seq, "events": make_events(events, t0 + seq * 1000)})
-            start = time.perf_counter()
-            ws.send(msg)
-            reply = json.loads(ws.recv())
-            latencies.append((time.perf_counter() - start) * 1000)
-            if reply.get("type") != "ack":
-                errors.append(reply)
-        ws.close()
-    except Exception as exc:  # a benchmark reports failures, it does not hide them
-        errors.append(repr(exc))
+class Client:
+    """One socket's tally: acked batches and their latencies, error replies, and how the socket ended."""
+
+    def __init__(self, idx: int):
+        self.session = f"bench_session_{idx:06d}"
+        self.window = f"bench_window_{idx:06d}"
+        self.sent = self.acked = 0
+        self.latencies: list[float] = []
+        self.errors: list[dict] = []  # {"type": "error", ...} or any reply that is not the ack for the seq sent
+        self.closed: str | None = None  # the socket closed or failed before the last batch
+        self.timed_out = False
+
+    def run(self, url: str, key: str, batches: int, events: int, deadline: float) -> None:
+        try:
+            ws = websocket.create_connection(url, origin=ORIGIN, timeout=30)
+            ws.send(json.dumps({"type": "hello", "v": 1, "key": key, "secret": f"bench_secret_{self.session}", "session": self.session, "window": self.window,
+                                "url": ORIGIN + "/", "ua": "bench"}))
+            ready = json.loads(ws.recv())
+            if ready.get("type") != "ready":
+                self.errors.append(ready)
+                return
+            t0 = int(time.time() * 1000)
+            for seq in range(1, batches + 1):
+                if time.monotonic() > deadline:
+                    self.timed_out = True
+                    break
+                msg = json.dumps({"type": "batch", "seq": seq, "events": make_events(events, t0 + seq * 1000)})
+                start = time.perf_counter()
+                ws.send(msg)
+                self.sent += 1
+                reply = json.loads(ws.recv())
+                if reply.get("type") == "ack" and reply.get("seq") == seq:
+                    self.latencies.append((time.perf_counter() - start) * 1000)
+                    self.acked += 1
+                else:
+                    self.errors.append(reply)  # the server closes the socket after an error
+                    break
+            ws.close()
+        except Exception as exc:  # a benchmark reports failures, it does not hide them
+            self.closed = repr(exc)
+
+
+def stored_events(base: str, token: str) -> dict[str, int]:
+    """Events per session as the index lists them (every page)."""
+    counts, cursor = {}, None
+    while True:
+        params = {"limit": 500, **({"cursor": cursor} if cursor else {})}
+        body = requests.get(f"{base}/api/sessions", params=params, headers={"Authorization": f"Bearer {token}"},
+                            timeout=10).json()
+        counts.update({s["session"]: s["counts"]["events"] for s in body["sessions"]})
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return counts
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=20)
-    ap.add_argument("--batches", type=int, default=50)
-    ap.add_argument("--events", type=int, default=40)
-    ap.add_argument("--time-limit", type=float, default=120.0)
+    ap.add_argument("--batches", type=int, default=50, help="batches per client")
+    ap.add_argument("--events", type=int, default=40, help="events per batch")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="seconds of sending, at most")
+    ap.add_argument("--store-wait", type=float, default=60.0,
+                    help="seconds to wait after the last reply for the acked events to be stored, at most")
     args = ap.parse_args()
 
     with embedded_replay(FLUSH_AGE_MS="2000", FLUSH_IDLE_MS="500") as (base, env, data):
         port = int(base.rsplit(":", 1)[1])
         key = cli(env, "project", "create", "bench", "--origin", ORIGIN)
         token = cli(env, "token", "create")
-        latencies: list[float] = []
-        errors: list = []
+        clients = [Client(i) for i in range(args.clients)]
         deadline = time.monotonic() + args.time_limit
-        threads = [threading.Thread(target=client, args=(f"ws://127.0.0.1:{port}/ingest/ws", key, i, args.batches,
-                                                          args.events, latencies, errors, deadline))
-                   for i in range(args.clients)]
+        threads = [threading.Thread(target=c.run, args=(f"ws://127.0.0.1:{port}/ingest/ws", key, args.batches,
+                                                         args.events, deadline)) for c in clients]
         start = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         elapsed = time.perf_counter() - start
-        sent_events = len(latencies) * args.events
-        lat = sorted(latencies)
+        acked = sum(c.acked for c in clients)
+        sent = sum(c.sent for c in clients)
+        lat = sorted(x for c in clients for x in c.latencies)
 
         def pct(p):
             return lat[min(len(lat) - 1, int(p / 100 * len(lat)))] if lat else float("nan")
 
         print(f"clients={args.clients} batches/client={args.batches} events/batch={args.events}")
-        print(f"acked batches: {len(latencies)} in {elapsed:.2f} s = {len(latencies) / elapsed:.0f} batches/s, "
-              f"{sent_events / elapsed:.0f} events/s")
-        print(f"ack latency ms: p50={pct(50):.1f} p90={pct(90):.1f} p99={pct(99):.1f} max={lat[-1] if lat else 0:.1f} "
-              f"mean={statistics.mean(lat) if lat else 0:.1f}")
-        print(f"errors: {len(errors)} {errors[:3]}")
+        print(f"acked batches: {acked} of {sent} sent ({args.clients * args.batches} planned) in {elapsed:.2f} s = "
+              f"{acked / elapsed:.0f} batches/s, {acked * args.events / elapsed:.0f} events/s")
+        print(f"ack latency ms: p50={pct(50):.1f} p90={pct(90):.1f} p99={pct(99):.1f} "
+              f"max={lat[-1] if lat else float('nan'):.1f} mean={statistics.mean(lat) if lat else float('nan'):.1f}")
+        errors = [e for c in clients for e in c.errors]
+        codes = Counter(e.get("code") or e.get("type") for e in errors)
+        print(f"error replies: {len(errors)} {dict(codes)}")
+        closed = [c.closed for c in clients if c.closed]
+        print(f"sockets closed or failed early: {len(closed)} {closed[:3]}")
+        if any(c.timed_out for c in clients):
+            print(f"sending stopped at --time-limit {args.time_limit:.0f} s")
 
-        # Until every session is in object storage and indexed.
-        flush_start = time.perf_counter()
-        while time.monotonic() < deadline + 60:
-            r = requests.get(f"http://127.0.0.1:{port}/api/sessions", params={"limit": 500},
-                             headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
-            done = [s for s in r["sessions"] if s["counts"]["events"] >= args.batches * args.events]
-            if len(done) >= args.clients:
+        # Until every acked event is in object storage and the index, or --store-wait runs out.
+        want = {c.session: c.acked * args.events for c in clients if c.acked}
+        waited_from = time.perf_counter()
+        give_up = time.monotonic() + args.store_wait
+        while True:
+            have = stored_events(base, token)
+            done = [s for s, n in want.items() if have.get(s, 0) >= n]
+            if len(done) == len(want) or time.monotonic() > give_up:
                 break
             time.sleep(0.25)
-        print(f"all {args.clients} sessions stored and indexed {time.perf_counter() - flush_start:.2f} s after the last ack")
+        waited = time.perf_counter() - waited_from
+        stored = sum(min(have.get(s, 0), n) for s, n in want.items())
+        if not want:
+            print("no batch was acked: nothing to wait for")
+        elif len(done) == len(want):
+            print(f"all {len(want)} sessions with acked batches stored and indexed {waited:.2f} s after the last reply")
+        else:
+            print(f"timed out after {waited:.0f} s: {len(done)} of {len(want)} sessions stored and indexed, "
+                  f"{stored} of {sum(want.values())} acked events")
         size = sum(f.stat().st_size for f in (data / "objects").rglob("*") if f.is_file())
-        raw = len(json.dumps(make_events(args.events, 0))) * args.batches * args.clients
-        print(f"stored objects: {size / 1e6:.2f} MB for {raw / 1e6:.2f} MB of event JSON ({raw / max(size, 1):.1f}x smaller)")
+        raw = len(json.dumps(make_events(args.events, 0))) * acked
+        print(f"stored objects: {size / 1e6:.2f} MB for {raw / 1e6:.2f} MB of acked event JSON "
+              f"({raw / max(size, 1):.1f}x smaller)")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Sessions-list benchmark: the list's queries over N indexed sessions, in Redis and through the HTTP API.
 
 Starts a private redis-server on a free loopback port (no persistence, in a
-temporary folder), merges N generated sessions into manifests (worker.manifest.merge)
-and indexes each through worker.index.index_manifest, as the worker does. Then times
-each list query (first page of 50, and the next page by cursor) R times and prints
-p50/p95/max, first against Redis (worker.index.query_page), then through
+temporary folder), merges N generated sessions into manifests (replay.storage.manifest.merge)
+and indexes each through replay.index.sessions.index_manifest, as the worker does. Then
+times each list query (first page of 50, and the next page by cursor) R times and prints
+p50/p95/max, first against Redis (replay.index.sessions.query_page), then through
 GET /api/sessions with the Flask test client (auth, JSON and all). Bounded: N
 sessions, R runs per query, and the redis-server is stopped at the end.
 
@@ -178,7 +178,7 @@ def report(name: str, samples: list[float], found: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--seed", type=int, default=7)
@@ -198,7 +198,7 @@ def main() -> None:
         populate(redis, keys, args.sessions, args.seed)
         cases = queries(redis, keys)
 
-        print(f"\nworker.index.query_page (ms){'':<20}     p50     p95     max  found")
+        print(f"\n{'replay.index.sessions.query_page (ms)':<48}     p50     p95     max  found")
         for name, filters in cases:
             samples, page = timed(lambda: index.query_page(redis, keys, limit=50, **filters), args.runs)
             report(name, samples, len(page.sessions))
@@ -208,7 +208,7 @@ def main() -> None:
         svc = app.extensions["replay"]
         token = Accounts(svc.redis, svc.keys).create_token("bench")
         headers = {"Authorization": f"Bearer {token}"}
-        print(f"\nGET /api/sessions, Flask test client (ms){'':<7}     p50     p95     max  found")
+        print(f"\n{'GET /api/sessions, Flask test client (ms)':<48}     p50     p95     max  found")
         for name, filters in cases:
             params = {{"since_ms": "since", "until_ms": "until"}.get(k, k): v for k, v in filters.items()}
 

@@ -1,8 +1,12 @@
 """What the snippet costs a page, measured in headless Chromium against a real embedded `replay serve`.
 
-Loads the same page with and without the snippet and prints: load time, the
-time per same-origin fetch (200 and 502), JS heap after load, and the bytes
-the snippet adds on the wire. Bounded: --loads page loads and --fetches calls per variant.
+Loads the same page without and with the snippet, alternately (without, with,
+without, with, ...), and prints medians of: load time, the time per same-origin
+fetch (200 and 502) on the first three pages of each, the JS heap after load
+(after a forced garbage collection; Chromium runs with --enable-precise-memory-info,
+without which performance.memory is coarse), and the bytes the snippet adds on
+the wire. Bounded: --loads page loads per variant, --fetches calls to the 200 URL
+and a third as many to the 502 URL per fetching page.
 
     .venv/bin/python bench/snippet_overhead.py --loads 15 --fetches 300
 """
@@ -34,14 +38,18 @@ def site_server(port: int, snippet_tag: str):
                 body = b'{"ok": true}' if status == 200 else b"<html>502 Bad Gateway</html>"
             else:
                 status = 200
-                tag = snippet_tag if self.path.startswith("/with") else ""
+                # Only /with: "/without".startswith("/with") is true too.
+                tag = snippet_tag if self.path.split("?")[0] == "/with" else ""
                 items = "".join(f"<li class='i{i}'>Item {i} <a href='#'>link</a></li>" for i in range(300))
                 body = PAGE.format(snippet=tag, items=items).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json" if self.path.startswith("/api/") else "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json" if self.path.startswith("/api/") else "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the page was closed while this (say /favicon.ico) was on its way
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -57,22 +65,37 @@ FETCH_LOOP = """async ([n, path]) => {
 LOAD_TIME = "() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime; }"
 
 
-def measure(browser, url: str, loads: int, fetches: int, with_snippet: bool) -> dict:
-    load_ms, ok_ms, fail_ms, heap = [], [], [], []
+HEAP_AFTER_GC = "() => { window.gc(); return performance.memory.usedJSHeapSize; }"
+FETCH_PAGES = 3  # fetch loops are long; three pages of each variant are plenty
+
+
+def load_once(browser, url: str, with_snippet: bool, fetches: int | None) -> dict:
+    """One page load: its load time and heap, and (when fetches is given) the per-call fetch times."""
+    page = browser.new_page()
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
+    if with_snippet:
+        page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
+    elif page.evaluate("typeof window.Replay") != "undefined":
+        raise SystemExit(f"{url} has the snippet: the 'without' variant must not")
+    out = {"load": page.evaluate(LOAD_TIME), "heap": page.evaluate(HEAP_AFTER_GC) / 1024}
+    if fetches:
+        out["ok"] = page.evaluate(FETCH_LOOP, [fetches, "/api/ok"])
+        out["fail"] = page.evaluate(FETCH_LOOP, [fetches // 3, "/api/fail"])
+    page.close()
+    return out
+
+
+def measure(browser, site: str, loads: int, fetches: int) -> dict[str, dict[str, float]]:
+    """Without and with the snippet, interleaved (A, B, A, B, ...) so that drift hits both alike."""
+    runs: dict[str, list[dict]] = {"without": [], "with": []}
     for i in range(loads):
-        page = browser.new_page()
-        page.goto(url, wait_until="load")
-        page.wait_for_function("() => performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
-        if with_snippet:
-            page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
-        load_ms.append(page.evaluate(LOAD_TIME))
-        if i < 3:  # fetch loops are long; three pages of them are plenty
-            ok_ms.append(page.evaluate(FETCH_LOOP, [fetches, "/api/ok"]))
-            fail_ms.append(page.evaluate(FETCH_LOOP, [fetches // 3, "/api/fail"]))
-            heap.append(page.evaluate("performance.memory.usedJSHeapSize") / 1024)
-        page.close()
+        for variant in ("without", "with"):
+            runs[variant].append(load_once(browser, f"{site}/{variant}", variant == "with",
+                                           fetches if i < FETCH_PAGES else None))
     med = statistics.median
-    return {"load": med(load_ms), "ok": med(ok_ms), "fail": med(fail_ms), "heap": med(heap)}
+    return {variant: {name: med(r[name] for r in results if name in r) for name in ("load", "ok", "fail", "heap")}
+            for variant, results in runs.items()}
 
 
 def main() -> None:
@@ -86,17 +109,18 @@ def main() -> None:
         server, site = site_server(port, f'<script src="{base}/snippet.js" data-project-key="{key}" async></script>')
         gz = len(requests.get(f"{base}/snippet.js", headers={"Accept-Encoding": "gzip"}, stream=True).raw.read())
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            without = measure(browser, site + "/without", args.loads, args.fetches, False)
-            with_ = measure(browser, site + "/with", args.loads, args.fetches, True)
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                         args=CHROMIUM_ARGS + ["--enable-precise-memory-info", "--js-flags=--expose-gc"])
+            result = measure(browser, site, args.loads, args.fetches)
             browser.close()
         server.shutdown()
     print(f"snippet on the wire: {gz / 1024:.1f} KB gzipped")
-    print(f"{'':28}{'without':>10}{'with':>10}{'added':>10}")
-    for name, label, unit in (("load", "page load (median)", "ms"), ("ok", "fetch 200, per call", "ms"),
-                              ("fail", "fetch 502, per call", "ms"), ("heap", "JS heap after load", "KB")):
-        a, b = without[name], with_[name]
-        print(f"{label + ' (' + unit + ')':28}{a:>10.2f}{b:>10.2f}{b - a:>+10.2f}")
+    print(f"{args.loads} loads of each variant, interleaved; fetches on the first {FETCH_PAGES} of each; medians")
+    print(f"{'':34}{'without':>10}{'with':>10}{'added':>10}")
+    for name, label, unit in (("load", "page load", "ms"), ("ok", "fetch 200, per call", "ms"),
+                              ("fail", "fetch 502, per call", "ms"), ("heap", "JS heap after load and GC", "KB")):
+        a, b = result["without"][name], result["with"][name]
+        print(f"{label + ' (' + unit + ')':34}{a:>10.2f}{b:>10.2f}{b - a:>+10.2f}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 import requests
 
 from tests.conftest import free_port, wait_for_port
+from tests.process_logs import TRACEBACK
 
 BIN = Path(sys.executable).parent / "replay"
 
@@ -20,7 +21,9 @@ def embedded_env(tmp_path):
 
 
 def run(env, *args):
-    return subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60)
+    assert TRACEBACK not in out.stderr, out.stderr
+    return out
 
 
 def last_word(out):
@@ -47,15 +50,18 @@ def test_admin_commands_print_the_key_last_and_refuse_bad_input(tmp_path):
     assert short.returncode == 2 and "8 characters" in short.stderr
 
 
-def test_embedded_serve_sees_admin_changes_and_keeps_them_across_restarts(tmp_path):
+def test_embedded_serve_sees_admin_changes_and_keeps_them_across_restarts(tmp_path, process_logs):
     env = embedded_env(tmp_path)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     origin = "https://shop.example"
+    # `replay serve`, its web process and its worker all write here; a traceback fails the test.
+    log = process_logs.watch(tmp_path / "serve.log", "replay serve (embedded)")
 
     def start():
-        proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with open(log, "a") as out:
+            proc = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT)
         wait_for_port(port, 30)
         return proc
 

@@ -84,8 +84,8 @@ def _close(ws, code: str, message: str, close_code: int) -> None:
     try:
         ws.send(json.dumps({"type": "error", "code": code, "message": message}))
         ws.close(reason=close_code, message=message[:120])
-    except ConnectionClosed:
-        pass
+    except (ConnectionClosed, OSError):
+        pass  # the client went first (its socket may already be torn down: EBADF)
 
 
 def _closed(ingest: Ingest, conn: Connection) -> None:

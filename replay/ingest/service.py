@@ -136,7 +136,9 @@ class Ingest:
                                           self.settings.SEQ_TTL_S])
         refused = _REFUSED.get(answer.decode() if isinstance(answer, bytes) else answer)
         if refused is not None:
-            raise ProtocolError(refused.code, refused.message)
+            exc = ProtocolError(refused.code, refused.message)
+            exc.admitted = True  # the origin is the project's own: its page may read why (and stop sending)
+            raise exc
         return project
 
     def _project(self, key: str) -> Project | None:

@@ -17,7 +17,7 @@ MALFORMED = [None, "x", 5, [], {}, {"type": 5}, {"type": 5, "data": []}, {"type"
 def test_malformed_events_give_nothing(event):
     assert ev.network_call(event, 100) is None
     assert ev.console_error(event) is None and ev.identify(event) is None and ev.page_url(event) is None
-    assert ev.timestamp(event) is None or isinstance(ev.timestamp(event), int)
+    assert ev.timestamp(event) is None  # none of them carries a usable timestamp
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "1", -5, None])

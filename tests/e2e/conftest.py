@@ -13,6 +13,7 @@ import requests
 
 from tests.conftest import free_port, wait_for_port
 from tests.nginx import running_nginx
+from tests.process_logs import TRACEBACK, LogWatch
 
 SITE = Path(__file__).parent / "site"
 BIN = Path(sys.executable).parent
@@ -24,7 +25,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def replay_cli(env: dict, *args: str) -> str:
     """Run an admin command; return the last word of its last line (the key or token)."""
     out = subprocess.run([str(BIN / "replay"), *args], env=env, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0 and TRACEBACK not in out.stderr, out.stderr
     return out.stdout.strip().splitlines()[-1].split()[-1]
 
 
@@ -49,17 +50,24 @@ def replay_env(redis_server, s3_server, tmp_path_factory):
 
 
 class ReplayProcesses:
-    """`replay serve` and `replay worker` as separate processes, each in its own process group."""
+    """`replay serve` and `replay worker` as separate processes, each in its own process group.
 
-    def __init__(self, env: dict, logs: Path):
+    Their output goes to serve.log and worker.log, watched by tests/process_logs.py: a
+    traceback in either fails the test during which it was logged.
+    """
+
+    def __init__(self, env: dict, logs: Path, watch: LogWatch):
         self.env, self.logs = env, logs
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.web = self.worker = None
+        for name, label in (("serve", "replay serve"), ("worker", "replay worker")):
+            watch.watch(logs / f"{name}.log", label)
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([str(BIN / "replay"), *args], env=self.env, start_new_session=True,
-                                stdout=open(self.logs / f"{name}.log", "a"), stderr=subprocess.STDOUT)
+        with open(self.logs / f"{name}.log", "a") as log:
+            return subprocess.Popen([str(BIN / "replay"), *args], env=self.env, start_new_session=True,
+                                    stdout=log, stderr=subprocess.STDOUT)
 
     def start_web(self) -> None:
         self.web = self._spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(self.port))
@@ -86,15 +94,11 @@ class ReplayProcesses:
     def stop(self) -> None:
         self.kill(self.web)
         self.kill(self.worker)
-        for name in ("serve.log", "worker.log"):
-            path = self.logs / name
-            if path.exists() and "Traceback" in path.read_text():
-                print(f"--- {name} ---\n{path.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="module")
-def replay_procs(replay_env, tmp_path_factory):
-    procs = ReplayProcesses(replay_env, tmp_path_factory.mktemp("replay-logs"))
+def replay_procs(replay_env, tmp_path_factory, process_logs):
+    procs = ReplayProcesses(replay_env, tmp_path_factory.mktemp("replay-logs"), process_logs)
     try:
         procs.start_worker()
         procs.start_web()

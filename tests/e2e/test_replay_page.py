@@ -79,9 +79,10 @@ def test_the_page_lands_at_the_failing_call_with_its_details(browser, replay_ser
     # The opened call is scrolled into the panel's view.
     panel, box = page.locator("#panel-network").bounding_box(), row.bounding_box()
     assert panel["y"] <= box["y"] < panel["y"] + panel["height"]
-    # The timeline has a red marker for the call, orange for the errors, blue for both page loads.
+    # The timeline has a red marker for the call, orange for each error, blue for both page loads.
     assert page.locator("#timeline .marker.failed").count() == 1
-    assert page.locator("#timeline .marker.error").count() >= 2
+    assert len(recorded["detail"]["errors"]) == 3  # two console.error calls and the page's TypeError
+    assert page.locator("#timeline .marker.error").count() == 3
     assert page.locator("#timeline .marker.page").count() == 2
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "replay-panels.png"))

@@ -35,6 +35,6 @@ def test_from_the_overview_to_the_failing_call_with_its_diagnosis(browser, site,
     assert f"session={session_id}" in diagnosis
     page.screenshot(path=str(ARTIFACTS / "replay-at-call.png"), full_page=True)
     page.goto(replay_server + "/?status=502")
-    assert page.locator("table.sessions tbody tr").count() >= 1
+    assert page.locator(f"table.sessions tbody tr[data-session='{session_id}'] .mark-5xx").count() == 1
     page.screenshot(path=str(ARTIFACTS / "sessions.png"), full_page=True)
     context.close()

@@ -304,8 +304,9 @@ def test_every_groups_latest_call_stays_listed_past_the_cap(make_ctx):
     later = [("GET", 502, f"/api/poll/{i}", B + 301 + i) for i in range(300)]
     m = merge(mf.new(sid("MID")), record(1, polls + checkout + later))
     listed = {c["id"] for c in m["network_failures"]}
-    for group in m["failure_groups"].values():
-        assert group["call"] in listed, group
+    groups_latest = {(g["route"], g["call"]) for g in m["failure_groups"].values()}
+    assert groups_latest == {("/api/poll/:id", f"{W}:1:600"), ("/api/checkout", f"{W}:1:300")}
+    assert {call for _, call in groups_latest} <= listed
     # The first and the latest half of the cap, plus the checkout call kept for its group.
     assert len(m["network_failures"]) == mf.MAX_FAILURES + 1
     assert m["network_failures"][0]["ts"] == B and m["network_failures"][-1]["ts"] == B + 600

@@ -89,6 +89,7 @@ def test_flush_stores_segments_manifest_and_index(ctx):
     assert len(events) == total
     stamps = [e["timestamp"] for e in events if isinstance(e, dict) and isinstance(e.get("timestamp"), int)]
     assert stamps == sorted(stamps)
+    assert len(stamps) == total - 3  # all but the three malformed events without a usable timestamp
 
 
 class FailOnce:
