@@ -44,7 +44,6 @@ def replay_env(redis_server, s3_server, tmp_path_factory):
         "REPLAY_DATA_DIR": str(tmp_path_factory.mktemp("replay-data")),
         "REPLAY_FLUSH_AGE_MS": "1000",
         "REPLAY_FLUSH_IDLE_MS": "200",
-        "REPLAY_WEB_THREADS": "32",
     })
     return env
 

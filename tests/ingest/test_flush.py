@@ -69,6 +69,7 @@ def test_a_burst_worker_flushes_what_is_due_and_leaves_what_is_not(ctx):
     assert recording.load_manifest(ctx.store, OTHER) is None and ctx.buffer.length(OTHER) == 4
 
 
+@pytest.mark.allow_traceback(r"StorageError", reason="the flush fails on purpose: its object store is down")
 def test_a_failing_flush_is_due_again_after_a_backoff_and_listed_as_failed(make_ctx):
     ctx = make_ctx("s3", S3_ENDPOINT=f"127.0.0.1:{free_port()}", FLUSH_RETRY_BASE_MS=3_000)
     samples.append_all(ctx.buffer, S, samples.checkout_session())

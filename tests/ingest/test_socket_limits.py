@@ -154,3 +154,14 @@ def test_only_admitted_origins_may_read_ingest_answers(live_server, project_key)
     assert r.status_code == 400 and "Access-Control-Allow-Origin" not in r.headers
     assert "Access-Control-Allow-Origin" not in requests.options(url, headers={"Origin": evil}).headers
     assert requests.options(url, headers={"Origin": ORIGIN}).headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_a_session_conflict_is_readable_by_the_projects_own_page(live_server, project_key):
+    # The snippet must see why it was refused (and stop), not a network error it retries forever.
+    url = f"http://{live_server}/ingest/batch"
+    body = {"v": 1, "key": project_key, "secret": SECRET, "session": "sess_taken_0123456789",
+            "window": "win_0123456789abcdef", "url": ORIGIN, "batches": [{"seq": 1, "events": []}]}
+    assert requests.post(url, data=json.dumps(body), headers={"Origin": ORIGIN}).status_code == 200
+    r = requests.post(url, data=json.dumps({**body, "secret": "another_browsers_secret"}), headers={"Origin": ORIGIN})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "session_conflict"
+    assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
