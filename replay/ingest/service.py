@@ -18,7 +18,8 @@ from replay.core.accounts import Accounts, Project
 from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
 from replay.ingest.buffer import AppendResult, Buffer
-from replay.ingest.protocol import Hello, ProtocolError, decode, parse_batch, parse_hello, parse_http_batches
+from replay.ingest.protocol import (Hello, ProtocolError, decode, decode_message, parse_batch, parse_hello,
+                                    parse_http_batches)
 
 PROJECT_CACHE_S = 5.0
 
@@ -68,14 +69,14 @@ class Ingest:
     # Websocket: one Connection per socket.
     def receive(self, conn: Connection, data: bytes | str) -> dict:
         """Handle one frame; returns the reply to send."""
-        msg = decode(data, self.settings)
+        msg, text = decode_message(data, self.settings)
         kind = msg.get("type")
         if kind == "hello":
             return self.hello(conn, msg)
         if kind == "batch":
             if conn.hello is None:
                 raise ProtocolError("hello_required", "send a hello before any batch")
-            return self.batch(conn, msg)
+            return self.batch(conn, msg, text)
         raise ProtocolError("invalid_message", f"unknown message type {kind!r}; expected hello or batch")
 
     def hello(self, conn: Connection, msg: dict) -> dict:
@@ -85,12 +86,14 @@ class Ingest:
         conn.sessions.add(hello.session)
         return {"type": "ready", "acked": self.buffer.acked(hello.session, hello.window)}
 
-    def batch(self, conn: Connection, msg: dict) -> dict:
+    def batch(self, conn: Connection, msg: dict, text: bytes | None = None) -> dict:
+        """`text`: the message as it came; stored as it is unless an event time had to be reset."""
         batch = parse_batch(msg, self.settings)
         h = conn.hello
         now = _now_ms()
-        result = self.buffer.append(h.session, h.window, batch.seq, self._clamped(batch.events, now), now, h.url,
-                                    project=conn.project.key)
+        as_sent = text if text is not None and not self._clamp(batch.events, now) else None
+        result = self.buffer.append(h.session, h.window, batch.seq, batch.events, now, h.url,
+                                    project=conn.project.key, batch_json=as_sent)
         _check(result)
         conn.stored += result.stored
         return {"type": "ack", "seq": batch.seq, "acked": result.acked}
@@ -112,7 +115,8 @@ class Ingest:
         now = _now_ms()
         pipe = self.redis.pipeline(transaction=False)
         for batch in batches:
-            self.buffer.append(hello.session, hello.window, batch.seq, self._clamped(batch.events, now), now,
+            self._clamp(batch.events, now)
+            self.buffer.append(hello.session, hello.window, batch.seq, batch.events, now,
                                hello.url, project=project.key, idle=True, client=pipe)
         results = [Buffer.result(reply) for reply in pipe.execute()]
         # What was stored before a refusal stays stored; the refusal is the answer, so the client resends the rest.
@@ -152,13 +156,15 @@ class Ingest:
         self._projects[key] = (now, project)
         return project
 
-    def _clamped(self, events: list, now: int) -> list:
-        """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now."""
+    def _clamp(self, events: list, now: int) -> bool:
+        """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now; any?"""
         low, high = now - self.settings.MAX_EVENT_AGE_MS, now + self.settings.MAX_EVENT_LEAD_MS
+        changed = False
         for event in events:
             if not low <= event["timestamp"] <= high:
                 event["timestamp"] = now
-        return events
+                changed = True
+        return changed
 
 
 def _check(result: AppendResult) -> None:

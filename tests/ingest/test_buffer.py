@@ -130,3 +130,15 @@ def test_rate_limits_refuse_past_the_burst_then_refill(redis, keys, settings, bu
     assert limited.append(S, W, 9, [], 2_100, project="pk_p").stored  # a second later, one token is back
     other = limited.append("sess_other_012345678", "win_other_0123456", 1, [], 2_100, project="pk_other")
     assert other.stored  # other sessions and projects have buckets of their own
+
+
+def test_a_batch_stored_as_it_came_reads_back_as_the_same_events(buffer):
+    import json
+
+    events = [{"type": 3, "timestamp": 5, "data": {"text": "é ✓ \\u2028"}}, {"type": 5, "timestamp": 6, "data": {}}]
+    sent = json.dumps({"type": "batch", "seq": 1, "events": events, "extra": [1, 2]}, ensure_ascii=False).encode()
+    buffer.append(S, W, 1, events, 1_000, "https://a/", batch_json=sent)
+    buffer.append(S, W, 2, events, 1_001, "https://a/")  # encoded afresh (an event time was reset)
+    records, _ = buffer.read(S, 1 << 20)
+    assert [(r.seq, r.received_ms, r.url, r.events) for r in records] == [(1, 1_000, "https://a/", events),
+                                                                          (2, 1_001, "https://a/", events)]
