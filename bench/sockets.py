@@ -41,6 +41,7 @@ class Tally:
         self.ready = 0
         self.refused: dict[str, int] = {}
         self.acks: list[float] = []
+        self.acked_at: list[float] = []  # monotonic time of each ack, to tell the ramp-up from the steady state
         self.errors: list[str] = []
 
 
@@ -65,6 +66,7 @@ async def window(ws_url: str, key: str, n: int, stop_at: float, tally: Tally) ->
                 reply = json.loads(await ws.recv())
                 if reply.get("type") == "ack" and reply.get("seq") == seq:
                     tally.acks.append((time.perf_counter() - started) * 1000)
+                    tally.acked_at.append(time.monotonic())
                 else:
                     tally.errors.append(reply.get("code", str(reply)))
                     return
@@ -107,14 +109,19 @@ async def run(base: str, key: str, token: str, n: int, seconds: float, offset: i
         tasks.append(asyncio.create_task(window(ws_url, key, offset + i, stop_at, tally)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # open sockets at about 1,000 a second
+    opened = time.monotonic()
     await asyncio.gather(*tasks)
     await prober
     acks = tally.acks
+    # Steady state: from two periods after the last socket was opened (every socket sending by then).
+    steady = [ms for ms, at in zip(tally.acks, tally.acked_at) if at >= opened + 2 * PERIOD_S]
     print(f"\n{n} sockets for {seconds:.0f} s: {tally.ready} ready, refused/dropped {tally.refused or 0}, "
           f"{len(acks)} acks ({len(acks) / seconds:.0f}/s, {len(acks) * EVENTS / seconds:.0f} events/s), "
           f"errors {dict((e, tally.errors.count(e)) for e in set(tally.errors)) or 0}")
-    print(f"  ack latency ms: p50 {pct(acks, 50):.1f}  p95 {pct(acks, 95):.1f}  p99 {pct(acks, 99):.1f}  "
+    print(f"  ack latency ms, whole run: p50 {pct(acks, 50):.1f}  p95 {pct(acks, 95):.1f}  p99 {pct(acks, 99):.1f}  "
           f"max {max(acks, default=float('nan')):.1f}")
+    print(f"  ack latency ms, steady ({len(steady)} acks after the ramp-up): p50 {pct(steady, 50):.1f}  "
+          f"p95 {pct(steady, 95):.1f}  p99 {pct(steady, 99):.1f}  max {max(steady, default=float('nan')):.1f}")
     for name in ("api", "page"):
         values = probes.get(name, [])
         failed = sum(v == float("inf") for v in values)
