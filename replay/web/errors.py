@@ -21,17 +21,17 @@ def error_response(status: int, code: str, message: str):
     return response
 
 
-def init_app(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
+def handle(exc: Exception):
+    """The answer to any exception a view raises: ApiError and HTTP errors say their own; anything else is a 500."""
+    if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    if isinstance(exc, HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
+    log.exception("unhandled error")
+    return error_response(500, "internal_error", "the server failed to handle this request")
 
-    @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):
-        log.exception("unhandled error")
-        return error_response(500, "internal_error", "the server failed to handle this request")
+
+def init_app(app: Flask) -> None:
+    # Blueprints with a handler of their own (replay/ingest/routes.py) hand on what is not theirs to `handle`.
+    app.register_error_handler(Exception, handle)
