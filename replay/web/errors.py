@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,9 @@ def handle(exc: Exception):
     if isinstance(exc, HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
+    if isinstance(exc, ParseException):
+        # gunicorn parses a chunked body as the view reads it: a malformed one is the client's error.
+        return error_response(400, "bad_request", f"the request body cannot be read: {str(exc)[:200]}")
     log.exception("unhandled error")
     return error_response(500, "internal_error", "the server failed to handle this request")
 
