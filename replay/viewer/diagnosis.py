@@ -13,7 +13,8 @@ import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
-from urllib.parse import urlsplit
+
+from replay.core import urls
 
 # A gateway error this quick did not wait on the upstream: nothing accepted the connection.
 FAST_MS = 1000
@@ -202,7 +203,10 @@ def diagnose(failure: dict, *, session_id: str, page_origin: str | None = None) 
     url = str(failure.get("url") or "")
     c = {"title": "", "summary": "", "who_answered": "unknown", "evidence": [], "cannot_show": [], "next_steps": [],
          "kind": ""}
-    same = True if not urlsplit(url).netloc else None if page_origin is None else _origin(url) == _origin(page_origin)
+    # A recorded URL no parser takes apart (a hostile snippet's) leaves the origin unknown.
+    parsed = urls.split(url)
+    same = (None if parsed is None else True if not parsed.netloc else None if page_origin is None
+            else _origin(url) == _origin(page_origin))
     (_response if status else _no_response)(c, failure, status, duration, same, page_origin)
     _log_search(c, failure, status, session_id, same, url)
     return c
@@ -350,7 +354,7 @@ def _no_response(c: dict, f: dict, _status, duration: float | None, same: bool |
                       f"'{error}'", f"Failed after {took}"]
     if same is False:
         c["evidence"].append(f"Cross-origin: {origin} from a page on {_origin(page)}")
-    mixed = urlsplit(page or "").scheme == "https" and urlsplit(url).scheme == "http"
+    mixed = urls.parts(page).scheme == "https" and urls.parts(url).scheme == "http"
     case = error if error in ("abort", "timeout") else "mixed" if mixed else "cors" if same is False else "network"
     kind, title, summary, cannot, step = NO_RESPONSE[case]
     c.update(kind=kind, title=title, summary=summary.format(took=took, origin=origin))
@@ -370,7 +374,7 @@ def _no_response(c: dict, f: dict, _status, duration: float | None, same: bool |
     c["cannot_show"].append("Which network error it was: the browser's own message (e.g. net::ERR_CONNECTION_REFUSED "
                             "or the CORS error in DevTools) is hidden from page scripts, so it is not recorded.")
     c["next_steps"].append(f"From the user's network, check DNS, the connection and the TLS certificate of "
-                           f"{urlsplit(url).hostname or 'the host'}, and whether ad blockers match this URL.")
+                           f"{urls.parts(url).hostname or 'the host'}, and whether ad blockers match this URL.")
 
 
 def _log_search(c: dict, f: dict, status: int, session_id: str, same: bool | None, url: str) -> None:
@@ -397,7 +401,7 @@ def _log_search(c: dict, f: dict, status: int, session_id: str, same: bool | Non
         c["cannot_show"].append(f"A log line to join on: cross-origin requests do not carry {HEADER}; match by time "
                                 "and URL instead.")
         c["next_steps"].insert(0, f"Search {_origin(url)}'s access log for {f.get('method') or 'GET'} "
-                                  f"{urlsplit(url).path or '/'}{at}.")
+                                  f"{urls.parts(url).path or '/'}{at}.")
 
 
 def _scan(headers: dict, body: str, ev: list) -> tuple[list, tuple | None, list]:
@@ -462,7 +466,7 @@ def _timeout(status: int, duration: float | None, own: Vendor | None, seen: list
 
 
 def _origin(url: str | None) -> str:
-    parts = urlsplit(url or "")
+    parts = urls.parts(url)
     if not parts.hostname:
         return ""
     default = {"http": 80, "https": 443}.get(parts.scheme)

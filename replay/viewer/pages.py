@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
@@ -15,6 +14,7 @@ from replay.index import groups
 from replay.index import sessions as index
 from replay.storage import recording
 from replay.core.keys import ID_PATTERN
+from replay.core.urls import split
 
 bp = Blueprint("pages", __name__)
 
@@ -32,8 +32,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: browsers drop tabs and newlines and read backslashes as slashes."""
     if target and target.isprintable() and target.startswith("/"):
         cleaned = target.replace("\\", "/")
-        parts = urlsplit(cleaned)
-        if not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
+        parts = split(cleaned)
+        if parts and not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
             return cleaned
     return url_for("pages.home")
 

@@ -1,11 +1,10 @@
 """What the replay page shows of one session: the manifest, each failed call's diagnosis, where to open."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import url_for
 
 from replay.api.urls import base_url
+from replay.core.urls import split
 from replay.viewer.diagnosis import diagnose
 
 # ?call=<id> opens this long before the failing call, so the lead-up is on screen.
@@ -16,8 +15,8 @@ def page_origin(manifest: dict) -> str | None:
     pages = manifest.get("pages") or []
     if not pages or not pages[0].get("url"):
         return None
-    parts = urlsplit(pages[0]["url"])
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+    parts = split(pages[0]["url"])
+    return f"{parts.scheme}://{parts.netloc}" if parts and parts.scheme and parts.netloc else None
 
 
 def offset_ms(manifest: dict, ts: int | None) -> int:

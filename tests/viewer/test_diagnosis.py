@@ -623,3 +623,11 @@ def test_real_nginx_read_timeout(nginx):
     assert c["title"].startswith("504 Gateway Time-out") or c["title"].startswith("504 Gateway Timeout")
     assert c["kind"] == "gateway_timeout"  # 1 s is nobody's default: the card says check the configured one
     assert "upstream timed out" in (logs / "error.log").read_text()
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1/x", ORIGIN + ":abc/api", ORIGIN + ":99999/api"])
+@pytest.mark.parametrize("status", [502, 0])
+def test_a_recorded_url_no_parser_takes_apart_gets_a_card(url, status):
+    # urlsplit raises ValueError on these (at once, or on reading the port): the replay page was a 500.
+    card(call(status, url=url, error="network" if status == 0 else None, headers={"server": "nginx"}))
+    card(call(status, error="network" if status == 0 else None), page_origin=url)
