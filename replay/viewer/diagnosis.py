@@ -478,7 +478,8 @@ def _is_json(headers: dict, body: str) -> bool:
         return True
     try:
         return isinstance(json.loads(body), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):
+        # A recorded body is anything: '[' nested thousands deep is past the parser's recursion limit.
         return False
 
 

@@ -631,3 +631,10 @@ def test_a_recorded_url_no_parser_takes_apart_gets_a_card(url, status):
     # urlsplit raises ValueError on these (at once, or on reading the port): the replay page was a 500.
     card(call(status, url=url, error="network" if status == 0 else None, headers={"server": "nginx"}))
     card(call(status, error="network" if status == 0 else None), page_origin=url)
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"a":' * 3000 + "1" + "}" * 3000])
+def test_a_body_nested_past_the_parsers_limit_gets_a_card(body):
+    # Checking whether the body is JSON raised RecursionError: the replay page was a 500.
+    c = card(call(502, headers={"server": "nginx"}, body=body))
+    assert any(e.startswith("Body (") for e in c["evidence"])
