@@ -94,7 +94,10 @@ def http_request(host: str, port: int, method: str, path: str, headers: list[tup
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered (and closed) before reading everything: its answer is still there
         if half_close:
-            sock.shutdown(socket.SHUT_WR)
+            try:
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the server answered and closed already
         buf = bytearray()
         status, answer_headers = _parse_head(_read_head(sock, buf))
         while 100 <= status < 200:  # 100 Continue (Expect), then the answer
