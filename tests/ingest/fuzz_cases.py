@@ -34,6 +34,13 @@ BAD_HANDSHAKES = [("Sec-WebSocket-Key", None), ("Sec-WebSocket-Version", "12"), 
                   ("Sec-WebSocket-Extensions", "x-webkit-deflate-frame, ,;;=permessage-deflate"),
                   ("Sec-WebSocket-Protocol", "a, b,, \u00e9".encode("latin-1")), ("Upgrade", "WebSocket"),
                   ("Connection", "keep-alive, Upgrade")]
+# Headers the client chooses that no browser would send (header injection rides in values gunicorn lets through).
+HOSTILE_HEADERS = [("Host", "[::1"), ("Host", "a:b:c"), ("Host", ""), ("Host", "evil.example\u00e9".encode("latin-1")),
+                   ("X-Forwarded-For", "1.2.3.4, <script>"), ("X-Replay-Session", "\u00ff" * 100),
+                   ("Cookie", "session=" + "x" * 4000), ("Referer", "javascript:alert(1)"),
+                   ("User-Agent", "Mozilla/5.0 \u00e9\u00ff".encode("latin-1")), ("Accept", "*/*;q=NaN"),
+                   ("Authorization", "Bearer \u00e9"), ("Content-Length", "0"), ("Content-Length", "+5"),
+                   ("Transfer-Encoding", "identity"), ("Origin", "http://fuzz.example\r\nX-Injected: 1")]
 CONTENT_TYPES = ["text/plain;charset=UTF-8", "text/plain;charset=UTF-8", "application/json", None,
                  "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream",
                  "application/json; charset=utf-16", "text/html", "*/*", "garbage", "", "application/json; charset=\u00e9"]
@@ -72,6 +79,7 @@ class WsCase:
     close: bytes = close_payload(1000)  # our close frame's payload, when ending == close
     violation: bool = False  # breaks RFC 6455 itself: the websocket layer may close with 1002 or 1007
     labels: list[str] = field(default_factory=list)
+    path: str = "/ingest/ws"
 
 
 @dataclass
@@ -244,7 +252,8 @@ def ws_case(seed: str, index: int, target: Target) -> WsCase:
     scenario = pick(rng, WS_SCENARIOS)
     labels.append(scenario)
     headers = origin_headers(rng, target, labels, good=0.9 if scenario in ("normal", "fresh", "seq") else 0.75)
-    deflate = rng.random() < 0.3
+    # Frames are compressed here, before the server answers the offer: only with the plain offer it accepts as made.
+    deflate = rng.random() < 0.3 and scenario != "handshake"
     if deflate:
         headers.append(("Sec-WebSocket-Extensions", DEFLATE_OFFER))
         labels.append("deflate")
@@ -323,7 +332,11 @@ def ws_case(seed: str, index: int, target: Target) -> WsCase:
     elif rng.random() < 0.04:
         b.control(frame(OP_CLOSE, rng.choice(BAD_CLOSES), mask=b._mask()), violation=True, label="bad-close")
         ending = "wait"
-    return WsCase(index, headers, b.steps, ending, close, b.violation, labels)
+    path = "/ingest/ws"
+    if rng.random() < 0.02:
+        path = rng.choice(["/ingest/ws?x=1", "/ingest/ws/", "//ingest/ws", "/ingest/ws?" + "a" * 3000, "/ingest/%77s"])
+        labels.append(f"path:{path[:30]}")
+    return WsCase(index, headers, b.steps, ending, close, b.violation, labels, path)
 
 
 def hello(target: Target, session: str, secret: str, window: str, rng: random.Random) -> dict:
@@ -385,7 +398,9 @@ def http_case(seed: str, index: int, target: Target) -> HttpCase:
         method, path = rng.choice([("GET", "/ingest/batch"), ("PUT", "/ingest/batch"), ("DELETE", "/ingest/batch"),
                                    ("HEAD", "/ingest/batch"), ("POST", "/ingest/batch/"), ("POST", "/ingest/batch?x=1"),
                                    ("POST", "/ingest//batch"), ("POST", "/ingest/ws"), ("POST", "/ingest/batch%00"),
-                                   ("PATCH", "/ingest/batch")])
+                                   ("PATCH", "/ingest/batch"), ("POST", "http://fuzz.example/ingest/batch"),
+                                   ("OPTIONS", "*"), ("POST", "/ingest/batch?" + "x" * 5000),
+                                   ("POST", "/ingest/batch#frag"), ("POST", "/%69ngest/batch")])
         labels.append(f"{method} {path}")
     data = prepare(rng, env, labels, p_mutate=0.45 if scenario == "normal" else 0.05)
     body: bytes | None = data
@@ -411,6 +426,9 @@ def http_case(seed: str, index: int, target: Target) -> HttpCase:
             headers.append(("Content-Type", content_type.encode("latin-1")))
     if rng.random() < 0.05:
         headers.append(("Content-Encoding", rng.choice(["gzip", "br", "identity", "x"])))
+    if rng.random() < 0.03:
+        headers.append(rng.choice(HOSTILE_HEADERS))
+        labels.append(f"header:{headers[-1]!r}"[:60])
     if rng.random() < 0.03:
         headers.append(("Expect", "100-continue"))
     return HttpCase(index, method, path, headers, body, half_close, data, labels)

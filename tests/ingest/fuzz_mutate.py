@@ -97,7 +97,8 @@ def render(rng: random.Random, msg, raws: list[bytes], labels: list[str], mangle
         data = data.replace(json.dumps(RAW.format(i)).encode(), raw)
     if rng.random() >= mangle:
         return data
-    how = rng.choice(["truncate", "garbage", "bom", "dup-key", "dup-key", "top-level", "whitespace", "nul", "comment"])
+    how = rng.choice(["truncate", "garbage", "bom", "dup-key", "dup-key", "top-level", "whitespace", "nul", "comment",
+                      "trailing-comma"])
     labels.append(f"text:{how}")
     if how == "truncate":
         return data[:rng.randrange(len(data))] if data else data
@@ -116,13 +117,15 @@ def render(rng: random.Random, msg, raws: list[bytes], labels: list[str], mangle
         return b" \t\r\n" + data + b"\n\n"
     if how == "nul":
         return data + b"\x00"
+    if how == "trailing-comma":
+        return data[:-1] + b",}" if data.endswith(b"}") else data + b","
     return b"// comment\n" + data
 
 
 def encode(rng: random.Random, data: bytes, labels: list[str], inflated_limit: int) -> tuple[bytes, bool]:
     """(bytes, binary?): plain JSON in a text frame or gzip in a binary one, often; else another encoding."""
     how = rng.choices(["text", "binary", "gzip", "corrupt-gzip", "bomb", "zlib", "gzip-gzip", "gzip-trailer",
-                       "magic-only"], [55, 10, 20, 4, 3, 2, 2, 2, 2])[0]
+                       "magic-only", "utf-16", "empty-member"], [55, 10, 20, 4, 3, 2, 2, 2, 2, 2, 1])[0]
     if how != "text":
         labels.append(f"enc:{how}")
     if how == "text":
@@ -148,6 +151,10 @@ def encode(rng: random.Random, data: bytes, labels: list[str], inflated_limit: i
         return zlib.compress(data), True
     if how == "gzip-gzip":
         return gzip.compress(gzip.compress(data, mtime=0), mtime=0), True
+    if how == "utf-16":
+        return data.decode("utf-8", "replace").encode(rng.choice(["utf-16", "utf-16-be", "utf-32"])), True
+    if how == "empty-member":
+        return gzip.compress(b"", mtime=0) + gzip.compress(data, mtime=0), True
     if how == "gzip-trailer":
         return gzip.compress(data, mtime=0) + rng.choice([b"garbage", gzip.compress(b"{}", mtime=0)]), True
     return b"\x1f\x8b", True

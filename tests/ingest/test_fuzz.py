@@ -49,7 +49,10 @@ POOL, OTHER_POOL = 24, 4
 # The limits the server runs with: smaller than the defaults so that reaching them costs little.
 LIMITS = {"MAX_MESSAGE_BYTES": 256 * 1024, "MAX_HTTP_BATCH_BYTES": 256 * 1024, "MAX_INFLATED_BYTES": 1024 * 1024,
           "MAX_EVENTS_PER_BATCH": 1000, "RATE_WINDOW_BURST": 40, "WS_HELLO_TIMEOUT_S": 2, "WS_IDLE_TIMEOUT_S": 3,
-          "FLUSH_AGE_MS": 1000, "FLUSH_IDLE_MS": 200, "MAX_SOCKETS_PER_IP": 32}
+          "FLUSH_AGE_MS": 1000, "FLUSH_IDLE_MS": 200, "MAX_SOCKETS_PER_IP": 32,
+          # Event times are kept as sent (by default ingest sets those days off to the arrival time): year 0,
+          # 9999 and 33658 reach the flush and the pages.
+          "MAX_EVENT_AGE_MS": 10 ** 17, "MAX_EVENT_LEAD_MS": 10 ** 17}
 PROTOCOL_CLOSE_CODES = {1000, wire.CLOSE_TOO_LARGE, wire.CLOSE_SERVER_ERROR, wire.CLOSE_TRY_AGAIN, wire.CLOSE_INVALID,
                         wire.CLOSE_FORBIDDEN, wire.CLOSE_TIMEOUT, wire.CLOSE_UNSUPPORTED_VERSION,
                         wire.CLOSE_RATE_LIMITED}
@@ -125,7 +128,7 @@ def run_ws(port: int, case: fc.WsCase, tally: Tally) -> None:
     name = f"ws case {case.index} {case.labels}"
     problems, answers, acked = [], [], []
     try:
-        ws = RawWebSocket("127.0.0.1", port, "/ingest/ws", case.headers, SOCKET_TIMEOUT_S)
+        ws = RawWebSocket("127.0.0.1", port, case.path, case.headers, SOCKET_TIMEOUT_S)
     except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
         tally.add("ws", "no answer", [], [f"{name}: handshake failed: {exc!r}"], [], 0)
         return
