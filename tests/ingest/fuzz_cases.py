@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from replay.core import wire
 from tests.ingest import fuzz_values as fv
-from tests.ingest.fuzz_mutate import encode, mutate, render
+from tests.ingest.fuzz_mutate import encode, mutate, render, unicode_everywhere
 from tests.ingest.rawclient import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, close_payload, frame
 
 # Close codes a client may send (RFC 6455 7.4.1): the server echoes them.
@@ -90,7 +90,7 @@ class HttpCase:
     headers: list
     body: bytes | None
     half_close: bool = False
-    message: bytes | None = None  # the body as the server decodes it (gzip undone)
+    message: bytes | None = None  # the JSON before it was encoded (gzip...): what an accepted body said
     labels: list[str] = field(default_factory=list)
 
 
@@ -127,6 +127,9 @@ def prepare(rng: random.Random, msg, labels: list[str], p_mutate: float) -> byte
     if isinstance(msg, dict) and rng.random() < 0.2:
         for b in [msg] if "events" in msg else msg.get("batches") or []:
             hostile_times(rng, b, labels)
+    if rng.random() < 0.15:
+        unicode_everywhere(rng, msg)
+        labels.append("unicode")
     while rng.random() < p_mutate:
         mutate(rng, msg, raws, labels)
         p_mutate *= 0.5
@@ -135,16 +138,15 @@ def prepare(rng: random.Random, msg, labels: list[str], p_mutate: float) -> byte
 
 def hostile_times(rng: random.Random, batch: dict, labels: list[str]) -> None:
     """Event and call times in year 0, 9999 and 33658, negative, fractional, past 2^63."""
+    labels.append("hostile-times")
     for event in batch.get("events") or []:
         if rng.random() < 0.5:
             event["timestamp"] = rng.choice([fv.T_YEAR_0, fv.T_YEAR_9999, fv.T_YEAR_33658, -1, -fv.T_YEAR_33658, 0,
                                              0.5, 1e15 + 0.25, 2 ** 53 + 1, 2 ** 63, 1e308])
-            labels.append("timestamp")
         payload = event["data"].get("payload") if isinstance(event.get("data"), dict) else None
         if isinstance(payload, dict) and "startTime" in payload and rng.random() < 0.5:
             payload["startTime"] = rng.choice([fv.T_YEAR_0, fv.T_YEAR_9999, fv.T_YEAR_33658, -1, 1e308, 2 ** 64])
             payload["duration"] = rng.choice([1e308, -1, fv.T_YEAR_9999, 0.5])
-            labels.append("call-time")
 
 
 class WsBuilder:

@@ -77,6 +77,22 @@ def mutate(rng: random.Random, msg: dict, raws: list[bytes], labels: list[str]) 
     }[op]()
 
 
+# What makes a message invalid stays as it was: unicode_everywhere keeps its messages acceptable, to reach the pages.
+KEPT = {"type", "v", "key", "session", "window", "secret", "tag", "seq", "level", "kind", "initiator"}
+UNICODE = ["é", "用户", "😀", "👩‍👩‍👧‍👦", "\u202e", "\u200b", "\u2028", "\ufeff", "e\u0301", "\U0010ffff", "\ufffd", "\x7f",
+           "<b>", "&amp;", "\"", "\\", "\r\nX-Injected: 1", "%0d%0a"]
+
+
+def unicode_everywhere(rng: random.Random, value, depth: int = 0) -> None:
+    """Unicode (and header and HTML injection) into every string of a message, in place."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in list(items):
+        if isinstance(child, str) and key not in KEPT and rng.random() < 0.7:
+            value[key] = child + rng.choice(UNICODE) if rng.random() < 0.7 else rng.choice(UNICODE) + child
+        elif depth < 12:
+            unicode_everywhere(rng, child, depth + 1)
+
+
 def deep(rng: random.Random) -> bytes:
     """Arrays and objects nested from shallow to far past any parser's recursion limit."""
     depth = rng.choice([100, 300, 499, 500, 501, 600, 800, 900, 930, 940, 950, 960, 990, 1000, 3000, 100_000])

@@ -357,7 +357,11 @@ def test_fuzz_ingest(fuzz_server):
     problems += viewer.check_sessions(sorted(acked), threads=THREADS)
     assert not problems, f"seed {SEED}: {len(problems)} pages broke:\n" + "\n".join(problems[:25])
     assert viewer.failed_jobs(fuzz_server["env"]["REPLAY_REDIS_URL"]) == 0
+    procs = fuzz_server["procs"]
+    assert procs.web.poll() is None and procs.worker.poll() is None, "a process died"
     for log in ("serve.log", "worker.log"):
-        text = (fuzz_server["procs"].logs / log).read_text(errors="replace")
+        text = (procs.logs / log).read_text(errors="replace")
         assert "Traceback" not in text, f"seed {SEED}: {log}:\n{text[text.index('Traceback') - 2000:][:6000]}"
+    # One gunicorn worker served the whole run: none crashed, none was killed for a timeout.
+    assert (procs.logs / "serve.log").read_text(errors="replace").count("Booting worker") == 1
     print(f"checked {len(acked)} sessions' pages; whole test {time.monotonic() - started:.1f}s")
