@@ -402,7 +402,8 @@ def http_case(seed: str, index: int, target: Target) -> HttpCase:
                                    ("POST", "/ingest//batch"), ("POST", "/ingest/ws"), ("POST", "/ingest/batch%00"),
                                    ("PATCH", "/ingest/batch"), ("POST", "http://fuzz.example/ingest/batch"),
                                    ("OPTIONS", "*"), ("POST", "/ingest/batch?" + "x" * 5000),
-                                   ("POST", "/ingest/batch#frag"), ("POST", "/%69ngest/batch")])
+                                   ("POST", "/ingest/batch#frag"), ("POST", "/%69ngest/batch"),
+                                   ("GET", "/ingest/ws"), ("OPTIONS", "/ingest/ws"), ("HEAD", "/ingest/ws")])
         labels.append(f"{method} {path}")
     data = prepare(rng, env, labels, p_mutate=0.45 if scenario == "normal" else 0.05)
     body: bytes | None = data
