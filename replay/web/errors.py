@@ -23,7 +23,8 @@ def error_response(status: int, code: str, message: str):
 
 
 def handle(exc: Exception):
-    """The answer to any exception a view raises: ApiError and HTTP errors say their own; anything else is a 500."""
+    """The answer to any exception a view raises: ApiError and HTTP errors say their own, a request body gunicorn
+    cannot parse is a 400, anything else a 500."""
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, HTTPException):
