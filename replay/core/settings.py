@@ -33,6 +33,10 @@ class Settings:
     # Ingestion limits.
     MAX_MESSAGE_BYTES: int = wire.MAX_MESSAGE_BYTES
     MAX_INFLATED_BYTES: int = 8 * 1024 * 1024
+    # Arrays and objects inside one another in a message. Python's JSON codec recurses once per level, and the
+    # worker and the viewer re-read a recording deeper in their stacks than ingest reads it: a message past its
+    # limit at one and not the other was acked and never shown. rrweb nests two levels per DOM element.
+    MAX_JSON_DEPTH: int = 800
     MAX_HTTP_BATCH_BYTES: int = wire.MAX_HTTP_BATCH_BYTES
     MAX_EVENTS_PER_BATCH: int = wire.MAX_EVENTS_PER_BATCH
     MAX_BATCHES_PER_REQUEST: int = wire.MAX_BATCHES_PER_REQUEST

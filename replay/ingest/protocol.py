@@ -100,6 +100,10 @@ def decode_message(data: bytes | str, settings: Settings) -> tuple[dict, bytes]:
         raise ProtocolError("invalid_message", "JSON nested too deeply") from None
     if not isinstance(msg, dict):
         raise ProtocolError("invalid_message", "a message is a JSON object")
+    # Nested deeper than its brackets number it cannot be: most messages skip the walk.
+    limit = settings.MAX_JSON_DEPTH
+    if text.count("[") + text.count("{") > limit and _deeper_than(msg, limit):
+        raise ProtocolError("invalid_message", f"JSON nested more than {limit} arrays and objects deep")
     if _SURROGATE_ESCAPE.search(text) and not _encodable(msg):
         # Paired surrogates are emoji; a lone one cannot be stored (UTF-8) nor shown.
         raise ProtocolError("invalid_message", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
@@ -129,6 +133,17 @@ def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise ValueError(f"an integer of {len(text)} digits is too large")
     return int(text)
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Does `value` hold arrays and objects nested more than `limit` deep? Level by level, without recursion."""
+    level = [value]
+    for _ in range(limit):
+        level = [child for v in level for child in (v.values() if isinstance(v, dict) else v)
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return False
+    return True
 
 
 def _encodable(msg: dict) -> bool:

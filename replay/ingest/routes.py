@@ -2,22 +2,26 @@
 
 Whatever happens, a socket ends with a close frame (a 4xxx code for bad input,
 1013 over a cap, 1011 when a backend failed) and an HTTP request with a JSON
-answer (503 when Redis is out of reach): never a raw HTTP response inside an
-upgraded socket, never a stack trace.
+answer (503 when Redis is out of reach, 400 for a handshake the websocket
+library refuses): never a raw HTTP response inside an upgraded socket (nothing
+raised escapes `ingest_ws`), never a stack trace.
 """
 from __future__ import annotations
 
 import json
 import logging
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from redis.exceptions import RedisError
 from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import HTTPException
+from wsproto.utilities import LocalProtocolError
 
 from replay.core import wire
 from replay.ingest.protocol import ProtocolError
 from replay.ingest.service import Connection, Ingest
 from replay.ingest.sockets import SocketCaps
+from replay.web import errors
 from replay.web.extensions import sock
 
 bp = Blueprint("ingest", __name__)
@@ -36,8 +40,23 @@ def socket_caps() -> SocketCaps:
     return current_app.extensions[CAPS_EXTENSION]
 
 
+@bp.errorhandler(Exception)
+def _refused_handshake(exc: Exception):
+    """A 400 for the handshake the websocket library refused; anything else as every route answers it.
+
+    flask-sock accepts the upgrade before `ingest_ws` runs, so what it raises there (no Sec-WebSocket-Key,
+    a version other than 13, an extension offer it cannot parse) is the client's malformed request.
+    """
+    if request.endpoint == "ingest.ingest_ws" and not g.get("ws_accepted") and not isinstance(exc, HTTPException):
+        log.info("websocket handshake refused: %s: %s", type(exc).__name__, exc)
+        return errors.error_response(400, "invalid_handshake",
+                                     f"not a websocket handshake this server accepts: {str(exc)[:200]}")
+    return errors.handle(exc)
+
+
 @sock.route("/ingest/ws", bp=bp)
 def ingest_ws(ws):
+    g.ws_accepted = True
     ingest, caps = ingest_service(), socket_caps()
     ip = request.remote_addr or ""
     refused = caps.open(ip)
@@ -64,8 +83,8 @@ def ingest_ws(ws):
                     return _close(ws, "too_many_connections", refused, wire.CLOSE_TRY_AGAIN)
                 project = conn.project.key
             ws.send(json.dumps(reply, separators=(",", ":")))
-    except ConnectionClosed:
-        pass
+    except (ConnectionClosed, OSError):
+        pass  # the client went away (a reset connection is an OSError from the socket)
     except ProtocolError as exc:
         _close(ws, exc.code, exc.message, exc.close_code)
     except RedisError as exc:
@@ -84,7 +103,7 @@ def _close(ws, code: str, message: str, close_code: int) -> None:
     try:
         ws.send(json.dumps({"type": "error", "code": code, "message": message}))
         ws.close(reason=close_code, message=message[:120])
-    except (ConnectionClosed, OSError):
+    except (ConnectionClosed, OSError, LocalProtocolError):
         pass  # the client went first (its socket may already be torn down: EBADF)
 
 

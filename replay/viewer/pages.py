@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
@@ -17,6 +16,7 @@ from replay.index import groups
 from replay.index import sessions as index
 from replay.storage import recording
 from replay.core.keys import ID_PATTERN
+from replay.core.urls import split
 
 bp = Blueprint("pages", __name__)
 
@@ -34,8 +34,8 @@ def _safe_next(target: str | None) -> str:
     """Only a path on this site: browsers drop tabs and newlines and read backslashes as slashes."""
     if target and target.isprintable() and target.startswith("/"):
         cleaned = target.replace("\\", "/")
-        parts = urlsplit(cleaned)
-        if not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
+        parts = split(cleaned)
+        if parts and not cleaned.startswith("//") and not parts.scheme and not parts.netloc:
             return cleaned
     return url_for("pages.home")
 

@@ -74,3 +74,15 @@ def test_http_envelope_needs_batches():
     assert [b.seq for b in parse_http_batches({"batches": [{"seq": 1, "events": []}, {"seq": 2, "events": []}]}, S)] == [1, 2]
     assert code_of(parse_http_batches, {"batches": []}, S).code == "invalid_envelope"
     assert code_of(parse_http_batches, {"batches": ["x"]}, S).code == "invalid_envelope"
+
+
+def test_nesting_past_max_json_depth_is_invalid():
+    # 940 levels were acked (ingest parses with stack to spare) and then no export could re-read them.
+    roomy = replace(S, MAX_MESSAGE_BYTES=100_000, MAX_JSON_DEPTH=800)
+    for inner in ("[" * 799 + "]" * 799, '{"a":' * 799 + "1" + "}" * 799):
+        assert decode('{"a": ' + inner + "}", roomy)["a"]  # 800 levels, the message itself the first
+    for inner in ("[" * 800 + "]" * 800, "[" * 940 + "]" * 940, '{"a":' * 800 + "1" + "}" * 800):
+        err = code_of(decode, '{"a": ' + inner + "}", roomy)
+        assert err.code == "invalid_message" and "nested" in err.message and err.close_code == 4400
+    # Brackets inside strings are no nesting.
+    assert decode(json.dumps({"a": "[" * 2000}), roomy)["a"] == "[" * 2000

@@ -1,9 +1,14 @@
 """The real websocket path: frames in, acks and close codes out."""
 import gzip
+import io
 import json
 
+import pytest
 import websocket
+from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize
 
+from replay.ingest import routes
+from tests.ingest.rawclient import RawWebSocket
 from tests.web_fixtures import ORIGIN, SECRET
 
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
@@ -86,3 +91,41 @@ def test_http_batch_answers_json_with_cors_and_errors(live_server, project_key):
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_message"
     r = requests.post(url, data=json.dumps({**body, "batches": "x"}), headers={"Origin": ORIGIN})
     assert r.status_code == 400 and "batches" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("header", [("Sec-WebSocket-Key", None), ("Sec-WebSocket-Version", "12"),
+                                    ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=x"),
+                                    ("Sec-WebSocket-Protocol", "\u00e9".encode("latin-1"))])
+def test_a_handshake_the_websocket_library_refuses_is_a_400(live_server, project_key, header):
+    # flask-sock accepts the upgrade before the route runs; what it raised there was answered with a 500.
+    host, port = live_server.split(":")
+    ws = RawWebSocket(host, int(port), "/ingest/ws", [("Origin", ORIGIN), header], 5)
+    ws.shutdown()
+    assert ws.result.handshake_status == 400
+    assert json.loads(ws.result.handshake_body)["error"]["code"] == "invalid_handshake"
+
+
+@pytest.mark.parametrize("error", [BrokenPipeError, ConnectionResetError])
+def test_closing_a_socket_whose_client_is_gone_raises_nothing(error):
+    # Raised out of the route, it became an HTTP 500 written into the upgraded socket (and a Traceback).
+    class Gone:
+        def send(self, data):
+            raise error()
+
+        def close(self, reason=None, message=None):
+            raise error()
+
+    routes._close(Gone(), "invalid_message", "bye", 4400)
+
+
+@pytest.mark.parametrize("error", [InvalidChunkSize(b"zz"), ChunkMissingTerminator(b"XX")])
+def test_a_body_the_server_cannot_read_is_a_400(client, error):
+    # gunicorn reads a chunked body as the view asks for it; a malformed one raised through the view: a 500.
+    class Malformed(io.BytesIO):
+        def read(self, *args):
+            raise error
+
+        readinto = readline = read
+
+    r = client.post("/ingest/batch", input_stream=Malformed(b"5\r\nhello"), headers={"Origin": ORIGIN})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"

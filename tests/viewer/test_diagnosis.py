@@ -624,3 +624,18 @@ def test_real_nginx_read_timeout(nginx):
     assert c["title"] == "504 Gateway Timeout: the gateway timed out waiting for the upstream"
     assert c["kind"] == "gateway_timeout"  # 1 s is nobody's default: the card says check the configured one
     assert "upstream timed out" in (logs / "error.log").read_text()
+
+
+@pytest.mark.parametrize("url", ["http://[", "http://[::1/x", ORIGIN + ":abc/api", ORIGIN + ":99999/api"])
+@pytest.mark.parametrize("status", [502, 0])
+def test_a_recorded_url_no_parser_takes_apart_gets_a_card(url, status):
+    # urlsplit raises ValueError on these (at once, or on reading the port): the replay page was a 500.
+    card(call(status, url=url, error="network" if status == 0 else None, headers={"server": "nginx"}))
+    card(call(status, error="network" if status == 0 else None), page_origin=url)
+
+
+@pytest.mark.parametrize("body", ["[" * 5000, '{"a":' * 3000 + "1" + "}" * 3000])
+def test_a_body_nested_past_the_parsers_limit_gets_a_card(body):
+    # Checking whether the body is JSON raised RecursionError: the replay page was a 500.
+    c = card(call(502, headers={"server": "nginx"}, body=body))
+    assert any(e.startswith("Body (") for e in c["evidence"])

@@ -35,3 +35,10 @@ def test_whole_numbers_are_ascii_digits_only():
 
     assert whole_number("1200") == 1200
     assert [whole_number(v) for v in ("²", "١٢", "-1", "1.5", "", None, 12)] == [None] * 7
+
+
+@pytest.mark.parametrize("target", ["/\\[", "//[::1", "/\\evil.example:abc"])
+def test_login_with_a_next_no_parser_takes_apart_goes_home(client, accounts, target):
+    # urlsplit raised ValueError on these: the login form answered 500.
+    r = login(client, accounts, target)
+    assert r.status_code == 302 and r.headers["Location"] == "/"

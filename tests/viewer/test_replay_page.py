@@ -259,3 +259,34 @@ def test_a_segment_flushed_after_the_listing_was_read_is_still_served(app, clien
     r = get(client, f"/api/sessions/{recorded}/segments/{newest[0]['id']}", token)
     assert r.status_code == 200 and any(e.get("timestamp") == T0 + 900 for e in r.get_json())
     assert get(client, f"/api/sessions/{recorded}/segments/{first['window']}.7-9", token).status_code == 404
+
+
+# --- recorded data no parser takes apart ------------------------------------------------------------------------------
+
+UNPARSABLE_URLS = ["http://[", "http://[::1/x", ORIGIN + ":abc/api", ORIGIN + ":99999/api"]
+
+
+def record(app, project_key, session, events, url=ORIGIN + "/"):
+    """One batch through ingest, flushed by the real job."""
+    context.configure(app.extensions["replay"].settings)
+    conn, ingest = Connection(origin=ORIGIN), app.extensions["replay.ingest"]
+    ingest.receive(conn, json.dumps({"type": "hello", "v": 1, "key": project_key, "secret": SECRET, "session": session,
+                                     "window": W1, "url": url, "ua": "pytest"}))
+    ingest.receive(conn, json.dumps({"type": "batch", "seq": 1, "events": events}))
+    jobs.flush_session(session)
+    return session
+
+
+@pytest.mark.parametrize("url", UNPARSABLE_URLS)
+def test_urls_no_parser_takes_apart_do_not_break_the_replay_page(app, project_key, accounts, url):
+    # urlsplit raised ValueError (an open IPv6 bracket; a port that is no number, or past 65535) on the
+    # page's URL and on each failed call's: the replay page and its share link answered 500.
+    sid = record(app, project_key, "sess_badurl_0123456789", [
+        {"type": 4, "timestamp": T0, "data": {"href": url, "width": 800, "height": 600}},
+        net(502, url, T0 + 100, responseHeaders={"server": "nginx"}), net(0, url, T0 + 200, error="network")], url=url)
+    client = app.test_client()
+    login(client, accounts, "dev@example.com")
+    page = client.get(f"/sessions/{sid}")
+    assert page.status_code == 200
+    token = share(client, page_csrf(client, sid), sid).get_json()["url"].rsplit("/share/", 1)[1]
+    assert app.test_client().get(f"/share/{token}").status_code == 200

@@ -12,7 +12,7 @@ from replay.viewer.diagnosis.texts import (BODY_CUT, CANNOT_SHOW_BY_KIND, HEADER
                                            SEARCH_REQUEST_IDS, STEPS_BY_KIND, STEPS_BY_STATUS, TEXTS, TIMEOUT_MEANS,
                                            UNCONFIRMED_PROXY, Text)
 from replay.viewer.diagnosis.vendors import CLIENT_NOTES, CLOUDFLARE_CODES, GATEWAY, ID_HEADERS
-from replay.core.urls import split
+from replay.core.urls import parts as split
 
 
 @dataclass

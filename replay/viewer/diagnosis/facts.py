@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from http import HTTPStatus
 
-from replay.core.urls import origin, split
+from replay.core.urls import origin, parts as split
 from replay.viewer.diagnosis.vendors import (APP_SIGNS, CLOUDFLARE, CLOUDFLARE_CODES, GATEWAY, HINTS,
                                              UPSTREAM_TIMEOUTS, VENDORS, Hint, Timeout, Vendor)
 
@@ -204,7 +204,8 @@ def is_json(headers: dict, body: str) -> bool:
         return True
     try:
         return isinstance(json.loads(body), (dict, list))
-    except ValueError:
+    except (ValueError, RecursionError):
+        # A recorded body is anything: '[' nested thousands deep is past the parser's recursion limit.
         return False
 
 

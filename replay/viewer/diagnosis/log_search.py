@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 
 from replay.viewer.diagnosis.facts import Facts, origin
-from replay.core.urls import split
+from replay.core.urls import parts as split
 
 HEADER = "X-Replay-Session"
 
