@@ -71,7 +71,7 @@ class BranchProcesses(ReplayProcesses):
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(redis_server, tmp_path_factory):
+def fuzz_server(redis_server, tmp_path_factory, process_logs):
     db = next(redis_server["db_counter"]) % REDIS_DATABASES
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPLAY_")}
     env.update({f"REPLAY_{name}": str(value) for name, value in LIMITS.items()})
@@ -85,7 +85,7 @@ def fuzz_server(redis_server, tmp_path_factory):
             "other_key": accounts.create_project("other", [OTHER_ORIGIN]).key, "token": accounts.create_token("fuzz")}
     accounts.create_user("fuzz@example.com", "correct horse battery")
     redis.close()
-    procs = BranchProcesses(env, tmp_path_factory.mktemp("fuzz-logs"))
+    procs = BranchProcesses(env, tmp_path_factory.mktemp("fuzz-logs"), process_logs)
     try:
         procs.start_worker()
         procs.start_web()
