@@ -40,7 +40,7 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
         while True:
             worker = _worker(ctx)
             worked |= worker.work(burst=False)
-            if worker._stop_requested:
+            if _stop_requested(worker):
                 return worked
             # RQ's loop ends on any Redis error ("unhandled exception, quitting"): go on once Redis is back.
             log.warning("worker loop ended (Redis restarted?); working again in %.1f s", wait)
@@ -49,6 +49,12 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
             _wait_until_ready(ctx)
     finally:
         dispatcher.stop()
+
+
+def _stop_requested(worker: SimpleWorker) -> bool:
+    """Did a SIGTERM or SIGINT (RQ's warm shutdown) end the loop? RQ sets `_stop_requested` only when the
+    signal comes in the middle of a job; an idle worker gets its shutdown date alone."""
+    return worker._stop_requested or worker._shutdown_requested_date is not None
 
 
 def _worker(ctx: Context) -> SimpleWorker:
