@@ -39,7 +39,13 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     try:
         while True:
             worker = _worker(ctx)
-            worked |= worker.work(burst=False)
+            try:
+                worked |= worker.work(burst=False)
+            except RedisError as exc:
+                # The loop ended on a Redis error and RQ's teardown (register_death) met Redis still away:
+                # that is the same restart, not a reason to exit. Its pubsub thread would retry forever.
+                log.warning("worker loop ended with Redis unreachable (%s)", exc)
+                _stop_pubsub(worker)
             if _stop_requested(worker):
                 return worked
             # RQ's loop ends on any Redis error ("unhandled exception, quitting"): go on once Redis is back.
@@ -55,6 +61,12 @@ def _stop_requested(worker: SimpleWorker) -> bool:
     """Did a SIGTERM or SIGINT (RQ's warm shutdown) end the loop? RQ sets `_stop_requested` only when the
     signal comes in the middle of a job; an idle worker gets its shutdown date alone."""
     return worker._stop_requested or worker._shutdown_requested_date is not None
+
+
+def _stop_pubsub(worker: SimpleWorker) -> None:
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
 
 
 def _worker(ctx: Context) -> SimpleWorker:
