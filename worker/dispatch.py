@@ -33,13 +33,24 @@ BACKOFF_S, BACKOFF_CAP_S = 0.5, 5.0
 
 
 def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
-    """Enqueue a flush job for every session due now; returns how many."""
+    """Enqueue a flush job for every session due now that has none waiting; returns how many were due.
+
+    A waiting job reads the buffer when it runs, so a second one would only wait behind it: while
+    appends keep a session due every FLUSH_AGE_MS and the jobs cannot keep up (object storage down,
+    workers stalled), they would pile up in the queue and delay every other session's flush.
+    """
     sessions = claim_due(redis, keys, settings.FLUSH_LEASE_MS, CLAIM_BATCH)
     if sessions:
-        queue = Queue(settings.QUEUE_NAME, connection=redis)
-        queue.enqueue_many([Queue.prepare_data(
-            FLUSH_JOB, args=(session,), job_id=f"flush-{session}-{uuid.uuid4().hex[:8]}", result_ttl=0,
-            failure_ttl=FAILURE_TTL_S, description=f"flush {session}") for session in sessions])
+        pipe = redis.pipeline(transaction=False)
+        for session in sessions:
+            # Gone when the job starts, or after the lease if no job ever runs (its worker died).
+            pipe.set(keys.flush_queued(session), "1", nx=True, px=settings.FLUSH_LEASE_MS)
+        fresh = [session for session, placed in zip(sessions, pipe.execute()) if placed]
+        if fresh:
+            queue = Queue(settings.QUEUE_NAME, connection=redis)
+            queue.enqueue_many([Queue.prepare_data(
+                FLUSH_JOB, args=(session,), job_id=f"flush-{session}-{uuid.uuid4().hex[:8]}", result_ttl=0,
+                failure_ttl=FAILURE_TTL_S, description=f"flush {session}") for session in fresh])
     return len(sessions)
 
 
