@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -241,13 +242,19 @@ def replay_cli(env: dict, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def deployment(fault_env, tmp_path_factory):
-    deploy = Deployment(fault_env, tmp_path_factory.mktemp("fault-logs"))
+def deployment(request, fault_env):
+    # Not under pytest's basetemp: other runs on the machine rotate those away, and a failure's logs must stay.
+    logs = Path(tempfile.mkdtemp(prefix="replay-fault-logs-"))
+    deploy = Deployment(fault_env, logs)
     try:
         deploy.start_all()
         yield deploy
     finally:
         deploy.stop()
+        if request.session.testsfailed:
+            print(f"fault test logs kept in {logs}")
+        else:
+            shutil.rmtree(logs, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,14 @@ _CHUNK = 64 * 1024
 
 
 def _reset(sock: socket.socket) -> None:
-    """Close with an RST (SO_LINGER 0), as a crashed server's kernel would."""
+    """Drop a connection as a crashed server's kernel would (RST: SO_LINGER 0).
+
+    shutdown() first: on Linux, close() alone neither wakes a thread blocked in recv() on the socket
+    nor ends the connection, which would leave the client waiting on a silent one (a hang, not a reset).
+    """
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
     try:
