@@ -24,8 +24,11 @@ def _listed(api, **params) -> dict[str, dict]:
     return {item["session"]: item for item in r.json()["sessions"]}
 
 
-def check(traffic: Traffic, store, api, first_problem_only: bool = True) -> list[str]:
-    """Problems left (empty: everything acked is stored exactly once and searchable)."""
+def check(traffic: Traffic, store, api, first_problem_only: bool = True, redis=None) -> list[str]:
+    """Problems left (empty: everything acked is stored exactly once and searchable).
+
+    With `redis`, a session whose events are missing says where its flush stands.
+    """
     problems: list[str] = []
     if not traffic.done():
         left = sum(w.unacked() for w in traffic.windows)
@@ -44,8 +47,8 @@ def check(traffic: Traffic, store, api, first_problem_only: bool = True) -> list
         acked = traffic.acked_ids(session)
         missing = acked - ids.keys()
         if missing:
-            problems.append(f"{session}: {len(missing)} of {len(acked)} acked events not in storage "
-                            f"(e.g. {sorted(missing)[:3]})")
+            problems.append(f"{session}: {len(missing)} of {len(acked)} acked events not in storage"
+                            f"{flush_state(redis, session)} (e.g. {sorted(missing)[:3]})")
         twice = {i: n for i, n in ids.items() if n > 1}
         if twice:
             problems.append(f"{session}: {len(twice)} events stored more than once (e.g. {list(twice.items())[:3]})")
@@ -55,6 +58,22 @@ def check(traffic: Traffic, store, api, first_problem_only: bool = True) -> list
         if problems and first_problem_only:
             return problems
     return problems
+
+
+def flush_state(redis, session: str, prefix: str = "replay:") -> str:
+    """Where the session's flush stands: due when, locked, a job waiting, failures in a row."""
+    if redis is None:
+        return ""
+    try:
+        due = redis.zscore(f"{prefix}flush:due", session)
+        lock_ms = redis.pttl(f"{prefix}flushlock:{session}")
+        queued_ms = redis.pttl(f"{prefix}flush:queued:{session}")
+        tries = redis.hget(f"{prefix}flush:tries", session)
+    except Exception as exc:
+        return f" [Redis: {type(exc).__name__}]"
+    due_in = "not scheduled" if due is None else f"due in {(due - time.time() * 1000) / 1000:.1f} s"
+    return (f" [{due_in}; lock {'%.1f s left' % (lock_ms / 1000) if lock_ms > 0 else 'free'}; "
+            f"job {'waiting' if queued_ms > 0 else 'not waiting'}; failed tries {int(tries or 0)}]")
 
 
 def _searchable(api, session: str, events: int, failed: int, acked_failed: int, with_502: dict,
@@ -106,18 +125,20 @@ def manifest_overlaps(traffic: Traffic, store) -> tuple[list[str], int]:
 
 
 def wait_until_stored(traffic: Traffic, store, api, fault_end: float, budget_s: float,
-                      timeline: list | None = None) -> tuple[float, list[str]]:
+                      timeline: list | None = None, redis=None) -> tuple[float, list[str]]:
     """Poll until check() passes; returns (seconds after fault_end when it did, []) or (elapsed, last problems).
 
     `timeline` gets (seconds after the fault's end, first problem) whenever the first problem changes.
     """
     last = None
     while True:
-        problems = check(traffic, store, api)
+        problems = check(traffic, store, api, redis=redis)
         elapsed = time.monotonic() - fault_end
-        if timeline is not None and (problems[:1] or [None])[0] != last:
-            last = (problems[:1] or [None])[0]
-            timeline.append((round(elapsed, 1), last))
+        first = problems[0] if problems else None
+        # A new entry when the first problem changes (not when only its flush state's clock moves).
+        if timeline is not None and (first or "").split(" [")[0] != last:
+            last = (first or "").split(" [")[0]
+            timeline.append((round(elapsed, 1), first))
         if not problems:
             return elapsed, []
         if elapsed > budget_s:

@@ -26,8 +26,11 @@ from tests.faults.proxy import FaultyProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "http://shop.test"
-# The results table printed at the end of the run: scenario -> seconds from the fault's end to all stored.
+# The results printed at the end of the run: scenario -> seconds from the fault's end to all stored,
+# and scenario -> what was still missing, and when (seconds after the fault's end, first problem).
 TIMINGS: dict[str, float] = {}
+TIMELINES: dict[str, list] = {}
+NOTES: dict[str, str] = {}
 
 
 def _env_with_checkout() -> dict:
@@ -185,6 +188,9 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("fault scenarios: seconds from the fault's end to all acked events stored and searchable")
         for name, seconds in TIMINGS.items():
             terminalreporter.write_line(f"{name:<40} {seconds:6.1f} s")
+            terminalreporter.write_line(f"    {NOTES.get(name, '')}")
+            for t, problem in TIMELINES.get(name, []):
+                terminalreporter.write_line(f"    +{t:5.1f} s  {(problem or 'all stored and searchable')[:160]}")
 
 
 @pytest.fixture(scope="module")

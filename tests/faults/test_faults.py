@@ -14,7 +14,7 @@ import pytest
 from rq import Worker
 
 from tests.faults import audit
-from tests.faults.conftest import ORIGIN, TIMINGS
+from tests.faults.conftest import NOTES, ORIGIN, TIMELINES, TIMINGS
 from tests.faults.traffic import Traffic
 
 # Traffic before the fault, so that each session has stored segments and a buffer when it strikes.
@@ -40,24 +40,28 @@ def scenario(request, stack, project_key, api, store, redis_proc):
         traffic.stop_producing()
         evidence["queued flush jobs at the fault's end"] = queue.last
         timeline: list = []
-        elapsed, problems = audit.wait_until_stored(traffic, store, api, fault_end, BUDGET_S, timeline)
+        elapsed, problems = audit.wait_until_stored(traffic, store, api, fault_end, BUDGET_S, timeline,
+                                                    redis=redis_proc.client)
         queue.stop()
         evidence["most queued flush jobs"] = queue.most
         totals = traffic.totals()
         print(f"{name}: fault lasted {fault_end - t0:.1f} s; all stored and searchable {elapsed:.1f} s after it "
               f"ended; traffic {totals}; {evidence}")
-        print("\n".join(f"  +{t:5.1f} s  {problem or 'all stored and searchable'}" for t, problem in timeline))
+        label = name if not problems else f"{name} (NOT all stored)"
+        TIMINGS[label], TIMELINES[label] = elapsed, timeline
+        NOTES[label] = (f"{totals['acked']} events acked over {totals['sessions']} sessions; reconnects "
+                        f"{totals['connects'] - totals['windows']}, batches acked over HTTP posts "
+                        f"{totals['http_acked']}; {evidence}")
         if problems:
             print(traffic.journal())
             print(audit.redis_state(redis_proc.client))
         assert not problems, f"{name}: {BUDGET_S:.0f} s after the fault ended: {problems}"
-        TIMINGS[name] = elapsed
         assert not [w.window for w in traffic.windows if w.fatal], traffic.journal()
         # The thorough pass, once everything is in: every session, and the manifests' own bookkeeping.
         assert audit.check(traffic, store, api, first_problem_only=False) == []
         overlaps, orphans = audit.manifest_overlaps(traffic, store)
         assert overlaps == [], overlaps
-        print(f"{name}: {orphans} segments written by flushes that died before their manifest (unlisted, skipped)")
+        NOTES[label] += f"; {orphans} segments of flushes that died before their manifest (unlisted, skipped)"
         stack.assert_no_unexpected_exit()
         return evidence
 
@@ -117,6 +121,8 @@ def test_worker_killed_mid_flush(scenario, stack, redis_proc):
 
     scenario("worker SIGKILL mid-flush", fault)
     watched.pop("thread").join()
+    NOTES["worker SIGKILL mid-flush"] += (f"; the killed flush's lock was left to expire (seen with "
+                                          f"{watched['lowest_pttl_ms']} ms left, never renewed)")
     # The kill came mid-flush: the lock it held was never released nor renewed after it (renewals keep a live
     # holder's above two thirds of FLUSH_LOCK_MS, 10 s by default).
     assert watched["lowest_pttl_ms"] is not None and watched["lowest_pttl_ms"] < 4000, watched
