@@ -105,6 +105,23 @@ def test_a_session_whose_flush_job_waits_gets_no_second_one_until_it_runs(local_
     assert [j.args for j in queue.jobs] == [(S,)]
 
 
+def test_a_mark_whose_job_no_longer_waits_does_not_hold_the_session_back(local_ctx):
+    ctx = local_ctx
+    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+    samples.append_all(ctx.buffer, S, samples.checkout_session())
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    dispatch_once(ctx.redis, ctx.keys, ctx.settings)
+    [job] = queue.jobs
+    # A worker took the job, and Redis went away before the job could delete its mark.
+    queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    assert ctx.redis.exists(ctx.keys.flush_queued(S))
+    ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
+    [again] = queue.jobs
+    assert again.id != job.id and again.args == (S,)
+
+
 def test_the_dispatcher_thread_enqueues_due_flushes_for_a_worker(local_ctx):
     ctx = local_ctx
     samples.append_all(ctx.buffer, S, samples.checkout_session())
