@@ -16,6 +16,7 @@ import uuid
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
+from rq.job import Job, JobStatus
 
 from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
@@ -34,14 +35,43 @@ BACKOFF_S, BACKOFF_CAP_S = 0.5, 5.0
 
 
 def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
-    """Enqueue a flush job for every session due now; returns how many."""
+    """Enqueue a flush job for every session due now that has none waiting; returns how many were due.
+
+    A waiting job reads the buffer when it runs, so a second one would only wait behind it: while
+    appends keep a session due every FLUSH_AGE_MS and the jobs cannot keep up (object storage down,
+    workers stalled), they would pile up in the queue and delay every other session's flush.
+    """
     sessions = claim_due(redis, keys, settings.FLUSH_LEASE_MS, CLAIM_BATCH)
-    if sessions:
+    if not sessions:
+        return 0
+    fresh = [session for session, waiting in zip(sessions, _waiting_jobs(redis, keys, sessions)) if not waiting]
+    if fresh:
+        jobs = {session: f"flush-{session}-{uuid.uuid4().hex[:8]}" for session in fresh}
+        pipe = redis.pipeline(transaction=False)
+        for session, job_id in jobs.items():
+            # The job deletes it when it starts; the lease bounds it if the job never does.
+            pipe.set(keys.flush_queued(session), job_id, px=settings.FLUSH_LEASE_MS)
+        pipe.execute()
         queue = Queue(settings.QUEUE_NAME, connection=redis)
         queue.enqueue_many([Queue.prepare_data(
-            FLUSH_JOB, args=(session,), job_id=f"flush-{session}-{uuid.uuid4().hex[:8]}", result_ttl=0,
-            failure_ttl=FAILURE_TTL_S, description=f"flush {session}") for session in sessions])
+            FLUSH_JOB, args=(session,), job_id=job_id, result_ttl=0, failure_ttl=FAILURE_TTL_S,
+            description=f"flush {session}") for session, job_id in jobs.items()])
     return len(sessions)
+
+
+def _waiting_jobs(redis: Redis, keys: RedisKeys, sessions: list[str]) -> list[bool]:
+    """Per session: does the job its mark names still wait in the queue?
+
+    A mark outlives its job when the job could not delete it (Redis went away as it started):
+    then the job is no longer queued, and the session gets a new one.
+    """
+    marks = redis.mget([keys.flush_queued(session) for session in sessions])
+    pipe = redis.pipeline(transaction=False)
+    for mark in marks:
+        if mark:
+            pipe.hget(Job.key_for(mark.decode()), "status")
+    statuses = iter(pipe.execute())
+    return [bool(mark) and next(statuses) == JobStatus.QUEUED.value.encode() for mark in marks]
 
 
 def sweep_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings) -> int:

@@ -43,6 +43,8 @@ def flush_session(session_id: str) -> dict:
     if not ID_PATTERN.match(session_id or ""):
         raise ValueError(f"not a session id: {session_id!r}")
     ctx = current()
+    # This job no longer waits: what is appended from now on may queue the next one.
+    ctx.redis.delete(ctx.keys.flush_queued(session_id))
     lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
     if not lock.acquire():
         # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from redis import Redis
 from redis.exceptions import BusyLoadingError, RedisError
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Waits while Redis or storage is out of reach: doubling from the first to the cap.
 RETRY_FIRST_S, RETRY_CAP_S = 0.5, 5.0
+# An RQ loop that ran this long before ending had Redis back: the wait after it starts afresh.
+LONG_RUN_S = 60.0
 
 
 def run_worker(settings: Settings, burst: bool = False, context: Context | None = None) -> bool:
@@ -43,12 +46,21 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     try:
         while not stopping.is_set():
             worker = _worker(ctx, stopping)
-            worked |= worker.work(burst=False)  # installs RQ's own handlers: a stop request ends it
+            started = time.monotonic()
+            try:
+                worked |= worker.work(burst=False)  # installs RQ's own handlers: a stop request ends it
+            except RedisError as exc:
+                # The loop ended on a Redis error and RQ's teardown (register_death) met Redis still away:
+                # that is the same restart, not a reason to exit. Its pubsub thread would retry forever.
+                log.warning("worker loop ended with Redis unreachable (%s)", exc)
+                _stop_pubsub(worker)
             if stopping.is_set():
                 return worked
             _on_stop_signals(stopping)
             # RQ's loop ends on any Redis error ("unhandled exception, quitting"): go on once Redis is back.
             log.warning("worker loop ended (Redis restarted?); working again in %.1f s", wait)
+            if time.monotonic() - started > LONG_RUN_S:
+                wait = RETRY_FIRST_S  # a restart after a long run is a new outage, not the same one again
             if stopping.wait(wait) or not _wait_until_ready(ctx, stopping):
                 break
             wait = min(wait * 2, RETRY_CAP_S)
@@ -61,6 +73,12 @@ def _on_stop_signals(stopping: threading.Event) -> None:
     """SIGTERM and SIGINT end the waits between RQ loops (RQ handles them while it works)."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: stopping.set())
+
+
+def _stop_pubsub(worker: SimpleWorker) -> None:
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
 
 
 class _Worker(SimpleWorker):

@@ -103,6 +103,10 @@ class RedisKeys:
         """Held by the one worker that sweeps for stranded buffers this interval."""
         return f"{self.prefix}flush:sweeping"
 
+    def flush_queued(self, session: str) -> str:
+        """Set while a flush job of the session waits in the queue: the dispatcher enqueues no second one."""
+        return f"{self.prefix}flush:queued:{session}"
+
     def flush_lock(self, session: str) -> str:
         return f"{self.prefix}flushlock:{session}"
 

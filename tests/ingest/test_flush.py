@@ -86,6 +86,43 @@ def test_a_failing_flush_is_due_again_after_a_backoff_and_listed_as_failed(make_
     assert schedule.due_at(ctx.redis, ctx.keys, S) >= before + 3_000
 
 
+def test_a_session_whose_flush_job_waits_gets_no_second_one_until_it_runs(local_ctx):
+    ctx = local_ctx
+    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+    samples.append_all(ctx.buffer, S, samples.checkout_session())
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
+    # Appends keep the session due while its job waits (workers stalled): claimed again, not enqueued again.
+    for _ in range(3):
+        ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})
+        assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
+    assert [j.args for j in queue.jobs] == [(S,)]
+    assert run_worker(ctx.settings, burst=True, context=ctx) is True
+    assert ctx.buffer.length(S) == 0 and queue.count == 0
+    # The job ran: what comes next gets its own.
+    ctx.buffer.append(S, "win_later_0123456789", 1, [{"type": 3, "timestamp": samples.T0, "data": {}}], samples.T0)
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
+    assert [j.args for j in queue.jobs] == [(S,)]
+
+
+def test_a_mark_whose_job_no_longer_waits_does_not_hold_the_session_back(local_ctx):
+    ctx = local_ctx
+    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+    samples.append_all(ctx.buffer, S, samples.checkout_session())
+    schedule.request_flush(ctx.redis, ctx.keys, S, 0)
+    dispatch_once(ctx.redis, ctx.keys, ctx.settings)
+    [job] = queue.jobs
+    # A worker took the job, and Redis went away before the job could delete its mark.
+    queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    assert ctx.redis.exists(ctx.keys.flush_queued(S))
+    ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
+    [again] = queue.jobs
+    assert again.id != job.id and again.args == (S,)
+
+
 def test_the_dispatcher_thread_enqueues_due_flushes_for_a_worker(local_ctx):
     ctx = local_ctx
     samples.append_all(ctx.buffer, S, samples.checkout_session())
