@@ -58,8 +58,13 @@ redis.call('EXPIRE', acked, seq_ttl)
 redis.call('EXPIRE', buf, buf_ttl)
 redis.call('EXPIRE', bytes, buf_ttl)
 -- Due now when the buffer is full, else after the delay; an earlier due time is kept (LT).
+-- A session whose flushes are failing keeps the retry time its backoff set (KEYS[9]: failures in a row).
 if buffered >= flush_bytes then delay_ms = 0 end
-redis.call('ZADD', due, 'LT', now + delay_ms, session)
+if redis.call('HEXISTS', KEYS[9], session) == 1 then
+  redis.call('ZADD', due, 'NX', now + delay_ms, session)
+else
+  redis.call('ZADD', due, 'LT', now + delay_ms, session)
+end
 return {1, high, buffered}
 """
 
@@ -124,7 +129,8 @@ class Buffer:
         k, s = self.keys, self.settings
         reply = self._append(
             keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
-                  k.flush_due(), k.rate_window(session, window), k.rate_session(session), k.rate_project(project)],
+                  k.flush_due(), k.rate_window(session, window), k.rate_session(session), k.rate_project(project),
+                  k.flush_tries()],
             args=[window, seq, record, session, received_ms, s.SEQ_TTL_S, s.BUFFER_TTL_S,
                   s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS, s.FLUSH_BYTES,
                   s.RATE_WINDOW_PER_S, s.RATE_WINDOW_BURST, s.RATE_SESSION_PER_S, s.RATE_SESSION_BURST,

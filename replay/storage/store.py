@@ -172,9 +172,10 @@ class LocalStore:
 class S3Store:
     """Objects in one bucket of an S3-protocol server, through the minio client."""
 
-    # Fail within seconds when the server is down: the job fails and RQ retries it later.
+    # Fail within seconds when the server is down or hangs: the flush is retried within seconds of its
+    # return (a read timeout is per wait for bytes, not for a whole upload).
     CONNECT_TIMEOUT_S = 10
-    READ_TIMEOUT_S = 60
+    READ_TIMEOUT_S = 15
     RETRIES = 2
 
     def __init__(self, endpoint: str, access_key: str, secret_key: str, bucket: str,

@@ -142,3 +142,16 @@ def test_a_batch_stored_as_it_came_reads_back_as_the_same_events(buffer):
     records, _ = buffer.read(S, 1 << 20)
     assert [(r.seq, r.received_ms, r.url, r.events) for r in records] == [(1, 1_000, "https://a/", events),
                                                                           (2, 1_001, "https://a/", events)]
+
+
+def test_appends_do_not_hurry_a_session_whose_flushes_are_failing(buffer, redis, keys, settings):
+    from replay.ingest import flush
+
+    buffer.append(S, W, 1, [], 1_000)
+    delay = flush.retry_later(redis, keys, S, 5_000, 60_000)  # storage is down: try again in 5 s
+    retry_at = flush.due_at(redis, keys, S)
+    buffer.append(S, W, 2, [], 1_500)  # would make it due long ago (1.5 s + FLUSH_AGE_MS) otherwise
+    assert flush.due_at(redis, keys, S) == retry_at and delay == 5_000
+    flush.succeeded(redis, keys, S)
+    buffer.append(S, W, 3, [], 2_000)
+    assert flush.due_at(redis, keys, S) == 2_000 + settings.FLUSH_AGE_MS
