@@ -25,7 +25,9 @@ from worker import sweep
 
 log = logging.getLogger(__name__)
 
-FLUSH_JOB = "worker.jobs.flush_session"
+FLUSH_JOB = "worker.jobs.flush_sessions"
+# Due sessions flushed by one job, at most.
+SESSIONS_PER_JOB = 16
 # Sessions claimed per round; a full round goes again at once.
 CLAIM_BATCH = 200
 # A failed flush job stays listed in RQ's failed registry this long (its retry is the schedule's).
@@ -46,16 +48,19 @@ def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
         return 0
     fresh = [session for session, waiting in zip(sessions, _waiting_jobs(redis, keys, sessions)) if not waiting]
     if fresh:
-        jobs = {session: f"flush-{session}-{uuid.uuid4().hex[:8]}" for session in fresh}
+        # Several sessions per job: RQ's own bookkeeping costs about as much as a small flush.
+        chunks = [fresh[i:i + SESSIONS_PER_JOB] for i in range(0, len(fresh), SESSIONS_PER_JOB)]
+        jobs = [(f"flush-{uuid.uuid4().hex}", chunk) for chunk in chunks]
         pipe = redis.pipeline(transaction=False)
-        for session, job_id in jobs.items():
-            # The job deletes it when it starts; the lease bounds it if the job never does.
-            pipe.set(keys.flush_queued(session), job_id, px=settings.FLUSH_LEASE_MS)
+        for job_id, chunk in jobs:
+            for session in chunk:
+                # The job deletes them when it starts; the lease bounds them if it never does.
+                pipe.set(keys.flush_queued(session), job_id, px=settings.FLUSH_LEASE_MS)
         pipe.execute()
         queue = Queue(settings.QUEUE_NAME, connection=redis)
         queue.enqueue_many([Queue.prepare_data(
-            FLUSH_JOB, args=(session,), job_id=job_id, result_ttl=0, failure_ttl=FAILURE_TTL_S,
-            description=f"flush {session}") for session, job_id in jobs.items()])
+            FLUSH_JOB, args=(chunk,), job_id=job_id, result_ttl=0, failure_ttl=FAILURE_TTL_S,
+            description=f"flush {len(chunk)} session(s): {' '.join(chunk[:3])}") for job_id, chunk in jobs])
     return len(sessions)
 
 

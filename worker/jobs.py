@@ -34,6 +34,31 @@ class LockLost(RuntimeError):
     """The flush lock expired mid-flush; the buffer was left as it was, and the session is flushed again."""
 
 
+class FlushFailed(RuntimeError):
+    """Sessions of a batched flush job that failed; each is due again after its own backoff."""
+
+
+def flush_sessions(session_ids: list[str]) -> list[dict]:
+    """RQ job: flush several due sessions one after another (one job's overhead for all of them).
+
+    One session's failure does not stop the others; the job fails at the end, naming them.
+    """
+    ctx = current()
+    # This job no longer waits: what is appended from now on may queue the next one.
+    ctx.redis.delete(*(ctx.keys.flush_queued(s) for s in session_ids if ID_PATTERN.match(s or "")))
+    results, failed = [], []
+    for session_id in session_ids:
+        try:
+            results.append(flush_session(session_id))
+        except RedisError:
+            raise  # Redis is away: the others would fail too, and their claims' leases bring them back
+        except Exception as exc:
+            failed.append(f"{session_id}: {type(exc).__name__}: {exc}")
+    if failed:
+        raise FlushFailed(f"{len(failed)} of {len(session_ids)} sessions failed: " + "; ".join(failed))
+    return results
+
+
 def flush_session(session_id: str) -> dict:
     """RQ job: move the session's buffered batches to object storage and index them.
 

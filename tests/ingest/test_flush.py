@@ -9,6 +9,7 @@ from rq.job import JobStatus
 from rq.registry import FailedJobRegistry
 
 from replay.ingest import flush as schedule
+from replay.core.keys import manifest_key
 from replay.storage import recording
 from tests import samples
 from tests.conftest import free_port
@@ -96,14 +97,14 @@ def test_a_session_whose_flush_job_waits_gets_no_second_one_until_it_runs(local_
     for _ in range(3):
         ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})
         assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
-    assert [j.args for j in queue.jobs] == [(S,)]
+    assert [j.args for j in queue.jobs] == [([S],)]
     assert run_worker(ctx.settings, burst=True, context=ctx) is True
     assert ctx.buffer.length(S) == 0 and queue.count == 0
     # The job ran: what comes next gets its own.
     ctx.buffer.append(S, "win_later_0123456789", 1, [{"type": 3, "timestamp": samples.T0, "data": {}}], samples.T0)
     schedule.request_flush(ctx.redis, ctx.keys, S, 0)
     assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
-    assert [j.args for j in queue.jobs] == [(S,)]
+    assert [j.args for j in queue.jobs] == [([S],)]
 
 
 def test_a_mark_whose_job_no_longer_waits_does_not_hold_the_session_back(local_ctx):
@@ -120,7 +121,7 @@ def test_a_mark_whose_job_no_longer_waits_does_not_hold_the_session_back(local_c
     ctx.redis.zadd(ctx.keys.flush_due(), {S: schedule.now_ms() - 1})
     assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 1
     [again] = queue.jobs
-    assert again.id != job.id and again.args == (S,)
+    assert again.id != job.id and again.args == ([S],)
 
 
 def test_the_dispatcher_thread_enqueues_due_flushes_for_a_worker(local_ctx):
@@ -135,8 +136,28 @@ def test_the_dispatcher_thread_enqueues_due_flushes_for_a_worker(local_ctx):
         while not queue.jobs:
             assert time.monotonic() < deadline, "the dispatcher enqueued nothing"
             time.sleep(0.05)
-        assert [j.args for j in queue.jobs] == [(S,)]
+        assert [j.args for j in queue.jobs] == [([S],)]
     finally:
         dispatcher.stop()
         dispatcher.join(5)
     assert not dispatcher.is_alive()
+
+
+@pytest.mark.allow_traceback(r"FlushFailed", reason="one session's flush fails on purpose")
+def test_due_sessions_share_jobs_and_one_failure_spares_the_others(make_ctx, s3_server):
+    ctx = make_ctx("s3")
+    sessions = [f"sess_batch_{i:010d}" for i in range(20)]
+    for session in sessions:
+        samples.append_all(ctx.buffer, session, samples.checkout_session())
+        schedule.request_flush(ctx.redis, ctx.keys, session, 0)
+    queue = Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)
+    assert dispatch_once(ctx.redis, ctx.keys, ctx.settings) == 20
+    assert sorted(len(j.args[0]) for j in queue.jobs) == [4, 16]  # two jobs, not twenty
+    broken = sessions[3]
+    ctx.store.put(manifest_key(broken), b"not a manifest")  # its flush fails when it reads it
+    run_worker(ctx.settings, burst=True, context=ctx)
+    flushed = [s for s in sessions if ctx.buffer.length(s) == 0]
+    assert flushed == [s for s in sessions if s != broken]
+    assert ctx.buffer.length(broken) == 4 and schedule.due_at(ctx.redis, ctx.keys, broken) > schedule.now_ms()
+    [failed] = FailedJobRegistry(queue=queue).get_job_ids()
+    assert broken in queue.fetch_job(failed).latest_result().exc_string
