@@ -12,6 +12,8 @@ import time
 
 import pytest
 from rq import Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from tests.faults import audit
 from tests.faults.conftest import NOTES, ORIGIN, TIMELINES, TIMINGS
@@ -80,15 +82,20 @@ def _flush_in_progress(redis, deployment, timeout_s: float = 20.0) -> tuple[str,
     while time.monotonic() < deadline:
         busy = {}
         for w in Worker.all(connection=redis):
-            job = w.get_current_job_id() or ""
-            if job.startswith("flush-"):
-                busy[w.pid] = job[len("flush-"):].rsplit("-", 1)[0]
-        sessions = list(busy.values())
-        for pid, session in busy.items():
-            token = redis.get(f"{PREFIX}flushlock:{session}")
-            name = deployment.name_of(pid)
-            if token and name and sessions.count(session) == 1:
-                return name, session, token
+            job_id = w.get_current_job_id() or ""
+            if job_id.startswith("flush-"):
+                try:
+                    # A job flushes its sessions (its one argument, a list) one after another.
+                    busy[w.pid] = list(Job.fetch(job_id, connection=redis).args[0])
+                except (NoSuchJobError, IndexError):
+                    continue
+        for pid, sessions in busy.items():
+            others = [s for p, ss in busy.items() if p != pid for s in ss]
+            for session in sessions:
+                token = redis.get(f"{PREFIX}flushlock:{session}")
+                name = deployment.name_of(pid)
+                if token and name and session not in others:
+                    return name, session, token
         time.sleep(0.002)
     raise AssertionError("no flush seen in progress")
 
