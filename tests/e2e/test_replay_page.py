@@ -168,7 +168,7 @@ def test_copy_for_ticket_and_copy_link(browser, replay_server, viewer_login, rec
                      rf"answered after \d+ ms\n", ticket), ticket
     assert f"- **Diagnosis:** {summary}\n" in ticket
     # The session id, to find the call in the proxy's logs.
-    assert f"- **Session id:** `{sid}` (to search the proxy's logs for" in ticket
+    assert f"- **Session id:** `{sid}` (search the proxy's logs for it: " in ticket
     assert "share" not in ticket.lower()
     page.screenshot(path=str(ARTIFACTS / "replay-ticket.png"))
 

@@ -57,7 +57,7 @@ function ticket(settings, now, row, shared) {
   if (summary) lines.push("- **Diagnosis:** " + summary);
   lines.push("- **User:** " + settings.user);
   lines.push("- **Page:** " + (c.page || settings.page || "unknown"));
-  lines.push("- **Session id:** `" + settings.session + "` (to search the proxy's logs for: the page sent it as the `X-Replay-Session` header)");
+  lines.push("- **Session id:** `" + settings.session + "` (search the proxy's logs for it: same-origin calls carry it in the `X-Replay-Session` header)");
   return lines.join("\n");
 }
 
