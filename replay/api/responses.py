@@ -49,6 +49,11 @@ def console_response(manifest: dict) -> Response:
     return jsonify({"session": manifest["session"], "entries": found, "count": len(found), "truncated": truncated})
 
 
+def tracked_response(manifest: dict) -> Response:
+    found, truncated = session_data.tracked(services().store, manifest)
+    return jsonify({"session": manifest["session"], "events": found, "count": len(found), "truncated": truncated})
+
+
 def segments_response(manifest: dict) -> Response:
     """The segments in time order: what to fetch first to start playing."""
     listed = recording.list_segments(services().store, manifest)

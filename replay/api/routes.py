@@ -105,7 +105,7 @@ def failure_group_sessions(group_id: str):
     return jsonify({"group": group, "sessions": found})
 
 
-# The replay page's data: calls and console entries for its panels, and the recording
+# The replay page's data: calls, console entries and tracked events for its panels, and the recording
 # segment by segment so that a long session starts playing before it has all loaded.
 # Share links serve the same through their token (replay/share_routes.py).
 
@@ -119,6 +119,12 @@ def get_calls(session_id: str):
 @api_auth
 def get_console(session_id: str):
     return responses.console_response(load_manifest(session_id))
+
+
+@bp.get("/sessions/<session_id>/tracked")
+@api_auth
+def get_tracked(session_id: str):
+    return responses.tracked_response(load_manifest(session_id))
 
 
 @bp.get("/sessions/<session_id>/segments")

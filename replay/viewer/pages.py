@@ -9,7 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
 from replay.web.params import epoch_ms, whole_number
-from replay.viewer.session_view import recorded_origins, session_view
+from replay.viewer.session_view import first_call_of_group, recorded_origins, session_view, user_id
 from replay.web.auth import check_csrf, csrf_token, current_user, log_in, log_out, login_required
 from replay.web.errors import ApiError
 from replay.index import groups
@@ -24,6 +24,9 @@ bp = Blueprint("pages", __name__)
 LIST_FILTERS = ("status", "url", "user", "errors", "project", "since", "until")
 LIST_PARAMS = (*LIST_FILTERS, "cursor")
 LIST_PAGE_SIZE = 50
+# The failed-calls page's filters (as in GET /api/failures), and how many groups it lists.
+GROUP_FILTERS = ("status", "url", "project", "since", "until")
+GROUPS_LISTED = 200
 
 @bp.after_request
 def security_headers(response):
@@ -102,18 +105,29 @@ def _time_input(ms: int | None) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S" if when.second else "%Y-%m-%dT%H:%M")
 
 
+def _without_empty_fields(endpoint: str, params: tuple[str, ...]):
+    """A redirect to the same page without empty form fields (so the URL to bookmark says only what is
+    filtered), or None when there are none."""
+    args = request.args
+    if any(k in params and not v.strip() for k, v in args.items(multi=True)):
+        return redirect(url_for(endpoint, **{k: v.strip() for k, v in args.items() if k in params and v.strip()}))
+    return None
+
+
+def _project_choices() -> dict:
+    projects = services().accounts.projects()
+    return {"projects": projects, "project_names": {p.key: p.name for p in projects}}
+
+
 @bp.get("/")
 @login_required
 def home():
     """The sessions list: filters in the URL (bookmarkable), newest first, pages by cursor."""
     svc = services()
-    args = request.args
-    # An empty form field filters nothing: drop it, so the URL to bookmark says only what is filtered.
-    if any(k in LIST_PARAMS and not v.strip() for k, v in args.items(multi=True)):
-        return redirect(url_for("pages.home", **{k: v.strip() for k, v in args.items() if k in LIST_PARAMS
-                                                 and v.strip()}))
-    filters = {name: args.get(name, "").strip() for name in LIST_FILTERS}
-    cursor = args.get("cursor", "").strip()
+    if (cleaned := _without_empty_fields("pages.home", LIST_PARAMS)) is not None:
+        return cleaned
+    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTERS}
+    cursor = request.args.get("cursor", "").strip()
     since_ms = until_ms = None
     try:
         since_ms = _form_time("From", filters["since"])
@@ -126,11 +140,10 @@ def home():
     except ValueError as exc:
         page, error = index.Page([], None), str(exc)
     active = {k: v for k, v in filters.items() if v}
-    projects = svc.accounts.projects()
     html = render_template(
         "home.html", sessions=page.sessions, filters=filters, active=active, cursor=cursor, error=error,
         since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
-        projects=projects, project_names={p.key: p.name for p in projects},
+        **_project_choices(),
         older_url=url_for("pages.home", **active, cursor=page.next_cursor) if page.next_cursor else None,
         newest_url=url_for("pages.home", **active) if cursor else None,
         public_url=(svc.settings.PUBLIC_URL or request.host_url).rstrip("/"),
@@ -141,16 +154,27 @@ def home():
 @bp.get("/failures")
 @login_required
 def failures():
+    """Failed calls grouped by method, route and status; filters in the URL, as the sessions list has them."""
     svc = services()
-    status = request.args.get("status") or None
-    url = request.args.get("url") or None
+    if (cleaned := _without_empty_fields("pages.failures", GROUP_FILTERS)) is not None:
+        return cleaned
+    filters = {name: request.args.get(name, "").strip() for name in GROUP_FILTERS}
+    since_ms = until_ms = None
     try:
-        found = groups.query_groups(svc.redis, svc.keys, status=status, url=url, limit=200)
+        since_ms = _form_time("From", filters["since"])
+        until_ms = _form_time("To", filters["until"])
+        found = groups.query_groups(svc.redis, svc.keys, status=filters["status"] or None,
+                                    url=filters["url"] or None, project=filters["project"] or None,
+                                    since_ms=since_ms, until_ms=until_ms, limit=GROUPS_LISTED)
         error = None
     except ValueError as exc:
         found, error = [], str(exc)
-    return render_template("failures.html", groups=found, status=status, url=url, error=error,
-                           user=current_user(), csrf=csrf_token()), (400 if error else 200)
+    active = {k: v for k, v in filters.items() if v}
+    hours = len(found[0]["buckets"]) if found else 0
+    return render_template(
+        "failures.html", groups=found, filters=filters, active=active, error=error, chart_hours=hours,
+        since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
+        **_project_choices(), user=current_user(), csrf=csrf_token()), (400 if error else 200)
 
 
 @bp.get("/failures/<group_id>")
@@ -159,24 +183,49 @@ def failure_group(group_id: str):
     svc = services()
     group = groups.get_group(svc.redis, svc.keys, group_id)
     if group is None:
-        abort(404, "No such group of failed calls.")
+        abort(404, "No such group of failed calls: it may have been emptied since the link was made.")
     sessions = groups.group_sessions(svc.redis, svc.keys, group_id, limit=200)
     summaries = {s: index.get_summary(svc.redis, svc.keys, s) or {} for s in (i["session"] for i in sessions)}
     return render_template("failure_group.html", group=group, sessions=sessions, summaries=summaries,
-                           user=current_user(), csrf=csrf_token())
+                           **_project_choices(), user=current_user(), csrf=csrf_token())
+
+
+@bp.get("/failures/<group_id>/sessions/<session_id>")
+@login_required
+def open_in_group(group_id: str, session_id: str):
+    """The session's replay, opened at its first failed call of the group (the index keeps only its latest)."""
+    svc = services()
+    group = groups.get_group(svc.redis, svc.keys, group_id)
+    manifest = recording.load_manifest(svc.store, session_id) if ID_PATTERN.match(session_id) else None
+    if group is None or manifest is None:
+        abort(404, "No such session in this group of failed calls.")
+    call = first_call_of_group(manifest, group)
+    return redirect(url_for("pages.replay_page", session_id=session_id, **({"call": call} if call else {})))
 
 
 @bp.get("/sessions/<session_id>")
 @login_required
 def replay_page(session_id: str):
     if not ID_PATTERN.match(session_id):
-        abort(404)
+        abort(404, "There is no session with this id: a session id is 8 to 64 letters, digits, '-' and '_'.")
     manifest = recording.load_manifest(services().store, session_id)
     if manifest is None:
         abort(404, "No such session yet. A new session appears within seconds of its first events.")
     view = session_view(manifest, whole_number(request.args.get("t")), request.args.get("call"))
     allow_assets_from(recorded_origins(manifest))
     return render_template("session.html", **view, user=current_user(), csrf=csrf_token())
+
+
+@bp.errorhandler(404)
+def not_found(exc):
+    """A page that is not there is a page too (the API's 404s stay JSON)."""
+    return render_template("not_found.html", message=exc.description, user=current_user()), 404
+
+
+@bp.app_template_filter("user_id")
+def user_id_filter(user) -> str | None:
+    """A session's user id as pages show it: None for no user, and for identify(null)'s "null"."""
+    return user_id(user)
 
 
 @bp.app_template_filter("when")
@@ -188,6 +237,15 @@ def when(ms) -> str:
         return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, OSError, ValueError):
         return "—"
+
+
+@bp.app_template_filter("when_ms")
+def when_ms(ms) -> str:
+    """As `when`, to the millisecond (a call's send and answer, to find in a proxy's log)."""
+    text = when(ms)
+    if text == "—":
+        return text
+    return text.replace(" UTC", f".{int(ms) % 1000:03d} UTC")
 
 
 @bp.app_template_filter("duration")

@@ -174,6 +174,11 @@ def shared_console(token: str):
     return responses.console_response(_shared_manifest(token))
 
 
+@bp.get("/share/<token>/tracked")
+def shared_tracked(token: str):
+    return responses.tracked_response(_shared_manifest(token))
+
+
 @bp.get("/share/<token>/segments")
 def shared_segments(token: str):
     return responses.segments_response(_shared_manifest(token))

@@ -72,12 +72,14 @@ def test_replay_page_needs_a_login_and_sends_a_strict_csp(client, accounts, reco
     assert "/api/orders" in html and 'data-t="200"' in html
 
 
-def test_replay_page_opens_two_seconds_before_a_call_with_its_diagnosis(viewer, token, recorded):
+def test_replay_page_opens_where_a_call_failed_with_its_diagnosis(viewer, token, recorded):
     client = viewer
     [failure] = get(client, f"/api/sessions/{recorded}", token).get_json()["network_failures"]
     html = client.get(f"/sessions/{recorded}?call={failure['id']}").get_data(as_text=True)
-    # The 502 is 200 ms in; two seconds before it is clamped to the start.
-    assert 'data-t="0"' in html
+    # The 502 failed 200 ms in: the page opens there; playing the lead-up starts 3 s before it was sent,
+    # clamped to the start.
+    assert 'data-t="200"' in html
+    assert re.search(r'<button type="button" id="play-lead" class="primary" data-from="0">', html)
     assert re.search(r'<li id="call-[^"]+" class="row call failed"[^>]*>\s*<button[^>]*>.*?</button>\s*<details open>',
                      html, re.S)
     assert "Diagnosis" in html and "nginx" in html
@@ -102,7 +104,12 @@ def test_failed_calls_pages_list_the_group_and_link_to_the_call(viewer, recorded
     assert "/api/orders" in html
     gid = re.search(r'href="/failures/([0-9a-f]+)"', html).group(1)
     detail = client.get(f"/failures/{gid}").get_data(as_text=True)
-    assert f"/sessions/{recorded}?call=" in detail
+    link = f"/failures/{gid}/sessions/{recorded}"
+    assert f'href="{link}"' in detail
+    # The link opens the session at its first failed call of the group.
+    [failure] = client.get(f"/api/sessions/{recorded}").get_json()["network_failures"]
+    r = client.get(link)
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/sessions/{recorded}?call={failure['id']}")
     assert client.get("/failures?status=teapot").status_code == 400
 
 

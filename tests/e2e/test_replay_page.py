@@ -12,8 +12,9 @@ from tests.e2e.test_viewer import login
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 SCRIPT = "<script>alert(1)</script>"
-# The replayer's own clock, in ms from the session start.
+# The replayer's own clock, in ms from the session start, and whether it plays.
 NOW = "window.ReplayView.player.getReplayer().getCurrentTime()"
+STATE = "window.ReplayView.player.getReplayer().service.state.value"
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +68,10 @@ def test_the_page_lands_at_the_failing_call_with_its_details(browser, replay_ser
     assert details.is_visible()
     text = details.inner_text()
     assert "diagnosis" in text.lower() and "502" in text and "nginx" in text and "/api/orders?cart=42" in text
-    # Two seconds before the call (clamped at the start).
+    # Paused on the moment the call failed: the page as the user saw it then.
     offset = failure["ts"] - recorded["detail"]["started_ms"]
-    assert abs(page.evaluate(NOW) - max(0, offset - 2000)) < 50
+    assert abs(page.evaluate(NOW) - offset) < 50 and page.evaluate(STATE) == "paused"
+    assert page.frame_locator("#player iframe").locator("h1").inner_text() == "Acme Orders"
     # Every call is listed once /calls is in (the page's own load and the 502 at least), the 502 highlighted.
     page.wait_for_function("() => document.querySelectorAll('ol.calls > li').length === 2")
     assert page.locator("[data-panel=network] .count").inner_text() == "2 · 1 failed"
@@ -154,10 +156,41 @@ def test_copy_for_ticket_and_copy_link(browser, replay_server, viewer_login, rec
     page.wait_for_selector("#copied:not([hidden])")
     ticket = page.evaluate("navigator.clipboard.readText()")
     assert ticket == page.input_value("#copied-text")
+    # The diagnosis headline first, as the page shows it; then the link, the call, its timing and the diagnosis.
+    row = page.locator(f"ol.calls li[data-call-id='{failure['id']}']")
+    headline, summary = row.locator(".diag-title").inner_text(), row.locator(".diag-summary").inner_text()
+    assert headline.startswith("502 Bad Gateway") and ticket.startswith(f"**{headline}**\n")
     assert f"**Session replay:** {replay_server}/sessions/{sid}?call={failure['id']}\n" in ticket
     assert f"`POST {failure['url']}`" in ticket and "**502 Bad Gateway**" in ticket
-    assert "/api/orders?cart=42" in ticket and "UTC" in ticket
+    assert "/api/orders?cart=42" in ticket
+    sent = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(failure["start_ms"] / 1000))
+    assert re.search(rf"- \*\*Timing:\*\* sent {sent}\.\d{{3}} UTC \(0:\d\d\.\d into the session\), "
+                     rf"answered after \d+ ms\n", ticket), ticket
+    assert f"- **Diagnosis:** {summary}\n" in ticket
+    # The session id, to find the call in the proxy's logs.
+    assert f"- **Session id:** `{sid}` (search the proxy's logs for it: " in ticket
+    assert "share" not in ticket.lower()
     page.screenshot(path=str(ARTIFACTS / "replay-ticket.png"))
+
+    # Asked for, a share link that opens the call for someone without an account.
+    page.check("#ticket-share")
+    page.click("#copy-ticket")
+    page.wait_for_function("() => document.getElementById('copied-text').value.includes('Share link')")
+    ticket = page.evaluate("navigator.clipboard.readText()")
+    found = re.search(rf"\*\*Share link \(no account needed\):\*\* ({re.escape(replay_server)}/share/[\w.-]+)"
+                      rf"\?call=([\w:-]+) \(until \d{{4}}-\d\d-\d\d \d\d:\d\d UTC\)\n", ticket)
+    assert found and found.group(2) == failure["id"], ticket
+    assert ticket.startswith(f"**{headline}**\n")
+    page.screenshot(path=str(ARTIFACTS / "replay-ticket-shared.png"))
+    stranger = browser.new_context(viewport={"width": 1400, "height": 900})
+    other = stranger.new_page()
+    assert other.goto(found.group(0).split("** ", 1)[1].split(" ", 1)[0]).status == 200
+    other.wait_for_selector("#player[data-ready=true]", timeout=15000)
+    opened = other.locator(f"ol.calls li[data-call-id='{failure['id']}'] details[open] .diagnosis")
+    assert opened.is_visible() and opened.locator(".diag-title").inner_text() == headline
+    offset = failure["ts"] - recorded["detail"]["started_ms"]
+    other.wait_for_function(f"() => Math.abs({NOW} - {offset}) < 50")
+    stranger.close()
     page.click("#copy-link")
     page.wait_for_function("() => document.getElementById('copied-what').textContent.startsWith('Link')")
     link = page.evaluate("navigator.clipboard.readText()")
@@ -171,6 +204,8 @@ def test_a_share_link_opens_without_login_until_revoked(browser, replay_server, 
     sid = recorded["session"]
     context, page, errors = open_page(browser, replay_server, viewer_login, f"/sessions/{sid}")
     page.click("#share-open")
+    # "Open at the current moment" is ticked unless you untick it.
+    assert page.locator("#share-form input[name=at_moment]").is_checked()
     page.click("#share-form button[type=submit]")
     page.wait_for_selector("#share-result:not([hidden])")
     url = page.input_value("#share-url")
@@ -187,6 +222,9 @@ def test_a_share_link_opens_without_login_until_revoked(browser, replay_server, 
     assert frame.locator("h1").inner_text() == "Acme Orders"
     assert other.locator("#share-open").count() == 0 and other.locator("#export").count() == 0
     assert other.locator("meta[name=csrf-token]").count() == 0
+    # The shared view opens the failed call with its diagnosis.
+    opened = other.locator(f"ol.calls li[data-call-id='{recorded['failure']['id']}'] details[open] .diagnosis")
+    assert opened.is_visible() and "nginx" in opened.inner_text()
     other.wait_for_selector("ol.console li.row", state="attached")
     other.screenshot(path=str(ARTIFACTS / "replay-shared.png"))
 
@@ -238,8 +276,27 @@ def test_the_exported_file_replays_offline(browser, replay_server, viewer_login,
     frame.locator("h1").wait_for(timeout=10000)
     assert frame.locator("h1").inner_text() == "Acme Orders"
     assert "502" in page.locator("ol.failures").inner_text()
-    assert [u for u in requested if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
+    # It opens paused where the first failed call failed, with that call's diagnosis and headers open.
+    failure = recorded["failure"]
+    offset = failure["ts"] - recorded["detail"]["started_ms"]
+    assert abs(page.evaluate(NOW) - offset) < 50 and page.evaluate(STATE) == "paused"
+    opened = page.locator(f"ol.failures li[data-call-id='{failure['id']}'] details[open]")
+    assert opened.locator(".diag-title").inner_text().startswith("502 Bad Gateway")
+    assert "content-type" in opened.locator("table.request-headers").inner_text()
+    assert "authorization" not in opened.inner_text().lower()
+    assert "nginx" in opened.locator("table.response-headers").inner_text()
+    assert "Sent at" in opened.locator("table.call").inner_text()
     page.screenshot(path=str(ARTIFACTS / "replay-export.png"))
+    # Every call and the console, each seeking the player.
+    calls = page.locator("ol.calls li")
+    assert calls.count() == 2 and "/index.html?ok=1" in calls.first.inner_text() + calls.last.inner_text()
+    console = page.locator("ol.console li")
+    assert console.count() >= 5 and "customer typed " + IMG in page.locator("ol.console").inner_text()
+    assert page.locator("ol.console img").count() == 0
+    row = page.locator("ol.console li", has_text="order answered").locator("button.seek")
+    row.click()
+    page.wait_for_function(f"() => Math.abs({NOW} - {row.get_attribute('data-offset')}) < 50")
+    assert [u for u in requested if not u.startswith(("file:", "data:", "blob:", "about:"))] == []
     assert errors == []
     offline.close()
 

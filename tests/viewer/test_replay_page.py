@@ -290,3 +290,135 @@ def test_urls_no_parser_takes_apart_do_not_break_the_replay_page(app, project_ke
     assert page.status_code == 200
     token = share(client, page_csrf(client, sid), sid).get_json()["url"].rsplit("/share/", 1)[1]
     assert app.test_client().get(f"/share/{token}").status_code == 200
+
+
+# --- call times, the page's own events, users, groups, pages not there ------------------------------------------------
+
+def timed_call(sent, took, emitted, status=504, url=ORIGIN + "/api/pay"):
+    """A call sent at `sent`, answered `took` ms later, its event emitted at `emitted` (after reading the body)."""
+    return net(status, url, emitted, startTime=sent, duration=took, statusText="Gateway Time-out")
+
+
+def test_a_call_is_placed_when_it_was_sent_and_opened_where_it_failed(app, project_key, accounts, token):
+    sid = record(app, project_key, "sess_timed_0123456789", page(T0, "/checkout") + [
+        timed_call(T0 + 5000, 10_000, T0 + 15_003), console("log", T0 + 20_000, "end")])
+    calls = get(app.test_client(), f"/api/sessions/{sid}/calls", token).get_json()["calls"]
+    assert [(c["offset_ms"], c["end_offset_ms"]) for c in calls] == [(5000, 15_000)]
+    client = app.test_client()
+    login(client, accounts, "dev@example.com")
+    html = client.get(f"/sessions/{sid}").get_data(as_text=True)
+    # The marker where it was sent (a quarter in), a bar half the session long to its answer.
+    assert re.search(r'class="marker failed" data-offset="5000" style="left: 25.0%"', html)
+    assert re.search(r'class="bar failed" data-offset="5000" data-end="15000" style="left: 25.0%; width: 50.0%"', html)
+    assert "<th>Sent at</th><td>0:05.0 · " in html and "<th>Answered at</th><td>0:15.0 · " in html
+    assert "sent 0:05.0, answered 0:15.0 (10 s)" in html
+    [failure] = get(client, f"/api/sessions/{sid}", token).get_json()["network_failures"]
+    html = client.get(f"/sessions/{sid}?call={failure['id']}").get_data(as_text=True)
+    # Paused where it failed (its outcome recorded at 15.003 s); the lead-up plays from 3 s before it was sent.
+    assert 'data-t="15003"' in html and 'id="play-lead" class="primary" data-from="2000"' in html
+    assert "Play from 0:02.0, 3.0 s before it was sent" in html
+
+
+def test_failed_and_error_marks_have_lanes_of_their_own(dev, hostile):
+    html = dev.get(f"/sessions/{hostile}").get_data(as_text=True)
+    lanes = dict(re.findall(r'<div class="lane (\w+)"[^>]*>(.*?)</div>', html, re.S))
+    assert set(lanes) == {"calls", "errors", "events"}
+    assert re.findall(r'class="marker (\w+)"', lanes["calls"]) == ["failed", "failed"]
+    assert re.findall(r'class="marker (\w+)"', lanes["errors"]) == ["error", "error"]
+    assert re.findall(r'class="marker (\w+)"', lanes["events"]) == ["page", "page"]
+
+
+def track(t, name, props=None):
+    return {"type": 5, "timestamp": t, "data": {"tag": "replay.track", "payload": {"name": name, "props": props}}}
+
+
+def test_the_pages_own_events_are_served_in_time_order(app, project_key, accounts, token):
+    from replay.api.session_data import MAX_TRACK_PROPS_CHARS
+
+    big = {"text": "x" * (MAX_TRACK_PROPS_CHARS + 10)}
+    sid = record(app, project_key, "sess_track_0123456789", page(T0, "/") + [
+        track(T0 + 300, "paid", {"amount": 12.5, "html": IMG}), track(T0 + 100, "opened"),
+        track(T0 + 200, "", {"no": "name"}), track(T0 + 250, "huge", big), track(T0 + 260, "odd", ["not", "a", "dict"]),
+        {"type": 5, "timestamp": T0 + 270, "data": {"tag": "replay.track", "payload": "nope"}}])
+    body = get(app.test_client(), f"/api/sessions/{sid}/tracked", token).get_json()
+    assert [(e["offset_ms"], e["name"]) for e in body["events"]] == [(100, "opened"), (250, "huge"), (260, "odd"),
+                                                                    (300, "paid")]
+    opened, huge, odd, paid = body["events"]
+    assert opened["props"] == {} and odd["props"] == {} and paid["props"] == {"amount": 12.5, "html": IMG}
+    assert huge["props_truncated"] and len(huge["props"]) == MAX_TRACK_PROPS_CHARS
+    assert body["count"] == 4 and body["truncated"] is False
+    assert app.test_client().get(f"/api/sessions/{sid}/tracked").status_code == 401
+    # Through a share link too.
+    client = app.test_client()
+    login(client, accounts, "dev@example.com")
+    shared = share(client, page_csrf(client, sid), sid).get_json()["url"].rsplit("/share/", 1)[1]
+    assert app.test_client().get(f"/share/{shared}/tracked").get_json()["events"] == body["events"]
+
+
+def test_identify_without_an_id_shows_no_user(app, project_key, accounts):
+    from replay.viewer.session_view import user_id
+
+    sid = record(app, project_key, "sess_nulluser_01234567", page(T0, "/") + [
+        {"type": 5, "timestamp": T0 + 10, "data": {"tag": "replay.identify", "payload": {"userId": "null"}}}])
+    client = app.test_client()
+    login(client, accounts, "dev@example.com")
+    html = client.get(f"/sessions/{sid}").get_data(as_text=True)
+    assert "<dt>User</dt><dd>anonymous</dd>" in html and 'data-user="anonymous"' in html
+    assert ">null<" not in html
+    listed = client.get("/").get_data(as_text=True)
+    row = re.search(rf'<tr class="[^"]*" data-session="{sid}">(.*?)</tr>', listed, re.S).group(1)
+    assert '<td class="user"><span class="none">—</span></td>' in row
+    assert "user anonymous" in client.get(f"/sessions/{sid}/export").get_data(as_text=True)
+    assert [user_id(u) for u in ({"id": "null"}, {"id": "undefined"}, {"id": " "}, None, {"id": "u-1"})] == \
+        [None, None, None, None, "u-1"]
+
+
+def test_pages_not_there_are_html_and_the_api_stays_json(dev, token, client, recorded):  # noqa: F811
+    for path in ("/sessions/sess_nothere_0123456789", "/sessions/x", "/failures/0123456789abcdef",
+                 f"/failures/0123456789abcdef/sessions/{recorded}", "/sessions/sess_nothere_0123456789/export"):
+        r = dev.get(path)
+        assert r.status_code == 404 and r.mimetype == "text/html", path
+        assert "<h1>Not found</h1>" in r.get_data(as_text=True) and 'class="brand"' in r.get_data(as_text=True)
+    r = get(client, "/api/sessions/sess_nothere_0123456789", token)
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_failed_calls_page_filters_by_project_and_time(app, dev, accounts, recorded):  # noqa: F811
+    other = accounts.create_project("other", ["https://other.example"]).key
+    svc = app.extensions["replay"]
+    [key] = [p.key for p in svc.accounts.projects() if p.name == "shop"]
+
+    def listed(query):
+        return re.findall(r'<td class="call"><a [^>]*><span class="method">(\w+)</span> ([^<]+)</a>',
+                          dev.get("/failures?" + query).get_data(as_text=True))
+
+    orders = [("GET", "shop.example/api/orders")]
+    assert listed(f"project={key}") == orders
+    assert listed(f"project={other}") == []
+    assert "No failed calls match these filters" in dev.get(f"/failures?project={other}").get_data(as_text=True)
+    assert listed(f"since={T0}&until={T0 + 1000}") == orders
+    assert listed("since=2024-11-22T04:33:20") == orders
+    assert listed(f"since={T0 + 3_600_000 * 2}") == []
+    assert listed(f"until={T0 - 3_600_000 * 2}") == []
+    # Empty fields leave the URL; a time no one can read is a 400 that says why.
+    r = dev.get(f"/failures?status=&url=&project={key}&since=&until=")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/failures?project={key}")
+    r = dev.get("/failures?until=soon")
+    assert r.status_code == 400 and "To is a date and time" in r.get_data(as_text=True)
+
+
+def test_a_group_opens_a_session_at_its_first_call_of_the_group(app, project_key, accounts, token):
+    sid = record(app, project_key, "sess_groupfirst_012345", page(T0, "/") + [
+        net(503, ORIGIN + "/api/orders/1", T0 + 100), net(502, ORIGIN + "/api/orders/7", T0 + 200),
+        net(502, ORIGIN + "/api/orders/8", T0 + 300), net(502, ORIGIN + "/api/other", T0 + 50)])
+    client = app.test_client()
+    login(client, accounts, "dev@example.com")
+    failures = {f["ts"]: f["id"] for f in get(client, f"/api/sessions/{sid}", token).get_json()["network_failures"]}
+    [group] = get(client, "/api/failures?status=502&url=/api/orders", token).get_json()["groups"]
+    # The index keeps the latest call of the group; the page's link opens at the first.
+    [item] = get(client, f"/api/failures/{group['id']}/sessions", token).get_json()["sessions"]
+    assert item["call"] == failures[T0 + 300]
+    html = client.get(f"/failures/{group['id']}").get_data(as_text=True)
+    assert f'href="/failures/{group["id"]}/sessions/{sid}"' in html
+    r = client.get(f"/failures/{group['id']}/sessions/{sid}")
+    assert r.status_code == 302 and r.headers["Location"] == f"/sessions/{sid}?call={failures[T0 + 200]}"

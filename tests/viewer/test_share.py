@@ -156,11 +156,24 @@ def test_create_open_without_login_and_fetch_events(app, dev, recorded):  # noqa
     assert stranger.get(f"/sessions/{recorded}").status_code == 302
 
 
+OPENED_CALL = re.compile(r'<li id="call-[^"]+" class="row call failed"[^>]*>\s*<button[^>]*>.*?</button>\s*<details open>',
+                         re.S)
+
+
 def test_the_link_opens_at_its_moment_and_t_can_move(app, dev, recorded):  # noqa: F811
     client, csrf = dev
-    url = share(client, csrf, recorded).get_json()["url"]
-    assert 'data-t="0"' in app.test_client().get(url).get_data(as_text=True)
+    url = share(client, csrf, recorded, t_ms=100).get_json()["url"]
+    html = app.test_client().get(url).get_data(as_text=True)
+    # At its moment, with the failed call's diagnosis open beside it.
+    assert 'data-t="100"' in html and OPENED_CALL.search(html) and "Diagnosis" in html
     assert 'data-t="150"' in app.test_client().get(url + "?t=150").get_data(as_text=True)
+
+
+def test_a_link_without_a_moment_opens_where_the_failed_call_failed(app, dev, recorded):  # noqa: F811
+    client, csrf = dev
+    url = share(client, csrf, recorded).get_json()["url"]
+    html = app.test_client().get(url).get_data(as_text=True)
+    assert 'data-t="200"' in html and OPENED_CALL.search(html)  # the 502 failed 200 ms in
 
 
 def test_revoked_links_are_refused(app, dev, recorded):  # noqa: F811

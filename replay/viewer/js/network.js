@@ -4,6 +4,9 @@ import { clock } from "./clock.js";
 import { make } from "./dom.js";
 import { getJSON } from "./http.js";
 
+// "2026-11-22 10:00:00.123 UTC", as the server writes a call's times.
+function utc(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
+
 function table(rows) {
   const t = make("table", "headers");
   rows.forEach((r) => {
@@ -40,10 +43,15 @@ function row(call) {
   if (call.duration_ms !== null) button.appendChild(make("span", "took", Math.round(call.duration_ms) + " ms"));
   li.appendChild(button);
   const details = make("details");
-  details.appendChild(make("summary", null, (call.status_text || (call.failed ? "Failed" : "OK")) + " · " + (call.initiator || "")));
+  details.appendChild(make("summary", null, (call.status_text || (call.failed ? "Failed" : "OK")) + " · sent " +
+    clock(call.offset_ms) + ", " + (call.status ? "answered " : "failed ") + clock(call.end_offset_ms) +
+    (call.initiator ? " · " + call.initiator : "")));
+  const sent = call.start_ms !== null ? call.start_ms : call.ts;
+  const answered = call.end_ms !== null ? call.end_ms : call.ts;
   details.appendChild(table([
     ["Method", call.method], ["URL", call.url], ["Status", (call.status || call.error || "no response") + " " + (call.status_text || "")],
-    ["Started", clock(call.offset_ms) + (call.ts ? " · " + new Date(call.ts).toISOString() : "")],
+    ["Sent at", clock(call.offset_ms) + (sent ? " · " + utc(sent) : "")],
+    [(call.status ? "Answered" : "Failed") + " at", clock(call.end_offset_ms) + (answered ? " · " + utc(answered) : "")],
     ["Duration", call.duration_ms !== null ? call.duration_ms.toFixed(1) + " ms" : null],
     ["Initiator", call.initiator], ["Response size", call.response_size !== null ? call.response_size + " bytes" : null],
   ]));

@@ -8,18 +8,20 @@ import { createPlayer } from "./vendor-player.js";
 
 const MAX_WIDTH_PX = 1200;
 
-// el: #player; settings: readSettings(el). Returns { seek(ms), onTime(fn), now, player }:
+// el: #player; settings: readSettings(el). Returns { seek(ms), playFrom(ms), onTime(fn), now, player }:
 // now is the player's current time in ms from the session start, player the rrweb-player (or null).
+// seek leaves the player paused there; playFrom plays on from there.
 export function startPlayer(el, settings) {
   const state = document.getElementById("load-state");
   const listeners = [];
   let player = null, loadedUntil = 0, done = false, wanted = null, ready = false;
-  let startAt = settings.startAt;
+  let startAt = settings.startAt, startPlaying = false;
   const playback = {
     now: 0,
     get player() { return player; },
     onTime(fn) { listeners.push(fn); },
-    seek(ms) { go(Math.max(0, Math.round(ms))); },
+    seek(ms) { go(Math.max(0, Math.round(ms)), false); },
+    playFrom(ms) { go(Math.max(0, Math.round(ms)), true); },
   };
 
   function say(text) { if (state) state.textContent = text; }
@@ -34,7 +36,7 @@ export function startPlayer(el, settings) {
 
   // Seeks now when the events up to ms are in, else as soon as they are.
   function go(ms, play) {
-    if (!player) { startAt = ms; return; }
+    if (!player) { startAt = ms; startPlaying = play; return; }
     if (!reachable(ms)) {
       wanted = { ms, play };
       say("Loading the recording up to " + clock(ms) + "…");
@@ -70,7 +72,7 @@ export function startPlayer(el, settings) {
     player.addEventListener("ui-update-current-time", (p) => time(p.payload));
     meta(events);
     progress();
-    go(startAt, false);
+    go(startAt, startPlaying);
   }
 
   function more(events, until) {

@@ -9,6 +9,13 @@ import { startRows } from "./rows.js";
 import { readSettings } from "./settings.js";
 import { startShare } from "./share.js";
 import { startTimeline } from "./timeline.js";
+import { startTracked } from "./tracked.js";
+
+// "▶ Play from …" above the player, on a page opened at a failed call: plays the lead-up to it.
+function startPlayLead(playback) {
+  const button = document.getElementById("play-lead");
+  if (button) button.addEventListener("click", () => playback.playFrom(parseInt(button.dataset.from, 10) || 0));
+}
 
 function main() {
   const el = document.getElementById("player");
@@ -17,12 +24,14 @@ function main() {
   const copy = createClipboard();
   const playback = startPlayer(el, settings);
   const track = document.querySelector("#timeline .track");
-  if (track) startTimeline(track, settings.durationMs, playback);
+  const timeline = track ? startTimeline(track, settings.durationMs, playback) : null;
   const rows = startRows(playback);
   const calls = startNetwork(settings, rows);
   startConsole(settings.api, rows);
-  startCopyButtons(settings, playback, copy, calls);
-  startShare(settings.session, playback, copy);
+  startTracked(settings.api, rows, timeline);
+  const share = startShare(settings.session, playback, copy);
+  startCopyButtons(settings, playback, copy, calls, share);
+  startPlayLead(playback);
 
   // A handle for the browser console and the end-to-end tests; no module reads it.
   window.ReplayView = {

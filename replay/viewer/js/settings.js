@@ -8,7 +8,7 @@ export function readSettings(el) {
     link: d.link, // absolute URL of this page without query
     startedMs: parseInt(d.started || "0", 10) || 0,
     durationMs: parseInt(d.duration || "0", 10) || 0,
-    startAt: parseInt(d.t || "0", 10) || 0, // ?t= (or the moment before ?call=), ms from the session start
+    startAt: parseInt(d.t || "0", 10) || 0, // ?t= (or the moment the ?call= call failed), ms from the session start
     openCall: d.openCall || null,
     shared: d.shared === "true",
     user: d.user,

@@ -1,4 +1,4 @@
-// Share links (logged-in pages only): create one, optionally at the current moment; list this
+// Share links (logged-in pages only): create one, at the current moment unless unticked; list this
 // session's links; revoke your own.
 import { clock } from "./clock.js";
 import { make } from "./dom.js";
@@ -6,12 +6,13 @@ import { getJSON } from "./http.js";
 
 function when(ms) { return new Date(ms).toISOString().slice(0, 16).replace("T", " ") + " UTC"; }
 
-// session: the session id; playback: startPlayer's; copy: createClipboard's.
+// session: the session id; playback: startPlayer's; copy: createClipboard's. Returns { create(body) }
+// (a promise of the new link: url, expires_ms), which "Copy for ticket" uses too; null on a shared page.
 export function startShare(session, playback, copy) {
   const box = document.getElementById("share-box");
   const opener = document.getElementById("share-open");
   const csrf = document.querySelector("meta[name=csrf-token]");
-  if (!box || !opener || !csrf) return;
+  if (!box || !opener || !csrf) return null;
   const form = document.getElementById("share-form");
   const result = document.getElementById("share-result");
   const output = document.getElementById("share-url");
@@ -82,4 +83,5 @@ export function startShare(session, playback, copy) {
   document.getElementById("share-copy").addEventListener("click", () => {
     copy(output.value, "Share link");
   });
+  return { create: (body) => post(base + "/share", body) };
 }
