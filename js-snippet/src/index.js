@@ -86,7 +86,8 @@ function init(options) {
     };
     running.emit = emit;
 
-    transport = startTransport({ endpoint, key, buffer, onFatal: stop });
+    const meta = { release: opts.release, environment: opts.environment };
+    transport = startTransport({ endpoint, key, meta, buffer, onFatal: stop });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
     stops.push(startConsole(emit));
@@ -138,6 +139,8 @@ try {
         correlationHeader: data.correlation !== 'off',
         correlationPaths: data.correlationPaths,
         maskAllText: 'maskAllText' in data,
+        release: data.release,
+        environment: data.environment,
       });
     }
   }

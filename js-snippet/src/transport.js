@@ -40,10 +40,10 @@ const BACKOFF = 'backoff';
 const ASLEEP = 'asleep';
 const STOPPED = 'stopped';
 
-/** Connects to `endpoint` and sends `buffer`'s batches; returns {kick, stop}. */
-export function startTransport({ endpoint, key, buffer, onFatal, env = browserEnv() }) {
+/** Connects to `endpoint` and sends `buffer`'s batches (`meta`: see envelope.js); returns {kick, stop}. */
+export function startTransport({ endpoint, key, meta, buffer, onFatal, env = browserEnv() }) {
   const httpUrl = endpoint + '/ingest/batch';
-  const wire = createEnvelope({ key, buffer, env });
+  const wire = createEnvelope({ key, meta, buffer, env });
   const poster = createPoster({ env, url: httpUrl, buffer, wire });
   let mode = env.WebSocket ? WS : HTTP;
   let state = IDLE;

@@ -126,3 +126,12 @@ test('a 429 backs off and sends again', async () => {
   assert.deepEqual(await b.lines(), ['post 1', 'post 1']);
   assert.equal(b.fatal, 0);
 });
+
+test('every envelope names the release and environment when given', async () => {
+  const b = http({ meta: { release: '2024.11.3', environment: 'production' } });
+  b.batch();
+  await b.clock.advance(250);
+  const [first] = await posts(b);
+  assert.equal(first.msg.release, '2024.11.3');
+  assert.equal(first.msg.environment, 'production');
+});

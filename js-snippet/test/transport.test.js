@@ -142,6 +142,21 @@ test('after 3 connects that never said ready, batches go by HTTP POST', async ()
   assert.deepEqual((await b.lines()).filter((l) => l.startsWith('post')), ['post 1,2', 'post 3']);
 });
 
+test('the hello names the release and environment when given, cut to their limit', async () => {
+  const b = started({ meta: { release: 'v' + '9'.repeat(200), environment: 'staging' } });
+  b.sockets[0].open();
+  await settle();
+  const [hello] = await b.sent();
+  assert.equal(hello.msg.release, 'v' + '9'.repeat(99));
+  assert.equal(hello.msg.environment, 'staging');
+
+  const none = started({ meta: { release: '', environment: undefined } });
+  none.sockets[0].open();
+  await settle();
+  const [bare] = await none.sent();
+  assert.equal('release' in bare.msg || 'environment' in bare.msg, false);
+});
+
 for (const code of [4400, 4403, 4426]) {
   test(`close code ${code} stops everything: no reconnect, no POST, no beacon`, async () => {
     const b = started();
