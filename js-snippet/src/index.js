@@ -46,6 +46,23 @@ function scriptEndpoint() {
   return src ? new URL('.', new URL(src, tagBase())).href : location.origin;
 }
 
+// Why recording stopped, in the console once per page, with the fix; `why` is what the
+// collector said ({code, message}), or {} where the page could not read it (HTTP).
+let told = false;
+function refused(why, key) {
+  stop();
+  if (told) return;
+  told = true;
+  const origin = location.origin;
+  const code = why.code;
+  console.warn('replay: not recording: ' + (
+    code === 'origin_not_allowed'
+      ? `origin ${origin} is not allowed for project ${key}; allow it with: replay project origin add ${key} ${origin}`
+      : code === 'unknown_project'
+        ? `no project has the key ${key}; check the key`
+        : code ? code + ': ' + why.message : "refused (see the collector's log)"));
+}
+
 /** Start recording; options as in DESIGN.md. A second call is ignored. */
 function init(options) {
   if (running) return;
@@ -87,7 +104,7 @@ function init(options) {
     running.emit = emit;
 
     const meta = { release: opts.release, environment: opts.environment };
-    transport = startTransport({ endpoint, key, meta, buffer, onFatal: stop });
+    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
     stops.push(startConsole(emit));

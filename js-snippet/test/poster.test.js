@@ -106,6 +106,7 @@ for (const status of [400, 403, 426]) {
     b.batch();
     await b.clock.advance(250);
     assert.equal(b.fatal, 1);
+    assert.deepEqual(b.why, {}, 'the page cannot read why: the collector logs it');
     b.batch();
     b.transport.kick(true);
     await b.clock.advance(10 * 60 * 1000);
