@@ -1,5 +1,7 @@
 // Builds replay/static/: snippet.js (our code + @rrweb/record, one minified
-// IIFE) and a copy of rrweb-player's browser bundle and CSS for the viewer.
+// IIFE), loader.js (the few lines a site puts first in <head>, also pasted
+// inline: README.md holds a copy) and a copy of rrweb-player's browser bundle
+// and CSS for the viewer.
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -7,6 +9,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAX_SNIPPET_GZIP_BYTES = 30 * 1024;
+// Pasted into every page's <head>: every page load carries it (as it is, where the
+// page is not compressed). It holds the snippet's own wrappers of fetch, XHR and
+// console and its session code, so that both record the same way.
+const MAX_LOADER_BYTES = 4.5 * 1024;
+const MAX_LOADER_GZIP_BYTES = 2.25 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'replay', 'static');
 const player = join(here, 'node_modules', 'rrweb-player', 'dist');
@@ -66,6 +73,11 @@ const browserBundle = {
   logLevel: 'warning',
 };
 await build({ ...browserBundle, entryPoints: [join(here, 'src', 'index.js')], outfile: join(out, 'snippet.js'), plugins: [trimRrweb] });
+// One line, as pasted inline: no template literals (minified, they hold raw newlines), no trailing newline.
+const loader = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'loader.js')], write: false, supported: { 'template-literal': false } });
+const loaderText = loader.outputFiles[0].text.trim();
+if (/\n|<\/script/i.test(loaderText)) throw new Error('loader.js must be one line without "</script" to paste inline');
+writeFileSync(join(out, 'loader.js'), loaderText);
 
 // The player's UMD bundle defines the global `rrwebPlayer`; its source map is
 // not shipped, so drop the comment that points at it (only the file's last line:
@@ -98,7 +110,7 @@ await build({
 
 const kb = (n) => (n / 1024).toFixed(1) + ' KB';
 let over = false;
-for (const [name, maxRaw, maxGzip] of [['snippet.js', Infinity, MAX_SNIPPET_GZIP_BYTES]]) {
+for (const [name, maxRaw, maxGzip] of [['snippet.js', Infinity, MAX_SNIPPET_GZIP_BYTES], ['loader.js', MAX_LOADER_BYTES, MAX_LOADER_GZIP_BYTES]]) {
   const text = readFileSync(join(out, name));
   const gz = gzipSync(text, { level: 9 }).length;
   const limits = [maxRaw < Infinity && `${maxRaw} raw`, `${maxGzip} gzipped`].filter(Boolean).join(', ');

@@ -8,6 +8,7 @@ import { startRecorder, snapshot } from './recorder.js';
 import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
+import { takeLoader } from './early.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
@@ -71,7 +72,9 @@ function init(options) {
     const key = opts.projectKey;
     if (!key || typeof key !== 'string') return;
     const endpoint = new URL(opts.endpoint || scriptEndpoint(), tagBase()).href.replace(/\/+$/, '');
-    const session = createSession();
+    // Before anything else: the loader's wrappers come off, and its session is ours.
+    const early = takeLoader();
+    const session = createSession(Date.now(), early ? early.st : undefined);
     const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
     const stops = [];
@@ -96,9 +99,9 @@ function init(options) {
         add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
       } catch { /* never break the page */ }
     };
-    const emit = (tag, payload, urgent) => {
+    const emit = (tag, payload, urgent, timestamp) => {
       try {
-        add(customEvent(tag, payload), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
+        add(customEvent(tag, payload, timestamp), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
       } catch { /* never break the page */ }
     };
     running.emit = emit;
@@ -107,8 +110,9 @@ function init(options) {
     transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
-    stops.push(startConsole(emit));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths }));
+    stops.push(startConsole(emit, early));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early }));
+    if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {
     stop();
