@@ -1,8 +1,10 @@
 // One `replay.network` event per finished fetch/XHR call (calls.js wraps them),
 // with headers and body only for failed ones; also the calls the loader queued
-// before the snippet came.
+// before the snippet came, and those made before anything wrapped fetch/XHR,
+// recovered from resource timing (timing.js).
 import { filterHeaders, capBody, MAX_BODY_CHARS } from './privacy.js';
 import { wrapCalls, correlated } from './calls.js';
+import { timingOf, recoverCalls, ms } from './timing.js';
 import { TAG_NETWORK } from './wire.js';
 
 const MAX_READ_BYTES = 1024 * 1024;
@@ -53,7 +55,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
       statusText: c.sx || '',
       initiator: c.k,
       startTime: c.s,
-      duration: Math.round((c.e - c.p) * 10) / 10,
+      duration: ms(c.e - c.p),
       failed,
       error: c.x || null,
     };
@@ -61,7 +63,8 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     payload.requestHeaders = filterHeaders(c.h);
     payload.responseHeaders = filterHeaders(c.rh || []);
     payload.responseSize = c.z === undefined ? null : c.z;
-    const out = (text) => send({ ...payload, ...capBody(text) });
+    // Resource timing has the call once its body is in (where it has it at all).
+    const out = (text) => send({ ...payload, ...capBody(text), ...timingOf(c.u, c.p) });
     if (!c.r) return out(c.st ? c.b || '' : null);
     const type = c.rh.get('content-type') || '';
     const length = c.rh.get('content-length');
@@ -74,13 +77,17 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
   };
   const safely = (c) => { try { finish(c); } catch { /* never break the page */ } };
 
-  const stop = wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin: (c) => !ours(c.u), end: safely });
+  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin: (c) => !ours(c.u), end: safely })];
+  // Everything that starts from now on goes through our wrappers.
+  const wrappedAt = performance.now();
+  const queued = early ? early.q.filter((r) => r.k) : [];
   if (early) {
-    early.q.forEach((c) => c.k && c.e && safely(c));
+    queued.forEach((c) => c.e && safely(c));
     early.d = safely; // calls still in flight end here
   }
+  stops.push(recoverCalls(wrappedAt, queued, send));
   return () => {
     active = false;
-    stop();
+    stops.forEach((s) => s());
   };
 }

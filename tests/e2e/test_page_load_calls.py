@@ -4,7 +4,8 @@ The page's first inline script calls `/api/me`, which nginx answers 502 (its ups
 dead), and logs a console line; the snippet (`async`) arrives seconds later: nginx serves it
 through a `limit_rate`, so it is certainly later. With the loader first in <head>, the call
 is in the session as recorded (status, headers, body, the session header that nginx logged)
-and so is its console line.
+and so is its console line. Without the loader, the call is recovered from resource timing,
+with the status Chromium gives it.
 """
 from __future__ import annotations
 
@@ -54,12 +55,13 @@ def _page(replay_server: str, key: str, loader: bool) -> str:
 
 @pytest.fixture(scope="module")
 def early_site(replay_env, replay_server, tmp_path_factory):
-    """nginx with the page, /api/ on a dead port (502) and a slow path to the snippet."""
+    """nginx with the two pages, /api/ on a dead port (502) and a slow path to the snippet."""
     port, dead_port = free_port(), free_port()
     origin = f"http://127.0.0.1:{port}"
     key = replay_cli(replay_env, "project", "create", "early", "--origin", origin)
     root = tmp_path_factory.mktemp("early-site")
     (root / "loader.html").write_text(_page(replay_server, key, loader=True))
+    (root / "plain.html").write_text(_page(replay_server, key, loader=False))
     locations = (f"location / {{ root {root}; }}  location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}  "
                  f"location = /slow/snippet.js {{ proxy_pass {replay_server}/snippet.js; limit_rate {SLOW_SNIPPET_RATE}; }}")
     with running_nginx(tmp_path_factory.mktemp("early-nginx"), port, locations) as logs:
@@ -123,6 +125,7 @@ def test_with_the_loader_a_502_on_page_load_is_recorded_with_its_console_line(
     assert (early["method"], early["status"], early["failed"], early["initiator"]) == ("GET", 502, True, "fetch")
     assert "recovered" not in early
     assert "502 Bad Gateway" in early["responseBody"] and early["responseHeaders"]["server"].startswith("nginx")
+    assert set(early["timing"]) == {"dns", "connect", "tls", "ttfb", "download"} and min(early["timing"].values()) >= 0
     [later] = _calls(replay_env, session_id, "/api/profile")
     assert early["startTime"] < later["startTime"]
 
@@ -142,5 +145,26 @@ def test_with_the_loader_a_502_on_page_load_is_recorded_with_its_console_line(
     assert (meta[b"release"], meta[b"environment"]) == (b"2024.11.3", b"e2e")
 
     panel = _screenshot_network(browser, replay_server, viewer_login, session_id, "early-call-loader.png")
+    assert "/api/me?from=head" in panel and "502" in panel
+
+
+def test_without_the_loader_the_early_call_is_recovered_from_resource_timing(
+        browser, early_site, replay_env, replay_server, viewer_login):
+    session_id, errors = _open(browser, early_site["url"] + "plain.html")
+    assert errors == []
+    _stored(replay_env, session_id)
+
+    [early] = _calls(replay_env, session_id, "/api/me")
+    assert early["recovered"] is True
+    assert early["url"] == early_site["origin"] + "/api/me?from=head"
+    assert (early["method"], early["status"], early["failed"], early["initiator"]) == (None, 502, True, "fetch")
+    assert early["duration"] >= 0 and early["startTime"] > 0
+    assert set(early["timing"]) == {"dns", "connect", "tls", "ttfb", "download"} and min(early["timing"].values()) >= 0
+    # The call after the snippet came is recorded as always, and only once.
+    [later] = _calls(replay_env, session_id, "/api/profile")
+    assert later["status"] == 502 and "recovered" not in later and later["method"] == "PUT"
+    assert early["startTime"] < later["startTime"]
+
+    panel = _screenshot_network(browser, replay_server, viewer_login, session_id, "early-call-recovered.png")
     assert "/api/me?from=head" in panel and "502" in panel
 
