@@ -1,5 +1,7 @@
 // Builds replay/static/: snippet.js (our code + @rrweb/record, one minified
-// IIFE) and a copy of rrweb-player's browser bundle and CSS for the viewer.
+// IIFE), loader.js (the few lines a site puts first in <head>, also pasted
+// inline: README.md holds a copy) and a copy of rrweb-player's browser bundle
+// and CSS for the viewer.
 import { build } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -7,28 +9,61 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAX_SNIPPET_GZIP_BYTES = 30 * 1024;
+// Pasted into every page's <head>: every page load carries it (as it is, where the
+// page is not compressed). It holds the snippet's own wrappers of fetch, XHR and
+// console and its session code, so that both record the same way.
+const MAX_LOADER_BYTES = 4.5 * 1024;
+const MAX_LOADER_GZIP_BYTES = 2.25 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'replay', 'static');
 const player = join(here, 'node_modules', 'rrweb-player', 'dist');
 
-// @rrweb/record inlines the source of a canvas worker (about 0.8 KB gzipped) that
-// only runs with recordCanvas and a canvas sampling rate; the snippet records no
-// canvas (src/recorder.js), so the build leaves that string empty.
+// @rrweb/record, trimmed to what the snippet uses. Each step checks that the
+// text it changes is as expected, and otherwise leaves it as it is (with a warning).
+const RECORD_JS = join(here, 'node_modules', '@rrweb', 'record', 'dist', 'record.js');
+// The snippet records no canvas (src/recorder.js: recordCanvas: false). With that
+// option rrweb's CanvasManager only ever sets flags of its own, and its observers
+// and worker never run: the build keeps the class's interface and drops the rest
+// (about 2 KB gzipped), and leaves the worker's inlined source empty (0.8 KB).
 const CANVAS_WORKER_SOURCE = /^const jsContent = '.*';$/m;
-const dropCanvasWorker = {
-  name: 'drop-canvas-worker',
+const CANVAS_MANAGER = /^class CanvasManager \{\n[\s\S]*?\n\}\n/m;
+const CANVAS_MANAGER_CALLS = ['freeze', 'unfreeze', 'lock', 'unlock', 'reset'];
+const CANVAS_MANAGER_STUB = `class CanvasManager { ${CANVAS_MANAGER_CALLS.map((m) => m + '() {}').join(' ')} }\n`;
+// Our code takes EventType and IncrementalSource from @rrweb/types; @rrweb/record
+// carries its own copy of both (about 0.8 KB minified), so ours is that copy: the
+// same enums, once.
+const RRWEB_TYPES = ['EventType', 'IncrementalSource'];
+
+function trimRecord(text) {
+  const warn = (what) => console.warn(`build: ${what} in @rrweb/record; left as is`);
+  if (CANVAS_WORKER_SOURCE.test(text)) text = text.replace(CANVAS_WORKER_SOURCE, "const jsContent = '';");
+  else warn('canvas worker source not found');
+  const calls = [...text.matchAll(/canvasManager\.(\w+)/g)].map((m) => m[1]);
+  const recordsNoCanvas = /recordCanvas: false,/.test(readFileSync(join(here, 'src', 'recorder.js'), 'utf8'));
+  if (CANVAS_MANAGER.test(text) && recordsNoCanvas && calls.every((m) => CANVAS_MANAGER_CALLS.includes(m))) {
+    text = text.replace(CANVAS_MANAGER, CANVAS_MANAGER_STUB);
+  } else warn('CanvasManager not as expected (or src/recorder.js records canvas)');
+  if (RRWEB_TYPES.every((name) => new RegExp(`^var ${name} = `, 'm').test(text))) text += `\nexport { ${RRWEB_TYPES.join(', ')} };\n`;
+  else warn(`${RRWEB_TYPES.join(' and ')} not defined`);
+  return text;
+}
+
+const trimRrweb = {
+  name: 'trim-rrweb',
   setup(b) {
-    b.onLoad({ filter: /@rrweb[\\/]record[\\/]dist[\\/]record\.js$/ }, (args) => {
-      const text = readFileSync(args.path, 'utf8');
-      if (!CANVAS_WORKER_SOURCE.test(text)) console.warn('build: canvas worker source not found in @rrweb/record; left as is');
-      return { contents: text.replace(CANVAS_WORKER_SOURCE, "const jsContent = '';"), loader: 'js' };
-    });
+    const text = trimRecord(readFileSync(RECORD_JS, 'utf8'));
+    b.onLoad({ filter: /@rrweb[\\/]record[\\/]dist[\\/]record\.js$/ }, () => ({ contents: text, loader: 'js' }));
+    if (!text.includes(`export { ${RRWEB_TYPES.join(', ')} };`)) return;
+    b.onResolve({ filter: /^@rrweb\/types$/ }, () => ({ path: 'types', namespace: 'rrweb-types' }));
+    b.onLoad({ filter: /.*/, namespace: 'rrweb-types' }, () => ({
+      contents: `export { ${RRWEB_TYPES.join(', ')} } from "@rrweb/record";`,
+      resolveDir: here,
+      loader: 'js',
+    }));
   },
 };
 
-await build({
-  entryPoints: [join(here, 'src', 'index.js')],
-  outfile: join(out, 'snippet.js'),
+const browserBundle = {
   bundle: true,
   format: 'iife',
   minify: true,
@@ -36,8 +71,13 @@ await build({
   target: 'es2019',
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [dropCanvasWorker],
-});
+};
+await build({ ...browserBundle, entryPoints: [join(here, 'src', 'index.js')], outfile: join(out, 'snippet.js'), plugins: [trimRrweb] });
+// One line, as pasted inline: no template literals (minified, they hold raw newlines), no trailing newline.
+const loader = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'loader.js')], write: false, supported: { 'template-literal': false } });
+const loaderText = loader.outputFiles[0].text.trim();
+if (/\n|<\/script/i.test(loaderText)) throw new Error('loader.js must be one line without "</script" to paste inline');
+writeFileSync(join(out, 'loader.js'), loaderText);
 
 // The player's UMD bundle defines the global `rrwebPlayer`; its source map is
 // not shipped, so drop the comment that points at it (only the file's last line:
@@ -68,11 +108,16 @@ await build({
   logLevel: 'warning',
 });
 
-const snippet = readFileSync(join(out, 'snippet.js'));
-const gz = gzipSync(snippet, { level: 9 }).length;
 const kb = (n) => (n / 1024).toFixed(1) + ' KB';
-console.log(`snippet.js: ${kb(snippet.length)} raw, ${kb(gz)} gzipped (${gz} bytes, limit ${kb(MAX_SNIPPET_GZIP_BYTES)})`);
-if (gz > MAX_SNIPPET_GZIP_BYTES) {
-  console.error(`snippet.js is over the ${kb(MAX_SNIPPET_GZIP_BYTES)} gzip budget`);
-  process.exit(1);
+let over = false;
+for (const [name, maxRaw, maxGzip] of [['snippet.js', Infinity, MAX_SNIPPET_GZIP_BYTES], ['loader.js', MAX_LOADER_BYTES, MAX_LOADER_GZIP_BYTES]]) {
+  const text = readFileSync(join(out, name));
+  const gz = gzipSync(text, { level: 9 }).length;
+  const limits = [maxRaw < Infinity && `${maxRaw} raw`, `${maxGzip} gzipped`].filter(Boolean).join(', ');
+  console.log(`${name}: ${kb(text.length)} raw, ${kb(gz)} gzipped (${text.length} and ${gz} bytes; limits ${limits})`);
+  if (text.length > maxRaw || gz > maxGzip) {
+    console.error(`${name} is over its size budget`);
+    over = true;
+  }
 }
+if (over) process.exit(1);

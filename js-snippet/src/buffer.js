@@ -96,8 +96,6 @@ export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
     },
     /** Cut the open batch, if it holds anything. */
     flush: cut,
-    /** Events not yet cut into a batch. */
-    openCount: () => (open ? open.ev.length : 0),
     /** Unacked batches, oldest first (to read: send state changes through the methods below). */
     pending: () => batches,
     /** Unacked batches that did not go out on `channel`, oldest first. */

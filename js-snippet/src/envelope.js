@@ -1,7 +1,7 @@
 // The text of what the transport sends (docs/protocol.md): hello, batch frames,
 // HTTP envelopes, and groups of batches sized for one request. Built from the
 // buffer's JSON text of each batch, never by re-serialising events.
-import { PROTOCOL_VERSION, MAX_URL_CHARS, MAX_UA_CHARS, MAX_BATCHES_PER_REQUEST } from './wire.js';
+import { PROTOCOL_VERSION, MAX_URL_CHARS, MAX_UA_CHARS, MAX_RELEASE_CHARS, MAX_BATCHES_PER_REQUEST } from './wire.js';
 import { byteLength } from './buffer.js';
 import { canGzip, gzip } from './compress.js';
 
@@ -15,8 +15,13 @@ export const encode = (text) => (text.length >= GZIP_MIN_CHARS && canGzip() ? gz
 /** Bytes of encoded data, as sent. */
 export const sizeOf = (data) => (typeof data === 'string' ? byteLength(data) : data.byteLength);
 
-/** Message builders for project `key`; `env` gives the page's URL and user agent. */
-export function createEnvelope({ key, buffer, env }) {
+/**
+ * Message builders for project `key`; `env` gives the page's URL and user agent.
+ * `meta` ({release, environment}, each optional) goes in every hello and envelope.
+ */
+export function createEnvelope({ key, meta, buffer, env }) {
+  const named = {};
+  for (const k in meta) if (meta[k] != null && meta[k] !== '') named[k] = String(meta[k]).slice(0, MAX_RELEASE_CHARS);
   const intro = (s) => ({
     v: PROTOCOL_VERSION,
     key,
@@ -25,6 +30,7 @@ export function createEnvelope({ key, buffer, env }) {
     window: s.window,
     url: env.location.href.slice(0, MAX_URL_CHARS),
     ua: env.userAgent.slice(0, MAX_UA_CHARS),
+    ...named,
   });
   const batchJSON = (b) => '{"seq":' + b.seq + ',"events":[' + buffer.eventsJSON(b) + ']}';
   const head = (s) => JSON.stringify(intro(s)).slice(0, -1) + ',"batches":[';

@@ -8,6 +8,7 @@ import { startRecorder, snapshot } from './recorder.js';
 import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
+import { takeLoader } from './early.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
@@ -46,6 +47,23 @@ function scriptEndpoint() {
   return src ? new URL('.', new URL(src, tagBase())).href : location.origin;
 }
 
+// Why recording stopped, in the console once per page, with the fix; `why` is what the
+// collector said ({code, message}), or {} where the page could not read it (HTTP).
+let told = false;
+function refused(why, key) {
+  stop();
+  if (told) return;
+  told = true;
+  const origin = location.origin;
+  const code = why.code;
+  console.warn('replay: not recording: ' + (
+    code === 'origin_not_allowed'
+      ? `origin ${origin} is not allowed for project ${key}; allow it with: replay project origin add ${key} ${origin}`
+      : code === 'unknown_project'
+        ? `no project has the key ${key}; check the key`
+        : code ? code + ': ' + why.message : "refused (see the collector's log)"));
+}
+
 /** Start recording; options as in DESIGN.md. A second call is ignored. */
 function init(options) {
   if (running) return;
@@ -54,7 +72,9 @@ function init(options) {
     const key = opts.projectKey;
     if (!key || typeof key !== 'string') return;
     const endpoint = new URL(opts.endpoint || scriptEndpoint(), tagBase()).href.replace(/\/+$/, '');
-    const session = createSession();
+    // Before anything else: the loader's wrappers come off, and its session is ours.
+    const early = takeLoader();
+    const session = createSession(Date.now(), early ? early.st : undefined);
     const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
     const stops = [];
@@ -79,18 +99,20 @@ function init(options) {
         add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
       } catch { /* never break the page */ }
     };
-    const emit = (tag, payload, urgent) => {
+    const emit = (tag, payload, urgent, timestamp) => {
       try {
-        add(customEvent(tag, payload), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
+        add(customEvent(tag, payload, timestamp), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
       } catch { /* never break the page */ }
     };
     running.emit = emit;
 
-    transport = startTransport({ endpoint, key, buffer, onFatal: stop });
+    const meta = { release: opts.release, environment: opts.environment };
+    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
-    stops.push(startConsole(emit));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths }));
+    stops.push(startConsole(emit, early));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early }));
+    if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {
     stop();
@@ -138,6 +160,8 @@ try {
         correlationHeader: data.correlation !== 'off',
         correlationPaths: data.correlationPaths,
         maskAllText: 'maskAllText' in data,
+        release: data.release,
+        environment: data.environment,
       });
     }
   }

@@ -29,9 +29,9 @@ export function filterHeaders(pairs) {
   return out;
 }
 
-/** Cut a body to MAX_BODY_CHARS. */
+/** Cut a body to MAX_BODY_CHARS (null: there was no response). */
 export function capBody(text) {
-  const truncated = text.length > MAX_BODY_CHARS;
+  const truncated = !!text && text.length > MAX_BODY_CHARS;
   return { responseBody: truncated ? text.slice(0, MAX_BODY_CHARS) : text, responseBodyTruncated: truncated };
 }
 

@@ -19,35 +19,50 @@ export function newId() {
   return id;
 }
 
-function pageStorage() {
+/** sessionStorage, or a store in memory where it is blocked (privacy mode). */
+export function pageStorage() {
   try {
     const s = window.sessionStorage;
     s.setItem(STORAGE_KEY + '_t', '1');
     s.removeItem(STORAGE_KEY + '_t');
     return s;
   } catch {
-    return null; // privacy mode or blocked storage: keep the session in memory
+    const m = {}; // getItem of a missing key gives undefined, which JSON.parse refuses like null
+    return { getItem: (k) => m[k], setItem: (k, v) => { m[k] = String(v); } };
   }
 }
 
 const matches = (value, pattern) => typeof value === 'string' && new RegExp(pattern).test(value);
+const fresh = (t) => ({ id: newId(), secret: newId(), started: 0, lastActive: t });
+const save = (store, state) => {
+  try { store.setItem(STORAGE_KEY, JSON.stringify(state)); } catch { /* memory only */ }
+};
 
-/** The current session, kept in `store` (sessionStorage); `touch` reports whether it had to start a new one. */
-export function createSession(now = Date.now(), store = pageStorage()) {
+/**
+ * The session of this page load: the one in `store` if it was active within
+ * SESSION_IDLE_MS, else a new one; saved back as active `now`. The loader
+ * (loader.js) calls this before the snippet, which then finds the same session.
+ */
+export function loadSession(now, store) {
   let state = null;
-  let savedActive = 0;
   try {
     state = JSON.parse(store.getItem(STORAGE_KEY));
   } catch { /* none yet, or unreadable */ }
   const valid = state && matches(state.id, ID_PATTERN) && matches(state.secret, SECRET_PATTERN) && now - state.lastActive <= SESSION_IDLE_MS;
+  if (valid) state.lastActive = now;
+  else state = fresh(now);
+  save(store, state);
+  return state;
+}
 
-  const save = () => {
+/** The current session, kept in `store` (sessionStorage); `touch` reports whether it had to start a new one. */
+export function createSession(now = Date.now(), store = pageStorage()) {
+  let state = loadSession(now, store);
+  let savedActive = state.lastActive;
+
+  const keep = () => {
     savedActive = state.lastActive;
-    try { store.setItem(STORAGE_KEY, JSON.stringify(state)); } catch { /* memory only */ }
-  };
-  const rotate = (t) => {
-    state = { id: newId(), secret: newId(), started: 0, lastActive: t };
-    session.window = newId();
+    save(store, state);
   };
 
   const session = {
@@ -60,18 +75,17 @@ export function createSession(now = Date.now(), store = pageStorage()) {
     /** Note an event at `t`; user activity extends the session or, after the idle time, starts a new one. */
     touch(t, activity) {
       let rotated = false;
-      if (activity) {
-        if (t - state.lastActive > SESSION_IDLE_MS) { rotate(t); rotated = true; }
-        state.lastActive = Math.max(state.lastActive, t);
+      if (activity && t - state.lastActive > SESSION_IDLE_MS) {
+        state = fresh(t);
+        session.window = newId();
+        rotated = true;
       }
-      if (!state.started) { state.started = t; save(); }
-      else if (rotated || state.lastActive - savedActive > SAVE_EVERY_MS) save();
+      if (activity) state.lastActive = Math.max(state.lastActive, t);
+      // The first event is not always the earliest: the loader's queue may follow a later one.
+      if (!state.started || t < state.started) { state.started = t; keep(); }
+      else if (rotated || state.lastActive - savedActive > SAVE_EVERY_MS) keep();
       return rotated;
     },
-    save,
   };
-  if (valid) state.lastActive = now;
-  else rotate(now);
-  save();
   return session;
 }

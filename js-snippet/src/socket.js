@@ -28,10 +28,13 @@ export function openSocket(env, url, on) {
       .catch(() => {});
   };
   sock.onerror = () => {}; // a close follows; the browser reports the failure itself
+  // After the messages before it (a refusal's error message says why it closed).
   sock.onclose = (e) => {
-    if (!live) return;
-    live = false;
-    on.close(e.code);
+    inbox = inbox.then(() => {
+      if (!live) return;
+      live = false;
+      on.close(e.code);
+    }).catch(() => {});
   };
 
   return {

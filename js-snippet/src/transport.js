@@ -7,7 +7,8 @@
 //                   closed for idleness (4408) → asleep → connecting at the first tick
 //                   or kick with batches to send, without backoff
 //   http mode       idle → posting → idle (and post the next group), or → backoff → idle
-//   either          → stopped: a refusal that would only repeat, or stop()
+//   either          → stopped: a refusal that would only repeat (onFatal hears what the
+//                   collector said, where the page can read it), or stop()
 //   page hidden     beacons (beacon.js); on pagehide the socket is closed (→ idle) and
 //                   the page coming back from the back/forward cache connects again
 //
@@ -40,10 +41,14 @@ const BACKOFF = 'backoff';
 const ASLEEP = 'asleep';
 const STOPPED = 'stopped';
 
-/** Connects to `endpoint` and sends `buffer`'s batches; returns {kick, stop}. */
-export function startTransport({ endpoint, key, buffer, onFatal, env = browserEnv() }) {
+/**
+ * Connects to `endpoint` and sends `buffer`'s batches (`meta`: see envelope.js);
+ * returns {kick, stop}. `onFatal({code, message})` after a refusal that would only
+ * repeat ({} when the page could not read why).
+ */
+export function startTransport({ endpoint, key, meta, buffer, onFatal, env = browserEnv() }) {
   const httpUrl = endpoint + '/ingest/batch';
-  const wire = createEnvelope({ key, buffer, env });
+  const wire = createEnvelope({ key, meta, buffer, env });
   const poster = createPoster({ env, url: httpUrl, buffer, wire });
   let mode = env.WebSocket ? WS : HTTP;
   let state = IDLE;
@@ -106,12 +111,14 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
       pump();
     } else if (msg.type === 'ack') {
       buffer.ack(c.ackStream, msg.seq, msg.acked | 0);
+    } else if (msg.type === 'error') {
+      c.error = msg; // the close that follows says what to do
     }
   }
 
   function closed(c, code) {
     conn = null;
-    if (FATAL_CLOSE_CODES.includes(code)) return fatal();
+    if (FATAL_CLOSE_CODES.includes(code)) return fatal(c.error);
     // Too large (inflated past the collector's limit): those batches can never go as they are.
     if (code === CLOSE_TOO_LARGE) buffer.pending().forEach((b) => b.bytes > MAX_FRAME_BYTES && buffer.collapse(b));
     // Rate limited, or over the server's socket caps: wait long, whatever the ready that comes next says.
@@ -179,9 +186,9 @@ export function startTransport({ endpoint, key, buffer, onFatal, env = browserEn
     return true;
   }
 
-  function fatal() {
+  function fatal(why) {
     if (shutdown(false)) {
-      try { onFatal(); } catch { /* nothing more to do */ }
+      try { onFatal(why || {}); } catch { /* nothing more to do */ }
     }
   }
 

@@ -29,6 +29,7 @@ export const MAX_BATCHES_PER_REQUEST = 200;
 export const MAX_EVENTS_PER_BATCH = 5000;
 export const MAX_URL_CHARS = 4096;
 export const MAX_UA_CHARS = 1024;
+export const MAX_RELEASE_CHARS = 100; // the optional release and environment of a hello or envelope
 export const MAX_SEQ = 1000 * 1000 * 1000; // the highest batch number of a window
 
 // Session and window ids (a string: build the RegExp where it is used).

@@ -178,12 +178,13 @@ export function fakeBrowser({ webSocket = true, random = () => 0.5 } = {}) {
 /** The `replay.dropped` event the snippet's buffer makes (as index.js does). */
 export const marker = (events, bytes, timestamp) => ({ type: 5, timestamp, data: { tag: TAG_DROPPED, payload: { events, bytes } } });
 
-/** A fake browser with a buffer and a started transport; `batch(...)` adds one batch. */
-export function started(options) {
+/** A fake browser with a buffer and a started transport (`meta`: its release and environment); `batch(...)` adds one batch; `why` is what onFatal heard. */
+export function started(options = {}) {
   const b = fakeBrowser(options);
   b.buffer = createBuffer(STREAM, marker);
   b.fatal = 0;
-  b.transport = startTransport({ endpoint: ENDPOINT, key: KEY, buffer: b.buffer, onFatal: () => b.fatal++, env: b.env });
+  const onFatal = (why) => { b.fatal++; b.why = why; };
+  b.transport = startTransport({ endpoint: ENDPOINT, key: KEY, meta: options.meta, buffer: b.buffer, onFatal, env: b.env });
   let n = 0;
   /** Adds one batch of events (each `pad` characters of text) and tells the transport, as a tick would. */
   b.batch = (count = 1, pad = 10) => {

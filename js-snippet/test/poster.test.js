@@ -106,6 +106,7 @@ for (const status of [400, 403, 426]) {
     b.batch();
     await b.clock.advance(250);
     assert.equal(b.fatal, 1);
+    assert.deepEqual(b.why, {}, 'the page cannot read why: the collector logs it');
     b.batch();
     b.transport.kick(true);
     await b.clock.advance(10 * 60 * 1000);
@@ -125,4 +126,13 @@ test('a 429 backs off and sends again', async () => {
   await b.clock.advance(500);
   assert.deepEqual(await b.lines(), ['post 1', 'post 1']);
   assert.equal(b.fatal, 0);
+});
+
+test('every envelope names the release and environment when given', async () => {
+  const b = http({ meta: { release: '2024.11.3', environment: 'production' } });
+  b.batch();
+  await b.clock.advance(250);
+  const [first] = await posts(b);
+  assert.equal(first.msg.release, '2024.11.3');
+  assert.equal(first.msg.environment, 'production');
 });

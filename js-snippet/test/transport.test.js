@@ -142,6 +142,38 @@ test('after 3 connects that never said ready, batches go by HTTP POST', async ()
   assert.deepEqual((await b.lines()).filter((l) => l.startsWith('post')), ['post 1,2', 'post 3']);
 });
 
+test('a refusal says why: the error message before the close goes to onFatal, once', async () => {
+  const b = started();
+  await b.connect(0);
+  const refusal = { type: 'error', code: 'origin_not_allowed', message: 'origin http://localhost:8080 may not send to this project' };
+  b.sockets[0].reply(refusal);
+  b.sockets[0].drop(4403);
+  await settle();
+  assert.equal(b.fatal, 1);
+  assert.deepEqual(b.why, refusal);
+
+  const quiet = started();
+  await quiet.connect(0);
+  quiet.sockets[0].drop(4403); // a close without a message first
+  await settle();
+  assert.deepEqual(quiet.why, {});
+});
+
+test('the hello names the release and environment when given, cut to their limit', async () => {
+  const b = started({ meta: { release: 'v' + '9'.repeat(200), environment: 'staging' } });
+  b.sockets[0].open();
+  await settle();
+  const [hello] = await b.sent();
+  assert.equal(hello.msg.release, 'v' + '9'.repeat(99));
+  assert.equal(hello.msg.environment, 'staging');
+
+  const none = started({ meta: { release: '', environment: undefined } });
+  none.sockets[0].open();
+  await settle();
+  const [bare] = await none.sent();
+  assert.equal('release' in bare.msg || 'environment' in bare.msg, false);
+});
+
 for (const code of [4400, 4403, 4426]) {
   test(`close code ${code} stops everything: no reconnect, no POST, no beacon`, async () => {
     const b = started();

@@ -18,7 +18,7 @@ test('wire.js is plain one-line constants a regex can read', () => {
     'CLOSE_TOO_LARGE', 'CLOSE_INVALID', 'CLOSE_FORBIDDEN', 'CLOSE_UNSUPPORTED_VERSION', 'CLOSE_RATE_LIMITED',
     'CLOSE_TIMEOUT', 'CLOSE_SERVER_ERROR', 'CLOSE_TRY_AGAIN',
     'MAX_MESSAGE_BYTES', 'MAX_HTTP_BATCH_BYTES', 'MAX_BATCHES_PER_REQUEST', 'MAX_EVENTS_PER_BATCH',
-    'MAX_URL_CHARS', 'MAX_UA_CHARS', 'MAX_SEQ', 'ID_PATTERN', 'SECRET_PATTERN',
+    'MAX_URL_CHARS', 'MAX_UA_CHARS', 'MAX_RELEASE_CHARS', 'MAX_SEQ', 'ID_PATTERN', 'SECRET_PATTERN',
   ]);
   for (const m of parsed) assert.match(m[2], /^(\d+( \* \d+)*|'[^'\\]*')$/, `${m[1]}: keep literals simple`);
 });

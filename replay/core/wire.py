@@ -36,6 +36,8 @@ MAX_BATCHES_PER_REQUEST = 200
 MAX_EVENTS_PER_BATCH = 5000
 MAX_URL_CHARS = 4096
 MAX_UA_CHARS = 1024
+# The optional release and environment a hello or envelope names (longer ones are refused).
+MAX_RELEASE_CHARS = 100
 # A window's batches are numbered from 1; no page lives to send this many.
 MAX_SEQ = 1_000_000_000
 

@@ -65,6 +65,9 @@ class Hello:
     ua: str
     # Bound to the session by its first hello; only the recording browser holds it.
     secret: str
+    # The site's own names for what ran: optional, "" when not given.
+    release: str = ""
+    environment: str = ""
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,8 @@ def parse_hello(msg: dict, settings: Settings) -> Hello:
         url=_string(msg, "url", settings.MAX_URL_CHARS, required=False),
         ua=_string(msg, "ua", settings.MAX_UA_CHARS, required=False),
         secret=_secret(msg),
+        release=_string(msg, "release", wire.MAX_RELEASE_CHARS, required=False),
+        environment=_string(msg, "environment", wire.MAX_RELEASE_CHARS, required=False),
     )
 
 

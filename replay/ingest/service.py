@@ -25,14 +25,17 @@ PROJECT_CACHE_S = 5.0
 
 # A session belongs to the project of its first hello, and to the browser holding the
 # secret that hello carried (sessions from before secrets bind to the next one seen).
+# Its release and environment are the last ones a hello named.
 _ADMIT = """
 local meta = KEYS[1]
-local project, secret, now, ua, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local project, secret, now, ua, ttl, release, environment = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local held = redis.call('HMGET', meta, 'project', 'secret')
 if held[1] and held[1] ~= project then return 'project' end
 if held[2] and held[2] ~= secret then return 'secret' end
 if not held[1] then redis.call('HSET', meta, 'project', project, 'first_seen_ms', now, 'ua', ua) end
 if not held[2] then redis.call('HSET', meta, 'secret', secret) end
+if release ~= '' then redis.call('HSET', meta, 'release', release) end
+if environment ~= '' then redis.call('HSET', meta, 'environment', environment) end
 redis.call('HSET', meta, 'last_seen_ms', now)
 redis.call('EXPIRE', meta, ttl)
 return 'ok'
@@ -137,7 +140,7 @@ class Ingest:
             raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
         answer = self._admit_script(keys=[self.keys.session_meta(hello.session)],
                                     args=[project.key, _digest(hello.secret), _now_ms(), hello.ua,
-                                          self.settings.SEQ_TTL_S])
+                                          self.settings.SEQ_TTL_S, hello.release, hello.environment])
         refused = _REFUSED.get(answer.decode() if isinstance(answer, bytes) else answer)
         if refused is not None:
             exc = ProtocolError(refused.code, refused.message)

@@ -1,4 +1,4 @@
-"""The snippet at /snippet.js: gzipped once, cacheable, with an ETag."""
+"""The snippet at /snippet.js and its loader at /loader.js: gzipped once, cacheable, with an ETag."""
 from __future__ import annotations
 
 import gzip
@@ -30,24 +30,33 @@ _cache: dict[str, Built] = {}
 _lock = threading.Lock()
 
 
-def _snippet() -> Built:
-    path = static_dir() / "snippet.js"
+def _built(name: str) -> Built:
+    path = static_dir() / name
     try:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError:
         raise ApiError(503, "snippet_not_built", "the snippet is not built: run `npm run build` in js-snippet/") from None
     with _lock:
-        hit = _cache.get("snippet")
+        hit = _cache.get(name)
         if hit is None or hit.mtime_ns != mtime:
             raw = path.read_bytes()
             hit = Built(mtime, raw, gzip.compress(raw, 9, mtime=0), hashlib.sha256(raw).hexdigest()[:20])
-            _cache["snippet"] = hit
+            _cache[name] = hit
         return hit
 
 
 @bp.route("/snippet.js")
 def snippet():
-    built = _snippet()
+    return _serve(_built("snippet.js"))
+
+
+@bp.route("/loader.js")
+def loader():
+    """The loader, for sites that include it as a blocking script rather than inline (README)."""
+    return _serve(_built("loader.js"))
+
+
+def _serve(built: Built):
     use_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(built.gzipped if use_gzip else built.raw, mimetype="application/javascript")
     if use_gzip:

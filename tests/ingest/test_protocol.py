@@ -61,6 +61,16 @@ def test_hello_fields_are_checked():
         assert err.code == "invalid_envelope" and field in err.message
 
 
+def test_release_and_environment_are_optional_strings_of_at_most_100_characters():
+    assert (parse_hello(HELLO, S).release, parse_hello(HELLO, S).environment) == ("", "")
+    named = parse_hello({**HELLO, "release": "2024.11.3+abc", "environment": "production"}, S)
+    assert (named.release, named.environment) == ("2024.11.3+abc", "production")
+    assert parse_hello({**HELLO, "release": "r" * 100}, S).release == "r" * 100
+    for field, value in [("release", "r" * 101), ("environment", "e" * 101), ("release", 42), ("environment", ["prod"])]:
+        err = code_of(parse_hello, {**HELLO, field: value}, S)
+        assert err.code == "invalid_envelope" and field in err.message
+
+
 def test_batch_fields_are_checked():
     assert parse_batch({"seq": 3, "events": [EVENT]}, S).seq == 3
     for bad in [{"seq": 0, "events": []}, {"seq": "1", "events": []}, {"seq": True, "events": []},

@@ -42,6 +42,21 @@ def test_hello_then_batches_are_acked_after_they_are_in_redis(ingest, project_ke
     assert redis.hget(keys.session_meta(SESSION), "project").decode() == project_key
 
 
+def test_the_release_and_environment_a_hello_names_are_kept_with_the_session(ingest, project_key, redis, keys):
+    meta = keys.session_meta(SESSION)
+    ingest.receive(Connection(origin=ORIGIN), hello(project_key))
+    assert redis.hmget(meta, "release", "environment") == [None, None]
+    named = json.loads(hello(project_key)) | {"release": "2024.11.3", "environment": "staging"}
+    ingest.receive(Connection(origin=ORIGIN), json.dumps(named))
+    assert redis.hmget(meta, "release", "environment") == [b"2024.11.3", b"staging"]
+    # A page without them (or an older snippet) leaves them as they were; a newer release replaces its own.
+    ingest.receive(Connection(origin=ORIGIN), hello(project_key))
+    envelope = named | {"release": "2024.11.4", "batches": [json.loads(batch(1))]}
+    del envelope["type"], envelope["environment"]
+    ingest.http_batch(ORIGIN, json.dumps(envelope).encode())
+    assert redis.hmget(meta, "release", "environment") == [b"2024.11.4", b"staging"]
+
+
 def test_duplicates_are_dropped_and_a_reconnect_learns_what_is_held(ingest, project_key, redis, keys):
     conn = Connection(origin=ORIGIN)
     ingest.receive(conn, hello(project_key))

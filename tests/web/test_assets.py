@@ -17,3 +17,12 @@ def test_snippet_is_served_gzipped_with_an_etag_and_revalidates(client):
     assert again.status_code == 304 and again.data == b""
     plain = client.get("/snippet.js")
     assert plain.data == raw and "Content-Encoding" not in plain.headers
+
+
+def test_the_loader_is_served_like_the_snippet(client):
+    raw = (static_dir() / "loader.js").read_bytes()
+    r = client.get("/loader.js", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/javascript")
+    assert gzip.decompress(r.data) == raw
+    assert r.headers["ETag"] != client.get("/snippet.js", headers={"Accept-Encoding": "gzip"}).headers["ETag"]
+    assert client.get("/loader.js").data == raw

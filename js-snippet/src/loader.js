@@ -1,0 +1,31 @@
+// The loader: a few lines a site puts first in <head> (inline, or as a blocking
+// <script src=".../loader.js">), so that calls and console lines from the very
+// start of the page are recorded. It wraps fetch, XMLHttpRequest and console
+// with the snippet's own code (calls.js, console.js), gives same-origin calls
+// the X-Replay-Session header of the session the snippet will use (session.js),
+// and queues what it saw until the snippet takes over (early.js). Its tag takes
+// the snippet tag's data-correlation and data-correlation-paths.
+import { LOADER_GLOBAL, LOADER_VERSION } from './early.js';
+import { loadSession, pageStorage } from './session.js';
+import { wrapCalls, correlated } from './calls.js';
+import { wrapConsole } from './console.js';
+
+// A page that never loads the snippet stops queueing here.
+const MAX_QUEUED = 1000;
+
+try {
+  if (!window[LOADER_GLOBAL]) {
+    const q = [];
+    const st = pageStorage();
+    const session = loadSession(Date.now(), st);
+    const data = (document.currentScript || {}).dataset || {};
+    const keep = (r) => q.length < MAX_QUEUED && q.push(r);
+    const early = { v: LOADER_VERSION, q, st, d() {} };
+    const stops = [
+      wrapCalls({ tagged: correlated(data.correlation !== 'off', data.correlationPaths), sessionId: () => session.id, begin: keep, end: (c) => early.d(c) }),
+      wrapConsole((c, a, t) => keep({ c, a, t, s: Date.now() })),
+    ];
+    early.x = () => stops.forEach((stop) => stop());
+    window[LOADER_GLOBAL] = early;
+  }
+} catch { /* never break the page */ }
