@@ -12,8 +12,8 @@ const MAX_SNIPPET_GZIP_BYTES = 30 * 1024;
 // Pasted into every page's <head>: every page load carries it (as it is, where the
 // page is not compressed). It holds the snippet's own wrappers of fetch, XHR and
 // console and its session code, so that both record the same way.
-const MAX_LOADER_BYTES = 4.5 * 1024;
-const MAX_LOADER_GZIP_BYTES = 2.25 * 1024;
+const MAX_LOADER_BYTES = 5 * 1024;
+const MAX_LOADER_GZIP_BYTES = 2.5 * 1024;
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'replay', 'static');
 const player = join(here, 'node_modules', 'rrweb-player', 'dist');

@@ -1,7 +1,10 @@
 // What the loader (loader.js) leaves for the snippet, under one global:
 //   {v: LOADER_VERSION, q: queue, st: store, d(record), x()}
-// q holds call records (calls.js; `k` set) and console lines ({c: level, a:
-// arguments, t: trace, s: epoch ms}) in the order they came, the loader's
+// q holds call records (calls.js; `k` set), console lines ({c: level, a:
+// arguments, t: trace, s: epoch ms}), uncaught errors and rejections ({e: the
+// event, s}) and calls to the window.Replay stub ({f: 'init' | 'identify' |
+// 'track' | 'stop', a: arguments, s}) in the order they came; a reader skips
+// records it does not know, so new kinds need no new version. The loader's
 // session lives in st (session.js reads it), d(record) is called as each queued
 // call ends, and x() takes the loader's wrappers off (inert where another
 // wrapper went on top of them). Pages keep an inline loader for years: change
@@ -9,6 +12,18 @@
 
 export const LOADER_GLOBAL = '__replay';
 export const LOADER_VERSION = 1;
+// Marks the loader's window.Replay stub, which the snippet replaces.
+export const STUB = '__replayStub';
+
+/** The calls made to the loader's window.Replay stub so far (left in the queue). */
+export function stubCalls() {
+  try {
+    const early = window[LOADER_GLOBAL];
+    return early && early.v === LOADER_VERSION && Array.isArray(early.q) ? early.q.filter((r) => r.f) : [];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * The loader's hand-over, or null when no loader of this version ran. Either way its

@@ -4,9 +4,12 @@ import { TAG_ERROR } from './wire.js';
 
 const cap = (s) => String(s == null ? '' : s).slice(0, 8000);
 
-/** Record window errors and unhandled rejections; returns stop. */
-export function startErrors(emit) {
-  const onError = (e) => {
+/**
+ * Record window errors and unhandled rejections, after those the loader queued
+ * (`early`, or null: its records {e: event, s: epoch ms}); returns stop.
+ */
+export function startErrors(emit, early) {
+  const onError = (e, timestamp) => {
     try {
       if (!(e instanceof ErrorEvent)) return; // resource load failures are not script errors
       const err = e.error;
@@ -17,10 +20,10 @@ export function startErrors(emit) {
         line: e.lineno | 0,
         column: e.colno | 0,
         stack: err && err.stack ? cap(err.stack) : null,
-      }, true);
+      }, true, timestamp);
     } catch { /* never break the page */ }
   };
-  const onRejection = (e) => {
+  const onRejection = (e, timestamp) => {
     try {
       const r = e.reason;
       const isErr = r && typeof r === 'object' && typeof r.message === 'string';
@@ -31,9 +34,10 @@ export function startErrors(emit) {
         line: 0,
         column: 0,
         stack: isErr && r.stack ? cap(errorText(r)) : null,
-      }, true);
+      }, true, timestamp);
     } catch { /* never break the page */ }
   };
+  if (early) early.q.forEach((r) => r.e && (r.e.type === 'error' ? onError : onRejection)(r.e, r.s));
   addEventListener('error', onError);
   addEventListener('unhandledrejection', onRejection);
   return () => {

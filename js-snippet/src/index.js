@@ -8,7 +8,7 @@ import { startRecorder, snapshot } from './recorder.js';
 import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
-import { takeLoader } from './early.js';
+import { takeLoader, stubCalls, STUB } from './early.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
@@ -109,7 +109,7 @@ function init(options) {
     const meta = { release: opts.release, environment: opts.environment };
     transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
     stops.push(transport.stop);
-    stops.push(startErrors(emit));
+    stops.push(startErrors(emit, early));
     stops.push(startConsole(emit, early));
     stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early }));
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
@@ -129,14 +129,15 @@ function stop() {
   }
 }
 
-/** Tie this session to a user of the site. */
-function identify(userId, traits) {
-  if (running) running.emit(TAG_IDENTIFY, { userId: String(userId).slice(0, 256), traits: toSafe(traits || {}) });
+/** Tie this session to a user of the site (no id: null, undefined or blank, is no user). */
+function identify(userId, traits, timestamp) {
+  const id = userId == null ? '' : String(userId).trim();
+  if (running && id) running.emit(TAG_IDENTIFY, { userId: id.slice(0, 256), traits: toSafe(traits || {}) }, false, timestamp);
 }
 
 /** A named event of the site's own. */
-function track(name, props) {
-  if (running) running.emit(TAG_TRACK, { name: String(name).slice(0, 256), props: toSafe(props || {}) });
+function track(name, props, timestamp) {
+  if (running) running.emit(TAG_TRACK, { name: String(name).slice(0, 256), props: toSafe(props || {}) }, false, timestamp);
 }
 
 /** A viewer link to this session at the current moment (null when not recording). */
@@ -148,8 +149,11 @@ function getSessionURL() {
 }
 
 try {
-  if (!(window.Replay && window.Replay.getSessionURL)) {
-    window.Replay = { init, identify, track, getSessionURL, stop };
+  const current = window.Replay;
+  if (!(current && current.getSessionURL) || current[STUB]) {
+    const calls = stubCalls(); // before init takes the loader's queue
+    // The public API takes only what a site passes; the stub's queued calls also carry their time.
+    window.Replay = { init, identify: (u, t) => identify(u, t), track: (n, p) => track(n, p), getSessionURL, stop };
     // Without a real script element, wait for Replay.init; say why when markup posed as one.
     if (!script && document.currentScript) console.warn('replay: not started: document.currentScript is not a <script> element');
     const data = (script && script.dataset) || {};
@@ -164,5 +168,7 @@ try {
         environment: data.environment,
       });
     }
+    const apply = { init: (a) => init(a[0]), identify: (a, s) => identify(a[0], a[1], s), track: (a, s) => track(a[0], a[1], s), stop };
+    calls.forEach((r) => apply[r.f] && apply[r.f](r.a, r.s));
   }
 } catch { /* never break the page */ }

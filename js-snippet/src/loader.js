@@ -3,9 +3,11 @@
 // start of the page are recorded. It wraps fetch, XMLHttpRequest and console
 // with the snippet's own code (calls.js, console.js), gives same-origin calls
 // the X-Replay-Session header of the session the snippet will use (session.js),
-// and queues what it saw until the snippet takes over (early.js). Its tag takes
-// the snippet tag's data-correlation and data-correlation-paths.
-import { LOADER_GLOBAL, LOADER_VERSION } from './early.js';
+// and queues what it saw until the snippet takes over (early.js): calls, console
+// lines, uncaught errors, and calls to window.Replay (a stub until the snippet
+// arrives). Its tag takes the snippet tag's data-correlation and
+// data-correlation-paths.
+import { LOADER_GLOBAL, LOADER_VERSION, STUB } from './early.js';
 import { loadSession, pageStorage } from './session.js';
 import { wrapCalls, correlated } from './calls.js';
 import { wrapConsole } from './console.js';
@@ -21,10 +23,17 @@ try {
     const data = (document.currentScript || {}).dataset || {};
     const keep = (r) => q.length < MAX_QUEUED && q.push(r);
     const early = { v: LOADER_VERSION, q, st, d() {} };
+    const onError = (e) => keep({ e, s: Date.now() });
     const stops = [
       wrapCalls({ tagged: correlated(data.correlation !== 'off', data.correlationPaths), sessionId: () => session.id, begin: keep, end: (c) => early.d(c) }),
       wrapConsole((c, a, t) => keep({ c, a, t, s: Date.now() })),
+      () => ['error', 'unhandledrejection'].forEach((t) => removeEventListener(t, onError)),
     ];
+    ['error', 'unhandledrejection'].forEach((t) => addEventListener(t, onError));
+    if (!window.Replay) {
+      const later = (f) => (...a) => { keep({ f, a, s: Date.now() }); };
+      window.Replay = { [STUB]: 1, init: later('init'), identify: later('identify'), track: later('track'), stop: later('stop'), getSessionURL: () => null };
+    }
     early.x = () => stops.forEach((stop) => stop());
     window[LOADER_GLOBAL] = early;
   }

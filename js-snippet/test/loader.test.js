@@ -4,11 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakePage, runLoader, recorder, response, tick, ORIGIN } from './page.js';
-import { takeLoader, LOADER_GLOBAL } from '../src/early.js';
+import { takeLoader, stubCalls, LOADER_GLOBAL, STUB } from '../src/early.js';
+import { startErrors } from '../src/errors.js';
 import { createSession } from '../src/session.js';
 import { startNetwork } from '../src/network.js';
 import { startConsole } from '../src/console.js';
-import { TAG_NETWORK, TAG_CONSOLE } from '../src/wire.js';
+import { TAG_NETWORK, TAG_CONSOLE, TAG_ERROR } from '../src/wire.js';
 
 const ENDPOINT = 'https://replay.test';
 const storedId = (page) => JSON.parse(page.storage.getItem('__replay_session')).id;
@@ -231,4 +232,47 @@ test('the loader runs once however often it is included', async () => {
   fetch('/api/me');
   assert.equal(early.q.length, 1);
   assert.equal(Object.keys(page.fetched[0].headers).filter((h) => h === 'x-replay-session').length, 1);
+});
+
+test("uncaught errors before the snippet are queued and recorded at their own time; window.Replay is a stub until then", async () => {
+  fakePage();
+  // Node has no ErrorEvent; the browser's carries message, filename, lineno, colno and error.
+  globalThis.ErrorEvent = class extends Event {
+    constructor(type, init) { super(type); Object.assign(this, init); }
+  };
+  const rejection = (reason) => Object.assign(new Event('unhandledrejection'), { reason });
+  const early = await runLoader();
+  const t0 = Date.now();
+  assert.equal(window.Replay[STUB], 1);
+  assert.equal(window.Replay.getSessionURL(), null, 'no session URL before the snippet, and no TypeError');
+  window.Replay.identify('u-7', { plan: 'pro' });
+  window.Replay.track('opened', { tab: 1 });
+  dispatchEvent(new ErrorEvent('error', { message: 'Uncaught Error: boom', filename: ORIGIN + '/app.js', lineno: 3, colno: 9, error: new Error('boom') }));
+  dispatchEvent(rejection(new TypeError('no profile')));
+  assert.deepEqual(stubCalls().map((r) => [r.f, ...r.a]), [['identify', 'u-7', { plan: 'pro' }], ['track', 'opened', { tab: 1 }]]);
+
+  const takenEarly = takeLoader();
+  assert.equal(takenEarly, early);
+  const rec = recorder();
+  const stop = startErrors(rec.emit, early);
+  const errors = rec.events.filter((e) => e.tag === TAG_ERROR);
+  assert.deepEqual(errors.map((e) => [e.payload.kind, e.payload.message]), [['error', 'Uncaught Error: boom'], ['unhandledrejection', 'TypeError: no profile']]);
+  assert.equal(errors[0].payload.line, 3);
+  assert.match(errors[0].payload.stack, /boom/);
+  assert.ok(errors.every((e) => e.urgent && e.timestamp >= t0 && e.timestamp <= Date.now()), 'at the time they happened');
+
+  // The loader's listener is off: a later error is recorded once, by the snippet.
+  dispatchEvent(new ErrorEvent('error', { message: 'later', error: new Error('later') }));
+  assert.equal(rec.events.filter((e) => e.tag === TAG_ERROR).length, 3);
+  assert.equal(early.q.filter((r) => r.e).length, 2, 'nothing queued after the hand-over');
+  stop();
+  delete globalThis.ErrorEvent;
+});
+
+test('the loader leaves a window.Replay the page already has', async () => {
+  fakePage();
+  const own = { mine: true };
+  globalThis.Replay = own;
+  await runLoader();
+  assert.equal(window.Replay, own);
 });

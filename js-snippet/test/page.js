@@ -61,6 +61,10 @@ export function fakePage({ dataset = {} } = {}) {
   const page = { fetched: [], xhrs: [], printed: [], entries: [], observers: [] };
   globalThis.window = globalThis;
   delete globalThis.__replay;
+  delete globalThis.Replay;
+  // The window's own events (error, unhandledrejection), on a fresh target per page.
+  const events = new EventTarget();
+  for (const m of ['addEventListener', 'removeEventListener', 'dispatchEvent']) globalThis[m] = events[m].bind(events);
   globalThis.location = new URL(ORIGIN + '/account?tab=1');
   globalThis.document = { currentScript: { dataset } };
   Object.defineProperty(globalThis, 'sessionStorage', { value: storage(), configurable: true, writable: true });

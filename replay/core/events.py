@@ -47,6 +47,7 @@ LATEST_MS = 4_102_444_800_000
 _DENIED_HEADERS = {"authorization", "cookie", "set-cookie", "proxy-authorization"}
 _DENIED_HEADER_PARTS = ("api-key", "apikey", "token", "secret", "session")
 _ALLOWED_HEADERS = {"x-replay-session"}
+_NO_USER_IDS = {"", "null", "undefined", "none", "nan"}
 
 
 def _text(value: Any, cap: int) -> str | None:
@@ -226,7 +227,8 @@ def identify(event: Any) -> dict | None:
     user_id = p.get("userId")
     if isinstance(user_id, (int, float)) and _number(user_id) is not None:
         user_id = str(user_id)
-    if not isinstance(user_id, str) or not user_id.strip():
+    # An id a page built from a missing value (String(null)) names no user; an older snippet sent these.
+    if not isinstance(user_id, str) or user_id.strip().lower() in _NO_USER_IDS:
         return None
     return {"id": user_id.strip()[:MAX_USER_ID_CHARS], "traits": _traits(p.get("traits")), "ts": ts}
 

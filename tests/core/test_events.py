@@ -49,6 +49,10 @@ def test_identify_and_errors():
     assert ev.identify(samples.identify(" u-1 ", 5, plan="pro", n=3, nested={"x": 1})) == {
         "id": "u-1", "traits": {"plan": "pro", "n": 3}, "ts": 5}
     assert ev.identify(samples.identify("", 5)) is None
+    # Replay.identify(null) or (undefined) from a page, as an older snippet sent it: no user.
+    for missing in ("null", "undefined", " NULL ", "None"):
+        assert ev.identify(samples.identify(missing, 5)) is None, missing
+    assert ev.identify(samples.identify("nullable-7", 5))["id"] == "nullable-7"
     assert ev.console_error(samples.console("warn", 1, "x")) is None
     err = ev.console_error(samples.custom("replay.console", {"level": "error", "args": ["a", 5, "b"]}, 1))
     assert err["message"] == "a b" and err["kind"] == "console_error"

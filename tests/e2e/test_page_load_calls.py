@@ -23,6 +23,8 @@ from replay.core.keys import RedisKeys
 from replay.web.paths import static_dir
 
 EARLY_LINE = "account page: profile request answered"
+EARLY_USER = "early-user-7"
+EARLY_ERROR = "profile widget failed before the snippet"
 # The snippet at this rate (about 29 KB gzipped) takes about three seconds.
 SLOW_SNIPPET_RATE = "10k"
 
@@ -36,9 +38,15 @@ def _page(replay_server: str, key: str, loader: bool) -> str:
   // The page's first inline script: the snippet cannot be here yet.
   fetch('/api/me?from=head').then(function (r) {{
     window.__earlyStatus = r.status;
-    window.__earlyBeforeSnippet = !window.Replay;
+    // With the loader, window.Replay is its stub until the snippet comes: no session URL yet.
+    window.__earlyBeforeSnippet = !(window.Replay && window.Replay.getSessionURL());
     console.error('{EARLY_LINE}', r.status);
   }});
+  if (window.Replay) {{
+    Replay.identify('{EARLY_USER}', {{plan: 'pro'}});
+    Replay.track('account opened', {{tab: 'profile'}});
+  }}
+  setTimeout(function () {{ throw new Error('{EARLY_ERROR}'); }}, 0);
 </script>
 <script src="/slow/snippet.js" data-project-key="{key}" data-endpoint="{replay_server}" data-release="2024.11.3"
         data-environment="e2e" async></script>
@@ -73,7 +81,7 @@ def _open(browser, url: str) -> tuple[str, list[str]]:
     context = browser.new_context()
     page = context.new_page()
     errors = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("pageerror", lambda e: errors.append(str(e)) if EARLY_ERROR not in str(e) else None)
     page.goto(url)
     page.wait_for_function("window.__earlyStatus === 502")
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()", timeout=20000)
@@ -132,6 +140,14 @@ def test_with_the_loader_a_502_on_page_load_is_recorded_with_its_console_line(
     # Its console line, from before the snippet, at the time it was logged.
     [line] = [p for p in custom(events, "replay.console") if EARLY_LINE in p["args"][0]]
     assert line["level"] == "error" and line["args"][1] == "502"
+    # Its uncaught error, and the identify and track calls the page made to the loader's stub.
+    [error] = [p for p in custom(events, "replay.error") if EARLY_ERROR in p["message"]]
+    assert error["kind"] == "error" and "Error" in error["stack"]
+    [who] = custom(events, "replay.identify")
+    assert who["userId"] == EARLY_USER and who["traits"] == {"plan": "pro"}
+    [opened] = [p for p in custom(events, "replay.track") if p["name"] == "account opened"]
+    assert opened["props"] == {"tab": "profile"}
+    assert (api(f"/api/sessions/{session_id}").json().get("user") or {}).get("id") == EARLY_USER
     # The loader tagged the call: nginx's log names the session.
     assert re.search(rf"^GET /api/me 502 [0-9.]+ session={session_id}$", early_site["access_log"].read_text(), re.M)
 
