@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 
 from replay.api import responses
 from replay.api.responses import load_manifest
-from replay.api.urls import call_url, replay_url
+from replay.api.urls import group_session_url, replay_url
 from replay.index import groups
 from replay.index import sessions as index
 from replay.web.auth import api_auth
@@ -94,14 +94,14 @@ def list_failure_groups():
 @bp.get("/failures/<group_id>/sessions")
 @api_auth
 def failure_group_sessions(group_id: str):
-    """The sessions behind one group, each with a link that opens at its failing call."""
+    """The sessions behind one group, each with a link that opens at its first failed call of the group."""
     svc = services()
     group = groups.get_group(svc.redis, svc.keys, group_id)
     if group is None:
         raise ApiError(404, "not_found", "no such failure group")
     found = groups.group_sessions(svc.redis, svc.keys, group_id, limit=_limit())
     for item in found:
-        item["replay_url"] = call_url(item["session"], item.get("call"))
+        item["replay_url"] = group_session_url(group_id, item["session"])
     return jsonify({"group": group, "sessions": found})
 
 

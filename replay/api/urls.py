@@ -1,8 +1,6 @@
 """Links to the viewer that API answers carry (absolute, from REPLAY_PUBLIC_URL or the request's host)."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from flask import request
 
 from replay.web.services import services
@@ -17,8 +15,6 @@ def replay_url(session_id: str, t_ms: int | None = None) -> str:
     return f"{base_url()}/sessions/{session_id}{suffix}"
 
 
-def call_url(session_id: str, call: str | None) -> str:
-    """The replay page opened just before one failed call (or at the start when the call is unknown)."""
-    if not call:
-        return replay_url(session_id)
-    return f"{base_url()}/sessions/{session_id}?{urlencode({'call': call})}"
+def group_session_url(group_id: str, session_id: str) -> str:
+    """The replay page opened at the session's first failed call of one failure group (the viewer finds it)."""
+    return f"{base_url()}/failures/{group_id}/sessions/{session_id}"
