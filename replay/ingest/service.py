@@ -159,6 +159,10 @@ class Ingest:
             raise exc
         return project
 
+    def forget_project(self, key: str) -> None:
+        """This process reads the project again at its next hello (an admin changed it here)."""
+        self._projects.pop(key, None)
+
     def _project(self, key: str) -> Project | None:
         now = time.monotonic()
         hit = self._projects.get(key)

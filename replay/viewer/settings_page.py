@@ -10,6 +10,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from replay.core.accounts import AccountError
 from replay.core.projects import normalize_origin
 from replay.core.refusals import Refusals
+from replay.ingest.routes import ingest_service
 from replay.web.auth import check_csrf, csrf_token, current_user, login_required
 from replay.web.errors import ApiError
 from replay.web.security import page_headers
@@ -55,6 +56,9 @@ def _change(view):
             session["settings_notice"] = view(**kwargs)
         except AccountError as exc:
             session["settings_error"] = str(exc)
+        if anchor:
+            # This process takes the change at once; others within their project cache time (5 s).
+            ingest_service().forget_project(anchor)
         return redirect(url_for("settings.settings_page", _anchor=f"p-{anchor}" if anchor else "tokens"))
 
     wrapper.__name__ = view.__name__
