@@ -18,7 +18,7 @@ from replay.ingest.flush import request_flush
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
-from replay.viewer import export, pages, share_routes
+from replay.viewer import export, pages, settings_page, share_routes
 from replay.web import assets, errors, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
@@ -54,7 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     errors.init_app(app)
     app.after_request(security.nosniff)
     sock.init_app(app)
-    for module in (ingest_routes, assets, api_routes, pages, share_routes, export):
+    for module in (ingest_routes, assets, api_routes, pages, settings_page, share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

@@ -30,6 +30,22 @@ class RedisKeys:
     def token(self, digest: str) -> str:
         return f"{self.prefix}token:{digest}"
 
+    def refused_origins(self, project: str) -> tuple[str, str]:
+        """Ingest refused for a project, by origin: a zset origin -> last refusal (epoch ms), the most recent
+        REFUSED_ORIGINS_KEPT only, and a hash 'n:ORIGIN' -> refusals, 'r:ORIGIN' -> the last reason."""
+        return f"{self.prefix}refused:{project}:seen", f"{self.prefix}refused:{project}:info"
+
+    def user_pattern(self) -> str:
+        """SCAN pattern of every user record (`replay user list`)."""
+        return self._escaped_prefix() + "user:*"
+
+    def token_pattern(self) -> str:
+        """SCAN pattern of every API token record (`replay token list`)."""
+        return self._escaped_prefix() + "token:*"
+
+    def _escaped_prefix(self) -> str:
+        return re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix)
+
     # Viewer logins (the cookie holds the login id; Redis keys hold only its digest).
     def login(self, digest: str) -> str:
         """Hash: user, password_id, created_ms, seen_ms; expires LOGIN_TTL_S after the login."""
@@ -197,7 +213,7 @@ class RedisKeys:
 
     def index_patterns(self) -> list[str]:
         """SCAN patterns matching every index key (what `replay reindex` drops)."""
-        prefix = re.sub(r"([*?\[\]\\])", r"\\\1", self.prefix)
+        prefix = self._escaped_prefix()
         return [f"{prefix}session:*", f"{prefix}idx:*"]
 
 

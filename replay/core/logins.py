@@ -54,7 +54,7 @@ class Logins:
         return login_id
 
     def user_of(self, login_id: object, seen_interval_s: int = 60) -> str | None:
-        """The user of a live login, or None (no such login, ended, or its user removed or reset)."""
+        """The user of a live login, or None (no such login, ended, or its user removed, disabled or reset)."""
         if not isinstance(login_id, str) or not login_id or len(login_id) > MAX_LOGIN_ID_CHARS:
             return None
         key = self.keys.login(_digest(login_id))
@@ -62,8 +62,8 @@ class Logins:
         if user is None:
             return None
         email = user.decode()
-        password, current_id = self.redis.hmget(self.keys.user(email), "password", "password_id")
-        if password is None or (current_id or b"") != (password_id or b""):
+        password, current_id, disabled = self.redis.hmget(self.keys.user(email), "password", "password_id", "disabled")
+        if password is None or disabled == b"1" or (current_id or b"") != (password_id or b""):
             return None
         now = _now_ms()
         if now - int(seen_ms or 0) >= seen_interval_s * 1000:

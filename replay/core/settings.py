@@ -60,6 +60,14 @@ class Settings:
     MAX_SOCKETS: int = 4000
     MAX_SOCKETS_PER_IP: int = 256
     MAX_SOCKETS_PER_PROJECT: int = 3000
+    # Refused ingest (origin not allowed, project disabled): per project, the origins refused most recently
+    # are kept with a count and when they were last refused (the settings page lists them), this many at most,
+    # for this long after the last refusal. A server process logs one line per project, origin and reason per
+    # REFUSAL_LOG_INTERVAL_S, and at most REFUSAL_LOG_LINES_PER_MIN lines in all (a flood of origins is summed up).
+    REFUSED_ORIGINS_KEPT: int = 50
+    REFUSED_ORIGINS_TTL_S: int = 30 * 24 * 3600
+    REFUSAL_LOG_INTERVAL_S: float = 60.0
+    REFUSAL_LOG_LINES_PER_MIN: int = 20
     # Dedup memory per window: how long the set of seen sequence numbers lives.
     SEQ_TTL_S: int = 7 * 24 * 3600
     # The buffer of a session that nobody flushes expires after this long.

@@ -16,10 +16,12 @@ from redis import Redis
 
 from replay.core.accounts import Accounts, Project
 from replay.core.keys import RedisKeys
+from replay.core.refusals import Refusals
 from replay.core.settings import Settings
 from replay.ingest.buffer import AppendResult, Buffer
 from replay.ingest.protocol import (Hello, ProtocolError, decode, decode_message, parse_batch, parse_hello,
                                     parse_http_batches)
+from replay.ingest.refusals import RefusalLog, RefusalReporter
 
 PROJECT_CACHE_S = 5.0
 
@@ -68,6 +70,9 @@ class Ingest:
         self.request_flush = request_flush
         self._admit_script = redis.register_script(_ADMIT)
         self._projects: dict[str, tuple[float, Project | None]] = {}
+        self.refusals = RefusalReporter(
+            Refusals(redis, keys, settings.REFUSED_ORIGINS_KEPT, settings.REFUSED_ORIGINS_TTL_S),
+            RefusalLog(settings.REFUSAL_LOG_INTERVAL_S, settings.REFUSAL_LOG_LINES_PER_MIN))
 
     # Websocket: one Connection per socket.
     def receive(self, conn: Connection, data: bytes | str) -> dict:
@@ -135,9 +140,15 @@ class Ingest:
     def _admit(self, hello: Hello, origin: str | None) -> Project:
         project = self._project(hello.key)
         if project is None:
+            self.refusals.refused("unknown_project", hello.key, None, origin)
             raise ProtocolError("unknown_project", "no project has this key")
         if not project.allows(origin):
+            self.refusals.refused("origin_not_allowed", hello.key, project, origin)
             raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
+        if not project.enabled:
+            self.refusals.refused("project_disabled", hello.key, project, origin)
+            raise ProtocolError("project_disabled", "this project is disabled; its admin can enable it with: "
+                                f"replay project enable {project.key}")
         answer = self._admit_script(keys=[self.keys.session_meta(hello.session)],
                                     args=[project.key, _digest(hello.secret), _now_ms(), hello.ua,
                                           self.settings.SEQ_TTL_S, hello.release, hello.environment])
@@ -147,6 +158,10 @@ class Ingest:
             exc.admitted = True  # the origin is the project's own: its page may read why (and stop sending)
             raise exc
         return project
+
+    def forget_project(self, key: str) -> None:
+        """This process reads the project again at its next hello (an admin changed it here)."""
+        self._projects.pop(key, None)
 
     def _project(self, key: str) -> Project | None:
         now = time.monotonic()

@@ -34,5 +34,5 @@ def test_each_password_gets_a_new_password_id(redis, keys):
     accounts = Accounts(redis, keys)
     accounts.create_user("dev@example.com", "correct horse")
     first = accounts.authenticate("dev@example.com", "correct horse")
-    accounts.create_user("dev@example.com", "correct horse")
+    accounts.reset_password("dev@example.com", "correct horse")
     assert first and accounts.authenticate("dev@example.com", "correct horse") not in (None, first)

@@ -57,7 +57,7 @@ def test_resetting_the_password_ends_every_login_of_that_user_only(accounts, red
     accounts.create_user("other@example.com", PASSWORD)
     mine = [log_in(accounts), log_in(accounts)]
     theirs = log_in(accounts, "other@example.com")
-    accounts.create_user(EMAIL, "a new password")
+    accounts.reset_password(EMAIL, "a new password")
     assert [accounts.logins.user_of(i) for i in mine] == [None, None]
     assert accounts.logins.user_of(theirs) == "other@example.com"
     assert len(login_records(redis, keys)) == 1  # the records are gone, not only refused
@@ -73,7 +73,7 @@ def test_records_are_deleted_not_only_refused(accounts, redis, keys):
 
 def test_a_login_checked_against_the_old_password_during_a_reset_does_not_survive_it(accounts):
     password_id = accounts.authenticate(EMAIL, PASSWORD)  # the form's check passed...
-    accounts.create_user(EMAIL, "a new password")  # ...the reset runs and revokes...
+    accounts.reset_password(EMAIL, "a new password")  # ...the reset runs and revokes...
     late = accounts.logins.create(EMAIL, password_id, TTL_S)  # ...then the login is written
     assert accounts.logins.user_of(late) is None
 
@@ -90,7 +90,7 @@ def test_a_user_from_before_password_ids_keeps_working_until_reset(accounts, red
     redis.hdel(keys.user(EMAIL), "password_id")
     login_id = log_in(accounts)
     assert accounts.logins.user_of(login_id) == EMAIL
-    accounts.create_user(EMAIL, PASSWORD)
+    accounts.reset_password(EMAIL, PASSWORD)
     assert accounts.logins.user_of(login_id) is None
 
 

@@ -19,7 +19,7 @@ import websocket
 
 # Close codes after which the snippet must not reconnect (docs/protocol.md).
 FATAL_CLOSES = {"invalid_message", "invalid_envelope", "hello_required", "unknown_project", "origin_not_allowed",
-                "session_conflict", "unsupported_version", "too_large"}
+                "project_disabled", "session_conflict", "unsupported_version", "too_large"}
 BATCH_INTERVAL_S = 0.2
 ACK_TIMEOUT_S = 5.0
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 0.1, 1.0

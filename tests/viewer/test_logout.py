@@ -82,7 +82,7 @@ def test_resetting_the_password_from_the_cli_ends_every_login_of_that_user(app, 
     settings = app.extensions["replay"].settings
     monkeypatch.setenv("REPLAY_REDIS_URL", settings.REDIS_URL)
     monkeypatch.setenv("REPLAY_DATA_DIR", settings.DATA_DIR)
-    assert cli_main(["user", "create", EMAIL, "--password", "a brand new password"]) == 0
+    assert cli_main(["user", "create", EMAIL, "--reset", "--password", "a brand new password"]) == 0
     assert_logged_out(logged_in)
     assert_logged_out(second)
     assert other.get("/").status_code == 200
