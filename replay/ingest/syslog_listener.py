@@ -8,7 +8,6 @@ loses nothing: the socket and its queued datagrams live in the master.
 """
 from __future__ import annotations
 
-import errno
 import logging
 import socket
 
@@ -59,30 +58,31 @@ def bind(settings: Settings) -> socket.socket | None:
 
 
 def receive(sock: socket.socket, intake, batch_datagrams: int) -> None:
-    """Read forever: wait for one datagram, take what else is queued (up to a batch), store them together."""
+    """Read forever: wait until a datagram is queued, take what is queued (up to a batch), store them together."""
     import gevent
+    from gevent.socket import wait_read
 
+    # Non-blocking reads (gevent would otherwise wait in a recv for the next datagram instead of raising).
+    sock.settimeout(0.0)
     while True:
         try:
-            batch = [_read(sock.recvfrom(MAX_DATAGRAM_BYTES))]
-        except OSError as exc:
-            if exc.errno in (errno.EBADF, errno.ENOTSOCK):
-                return  # closed: the worker is stopping
-            raise
+            wait_read(sock.fileno())
+        except (OSError, ValueError):
+            return  # closed: the worker is stopping
+        batch = []
         while len(batch) < batch_datagrams:
             try:
-                batch.append(_read(sock.recvfrom(MAX_DATAGRAM_BYTES, socket.MSG_DONTWAIT)))
-            except (BlockingIOError, InterruptedError):
-                break
+                payload, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
+            except (BlockingIOError, InterruptedError, socket.timeout):
+                break  # nothing more queued (another worker may have taken it)
+            batch.append((payload, sender[0]))
+        if not batch:
+            continue
         try:
             intake.store_datagrams(batch)
         except RedisError as exc:
             log.warning("dropped %d syslog datagrams: Redis unavailable (%s)", len(batch), exc)
             gevent.sleep(REDIS_PAUSE_S)
-
-
-def _read(received: tuple[bytes, tuple]) -> tuple[bytes, str]:
-    return received[0], received[1][0]
 
 
 def start_in_worker(master_sock: socket.socket, settings: Settings):
