@@ -57,32 +57,58 @@ def bind(settings: Settings) -> socket.socket | None:
     return sock
 
 
-def receive(sock: socket.socket, intake, batch_datagrams: int) -> None:
-    """Read forever: wait until a datagram is queued, take what is queued (up to a batch), store them together."""
+def receive(sock: socket.socket, intake, batch_datagrams: int, max_queued: int = 50_000) -> None:
+    """Read forever into a bounded queue that a second greenlet stores in batches (one Redis round trip each):
+    the socket is drained while a batch is on its way to Redis, so the kernel's small UDP queue
+    (net.core.rmem_max) does not overflow while we wait. Past `max_queued` datagrams are dropped, counted."""
+    import collections
+
     import gevent
+    from gevent.event import Event
     from gevent.socket import wait_read
 
+    queue: collections.deque = collections.deque()
+    ready, dropped = Event(), [0]
+
+    def store_forever():
+        while True:
+            ready.wait()
+            ready.clear()
+            while queue:
+                batch = [queue.popleft() for _ in range(min(batch_datagrams, len(queue)))]
+                try:
+                    intake.store_datagrams(batch)
+                except RedisError as exc:
+                    log.warning("dropped %d syslog datagrams: Redis unavailable (%s)", len(batch), exc)
+                    gevent.sleep(REDIS_PAUSE_S)
+                except Exception:
+                    # A bug met by one batch must not stop the listener: that batch is lost, said loudly.
+                    log.exception("dropped %d syslog datagrams", len(batch))
+                if dropped[0]:
+                    log.warning("dropped %d syslog datagrams: more arrived than Redis took", dropped[0])
+                    dropped[0] = 0
+
+    writer = gevent.spawn(store_forever)
     # Non-blocking reads (gevent would otherwise wait in a recv for the next datagram instead of raising).
     sock.settimeout(0.0)
-    while True:
-        try:
-            wait_read(sock.fileno())
-        except (OSError, ValueError):
-            return  # closed: the worker is stopping
-        batch = []
-        while len(batch) < batch_datagrams:
+    try:
+        while True:
             try:
-                payload, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
-            except (BlockingIOError, InterruptedError, socket.timeout):
-                break  # nothing more queued (another worker may have taken it)
-            batch.append((payload, sender[0]))
-        if not batch:
-            continue
-        try:
-            intake.store_datagrams(batch)
-        except RedisError as exc:
-            log.warning("dropped %d syslog datagrams: Redis unavailable (%s)", len(batch), exc)
-            gevent.sleep(REDIS_PAUSE_S)
+                wait_read(sock.fileno())
+            except (OSError, ValueError):
+                return  # closed: the worker is stopping
+            while True:
+                try:
+                    payload, sender = sock.recvfrom(MAX_DATAGRAM_BYTES)
+                except (BlockingIOError, InterruptedError, socket.timeout):
+                    break  # nothing more queued (another worker may have taken it)
+                if len(queue) < max_queued:
+                    queue.append((payload, sender[0]))
+                else:
+                    dropped[0] += 1
+            ready.set()
+    finally:
+        writer.kill()
 
 
 def start_in_worker(master_sock: socket.socket, settings: Settings):
