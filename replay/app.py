@@ -13,8 +13,10 @@ from replay.core import redis_conn
 from replay.core import settings as settings_mod
 from replay.core.accounts import Accounts
 from replay.core.keys import RedisKeys
+from replay.ingest import log_routes
 from replay.ingest import routes as ingest_routes
 from replay.ingest.flush import request_flush
+from replay.ingest.proxy_logs import ProxyLogs
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
@@ -39,6 +41,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
                                          store=make_store(settings))
     app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
     app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
+    app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),
         SESSION_COOKIE_HTTPONLY=True,
@@ -54,7 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     errors.init_app(app)
     app.after_request(security.nosniff)
     sock.init_app(app)
-    for module in (ingest_routes, assets, api_routes, pages, settings_page, share_routes, export):
+    for module in (ingest_routes, log_routes, assets, api_routes, pages, settings_page, share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

@@ -57,6 +57,20 @@ def cmd_project_create(args, settings) -> int:
     return 0
 
 
+def cmd_project_server_key(args, settings) -> int:
+    from replay.core import server_keys
+
+    accounts = _accounts(settings)
+    project = server_keys.find_project(accounts, args.project)
+    key = server_keys.issue(accounts.redis, accounts.keys, project.key, rotate=args.rotate)
+    if key is None:
+        raise server_keys.AccountError(f"project {project.key} disappeared")
+    print(f"project {project.name!r} ({project.key}): {'new ' if args.rotate else ''}server key for nginx's syslog tag "
+          "and POST /ingest/logs" + (" (the old one is refused from now)" if args.rotate else ""))
+    print(f"server key: {key}")
+    return 0
+
+
 def cmd_project_list(args, settings) -> int:
     projects = _accounts(settings).projects()
     if not projects:
@@ -256,6 +270,10 @@ def parser() -> argparse.ArgumentParser:
         po.add_argument("key")
         po.add_argument("origin")
         po.set_defaults(func=func)
+    ps = project.add_parser("server-key", help="print the project's server key (nginx's syslog tag); --rotate for a new one")
+    ps.add_argument("project", help="the project's key, or its name when no other project has it")
+    ps.add_argument("--rotate", action="store_true", help="replace the key: the old one is refused from now")
+    ps.set_defaults(func=cmd_project_server_key)
 
     user = sub.add_parser("user", help="viewer logins").add_subparsers(dest="action", required=True)
     uc = user.add_parser("create", help="create a viewer login (--reset: new password for an existing one)")

@@ -43,6 +43,18 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
     monkey.patch_all()
     from gunicorn.app.base import BaseApplication
 
+    from replay.ingest import syslog_listener
+
+    # Bound here, once, and read by every worker (replay/ingest/syslog_listener.py says why).
+    syslog_sock = syslog_listener.bind(settings)
+    if syslog_sock is not None:
+        print(f"replay: listening for nginx syslog on udp {settings.SYSLOG_ADDR}", flush=True)
+
+    def post_worker_init(worker):
+        _calm_garbage_collector(worker)
+        if syslog_sock is not None:
+            syslog_listener.start_in_worker(syslog_sock, settings)
+
     options = {
         "bind": f"{host}:{port}",
         "workers": settings.WEB_WORKERS,
@@ -56,7 +68,7 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         "errorlog": "-",
         # Several servers may run on one host (tests, the embedded default): no shared control socket.
         "control_socket_disable": True,
-        "post_worker_init": _calm_garbage_collector,
+        "post_worker_init": post_worker_init,
     }
 
     class Application(BaseApplication):

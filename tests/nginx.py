@@ -12,11 +12,22 @@ import pytest
 from tests.conftest import wait_for_port
 
 LOG_FORMAT = "log_format replay '$request_method $uri $status $request_time session=$http_x_replay_session';"
+# The access-log format of DESIGN ("Server-side evidence"), as the README gives it to users.
+REPLAY_LOG_FORMAT = r"""log_format replay escape=json '{"v":1,"msec":"$msec","session":"$http_x_replay_session",'
+  '"connection":"$connection","request_id":"$request_id","method":"$request_method",'
+  '"uri":"$request_uri","host":"$host","status":"$status","request_time":"$request_time",'
+  '"upstream_addr":"$upstream_addr","upstream_status":"$upstream_status",'
+  '"upstream_connect_time":"$upstream_connect_time","upstream_header_time":"$upstream_header_time",'
+  '"upstream_response_time":"$upstream_response_time","client":"$remote_addr"}';"""
 
 
 @contextlib.contextmanager
-def running_nginx(conf_dir: Path, port: int, locations: str):
-    """nginx listening on 127.0.0.1:port with these `location` blocks; access log in conf_dir/logs."""
+def running_nginx(conf_dir: Path, port: int, locations: str, http: str = "", main: str = "",
+                  log_format: str = LOG_FORMAT, error_level: str = "error"):
+    """nginx listening on 127.0.0.1:port with these `location` blocks; access log in conf_dir/logs.
+
+    `http` and `main` are more directives for those contexts (upstreams, zones, more `access_log` and
+    `error_log` lines: nginx writes to each of them)."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
         pytest.fail("nginx is not installed: run the README's test command")
@@ -30,12 +41,14 @@ def running_nginx(conf_dir: Path, port: int, locations: str):
 daemon off;
 worker_processes 1;
 pid {conf_dir}/nginx.pid;
-error_log {logs}/error.log;
+error_log {logs}/error.log {error_level};
+{main}
 events {{ worker_connections 256; }}
 http {{
-  {LOG_FORMAT}
+  {log_format}
   access_log {logs}/access.log replay;
   {temp}
+  {http}
   server {{
     listen 127.0.0.1:{port};
     {locations}

@@ -78,6 +78,33 @@ class RedisKeys:
         """Zset of link ids by created_ms."""
         return f"{self.prefix}shares:user:{email.lower()}"
 
+    # Server keys (replay/core/server_keys.py): the project hash holds its key, this maps it back.
+    def server_key(self, server_key: str) -> str:
+        """String: the project key a server key belongs to."""
+        return f"{self.prefix}serverkey:{server_key}"
+
+    # Proxy log lines waiting for the join (replay/ingest/proxy_logs.py; layout in docs/proxy-logs.md).
+    def proxy_session(self, project: str, session: str) -> str:
+        """List of access records of one session (JSON), oldest first, capped and expiring."""
+        return f"{self.prefix}plog:{project}:s:{session}"
+
+    def proxy_route(self, project: str, route: str) -> str:
+        """List of failed access records without a session, of one method + host + folded route."""
+        digest = hashlib.sha1(route.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        return f"{self.prefix}plog:{project}:r:{digest}"
+
+    def proxy_connection(self, project: str, connection: int) -> str:
+        """List of error-log records of one nginx connection number ($connection, `*N`)."""
+        return f"{self.prefix}plog:{project}:c:{connection}"
+
+    def proxy_stats(self, project: str) -> str:
+        """Hash of counters: lines accepted and rejected, by way in (syslog, http)."""
+        return f"{self.prefix}plog:{project}:stats"
+
+    def proxy_dropped(self) -> str:
+        """Hash of counters of syslog datagrams dropped before any project: unknown_tag, not_syslog."""
+        return f"{self.prefix}plog:dropped"
+
     # Ingestion buffer (collector appends, worker drains).
     def buffer(self, session: str) -> str:
         return f"{self.prefix}buf:{session}"

@@ -162,7 +162,10 @@ class Projects:
     def delete(self, key: str) -> Project:
         """Remove the project record (its key stops working); its recordings are left to the caller."""
         project = self.require(key)
+        server_key = self.redis.hget(self.keys.project(project.key), "server_key")
         pipe = self.redis.pipeline(transaction=True)
+        if server_key:  # its proxy logs are refused from now too
+            pipe.delete(self.keys.server_key(server_key.decode()))
         pipe.delete(self.keys.project(project.key))
         pipe.srem(self.keys.projects(), project.key)
         pipe.delete(*self.keys.refused_origins(project.key))

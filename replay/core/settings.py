@@ -127,6 +127,27 @@ class Settings:
     SHARE_MAX_TTL_S: int = 30 * 24 * 3600
     SHARE_KEEP_S: int = 30 * 24 * 3600
 
+    # Proxy logs (issue 9). `replay serve` listens for nginx's syslog on this UDP address ("host:port",
+    # "[v6]:port"; "off" disables), the tag being a project's server key.
+    SYSLOG_ADDR: str = "127.0.0.1:5514"
+    SYSLOG_RCVBUF_BYTES: int = 4 * 1024 * 1024
+    # Datagrams a listener reads before storing them together (one Redis round trip).
+    SYSLOG_BATCH_DATAGRAMS: int = 1000
+    # POST /ingest/logs: body as sent, and once gunzipped; longer lines are refused one by one.
+    MAX_LOG_POST_BYTES: int = 2 * 1024 * 1024
+    MAX_LOG_POST_INFLATED_BYTES: int = 16 * 1024 * 1024
+    MAX_LOG_LINE_CHARS: int = 16 * 1024
+    # Refused lines named in one answer (the count covers them all).
+    MAX_LOG_ERRORS_REPORTED: int = 20
+    # How long lines wait in Redis for the join, and how many each list keeps (the newest).
+    PROXY_LOG_TTL_S: int = 24 * 3600
+    PROXY_LOG_UNKEYED_TTL_S: int = 3600
+    PROXY_LOG_MAX_PER_SESSION: int = 2000
+    PROXY_LOG_MAX_PER_ROUTE: int = 200
+    PROXY_LOG_MAX_PER_CONNECTION: int = 20
+    # A server key -> project lookup is remembered this long per process (a rotated key works until then).
+    SERVER_KEY_CACHE_S: float = 5.0
+
     # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"
     # Prefix of every Redis key; tests isolate themselves with it.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import free_port, free_udp_port, wait_for_port
 from tests.nginx import running_nginx
 from tests.process_logs import TRACEBACK, LogWatch
 
@@ -44,6 +44,8 @@ def replay_env(redis_server, s3_server, tmp_path_factory):
         "REPLAY_DATA_DIR": str(tmp_path_factory.mktemp("replay-data")),
         "REPLAY_FLUSH_AGE_MS": "1000",
         "REPLAY_FLUSH_IDLE_MS": "200",
+        # Its own syslog port: the default one may be another running service's.
+        "REPLAY_SYSLOG_ADDR": f"127.0.0.1:{free_udp_port()}",
     })
     return env
 

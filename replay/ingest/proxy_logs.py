@@ -1,0 +1,142 @@
+"""Proxy log intake: lines from nginx (syslog or POST /ingest/logs) parsed and filed in Redis for the join.
+
+Layout (docs/proxy-logs.md): access lines of a session in a list per session; failed access lines
+without a session in a list per method + host + folded route; error-log lines (warn and worse) in a
+list per nginx connection number. Every list keeps its newest lines only and expires. One batch of
+lines is one Redis round trip.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from redis import Redis
+
+from replay.core.keys import RedisKeys
+from replay.core.proxy_logs.access_log import route_of
+from replay.core.proxy_logs.lines import LineError, parse_line
+from replay.core.proxy_logs.syslog import parse_frame
+from replay.core.server_keys import ServerKeyCache
+from replay.core.settings import Settings
+
+log = logging.getLogger(__name__)
+STORED_LEVELS = {"warn", "error", "crit", "alert", "emerg"}
+
+
+@dataclass
+class Outcome:
+    accepted: int = 0
+    rejected: int = 0
+    errors: list = field(default_factory=list)
+
+
+@dataclass
+class DatagramCounts:
+    accepted: int = 0
+    rejected: int = 0
+    unknown_tag: int = 0
+    not_syslog: int = 0
+
+
+class _Batch:
+    """Lists to append to and counters to add, written in one pipeline."""
+
+    def __init__(self):
+        self.lists: dict[str, tuple[list[str], int, int]] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+
+    def push(self, key: str, value: str, cap: int, ttl_s: int) -> None:
+        self.lists.setdefault(key, ([], cap, ttl_s))[0].append(value)
+
+    def count(self, key: str, name: str, n: int = 1) -> None:
+        if n:
+            self.counters[(key, name)] = self.counters.get((key, name), 0) + n
+
+    def write(self, redis: Redis) -> None:
+        if not self.lists and not self.counters:
+            return
+        pipe = redis.pipeline(transaction=False)
+        for key, (values, cap, ttl_s) in self.lists.items():
+            pipe.rpush(key, *values)
+            pipe.ltrim(key, -cap, -1)
+            pipe.expire(key, ttl_s)
+        for (key, name), n in self.counters.items():
+            pipe.hincrby(key, name, n)
+        pipe.execute()
+
+
+class ProxyLogs:
+    def __init__(self, settings: Settings, redis: Redis, keys: RedisKeys):
+        self.settings, self.redis, self.keys = settings, redis, keys
+        self.server_keys = ServerKeyCache(redis, keys, settings.SERVER_KEY_CACHE_S)
+
+    def project_of(self, server_key: str) -> str | None:
+        return self.server_keys.project_of(server_key)
+
+    def store_lines(self, project: str, lines: list[str], via: str, source: str | None = None) -> Outcome:
+        """Parse each line, file the good ones under the project; what was refused, by line number (from 1)."""
+        batch, outcome = _Batch(), Outcome()
+        self._file(batch, project, lines, via, source, outcome)
+        batch.write(self.redis)
+        return outcome
+
+    def store_datagrams(self, datagrams: list[tuple[bytes, str | None]]) -> DatagramCounts:
+        """Syslog datagrams (payload, sender address) from any number of projects, in one round trip."""
+        batch, counts = _Batch(), DatagramCounts()
+        by_project: dict[tuple[str, str | None], list[str]] = {}
+        for payload, sender in datagrams:
+            frame = parse_frame(payload)
+            if frame is None:
+                counts.not_syslog += 1
+                continue
+            project = self.project_of(frame[0])
+            if project is None:
+                counts.unknown_tag += 1
+                continue
+            by_project.setdefault((project, sender), []).append(frame[1])
+        for (project, sender), lines in by_project.items():
+            outcome = Outcome()
+            self._file(batch, project, lines, "syslog", sender, outcome)
+            counts.accepted += outcome.accepted
+            counts.rejected += outcome.rejected
+        batch.count(self.keys.proxy_dropped(), "unknown_tag", counts.unknown_tag)
+        batch.count(self.keys.proxy_dropped(), "not_syslog", counts.not_syslog)
+        batch.write(self.redis)
+        return counts
+
+    def _file(self, batch: _Batch, project: str, lines: list[str], via: str, source: str | None,
+              outcome: Outcome) -> None:
+        s, now = self.settings, int(time.time() * 1000)
+        for number, line in enumerate(lines, 1):
+            try:
+                record = parse_line(line, s.MAX_LOG_LINE_CHARS)
+            except LineError as exc:
+                outcome.rejected += 1
+                if len(outcome.errors) < s.MAX_LOG_ERRORS_REPORTED:
+                    outcome.errors.append({"line": number, "reason": str(exc)})
+                continue
+            outcome.accepted += 1
+            record.update(received_ms=now, via=via, source=source)
+            target = self._target(project, record)
+            if target:
+                batch.push(target[0], json.dumps(record, separators=(",", ":")), target[1], target[2])
+        stats = self.keys.proxy_stats(project)
+        batch.count(stats, f"accepted_{via}", outcome.accepted)
+        batch.count(stats, f"rejected_{via}", outcome.rejected)
+
+    def _target(self, project: str, record: dict) -> tuple[str, int, int] | None:
+        """(list key, cap, ttl) the record is filed under, or None when no join will need it."""
+        s = self.settings
+        if record["kind"] == "access":
+            if record["session"]:
+                return self.keys.proxy_session(project, record["session"]), s.PROXY_LOG_MAX_PER_SESSION, s.PROXY_LOG_TTL_S
+            if record["status"] >= 400 or record["status"] < 100:
+                route = route_of(record["method"], record["host"], record["uri"])
+                return self.keys.proxy_route(project, route), s.PROXY_LOG_MAX_PER_ROUTE, s.PROXY_LOG_UNKEYED_TTL_S
+            return None
+        if record["connection"] is not None and record["level"] in STORED_LEVELS:
+            return (self.keys.proxy_connection(project, record["connection"]), s.PROXY_LOG_MAX_PER_CONNECTION,
+                    s.PROXY_LOG_TTL_S)
+        return None
