@@ -10,7 +10,8 @@
 //   h request headers as [name, value] pairs, unfiltered (network.js filters),
 //   s start (epoch ms), p start and e end (performance.now());
 //   at the end: st status (0: no response), sx status text, x error ('network',
-//   'abort', 'timeout') when there was no response; for a failed call with a
+//   'abort', 'timeout', or 'unload': cut off by the page going away) when there
+//   was no response; for a failed call with a
 //   response also rh response headers (pairs or a Headers) and either r, a clone
 //   of the Response to read the body from (fetch), or b, the body text, and z,
 //   its size (xhr).
@@ -51,9 +52,14 @@ const record = (k, m, u, h) => ({
  */
 export function wrapCalls({ tagged, sessionId, begin, end }) {
   let active = true;
-  const restores = [];
+  // Calls still in flight when the page goes away end without an answer: not the network's fault.
+  let leaving = false;
+  const leave = () => { leaving = true; };
+  addEventListener('pagehide', leave);
+  const restores = [() => removeEventListener('pagehide', leave)];
   const done = (c) => {
     c.e = performance.now();
+    if (!c.st && leaving) c.x = 'unload';
     try { end(c); } catch { /* never break the page */ }
   };
 

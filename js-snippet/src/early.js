@@ -1,8 +1,8 @@
 // What the loader (loader.js) leaves for the snippet, under one global:
 //   {v: LOADER_VERSION, q: queue, st: store, d(record), x()}
 // q holds call records (calls.js; `k` set), console lines ({c: level, a:
-// arguments, t: trace, s: epoch ms}), uncaught errors and rejections ({e: the
-// event, s}) and calls to the window.Replay stub ({f: 'init' | 'identify' |
+// arguments, t: trace, s: epoch ms}), uncaught errors and rejections ({w: the
+// window's event, s}) and calls to the window.Replay stub ({f: 'init' | 'identify' |
 // 'track' | 'stop', a: arguments, s}) in the order they came; a reader skips
 // records it does not know, so new kinds need no new version. The loader's
 // session lives in st (session.js reads it), d(record) is called as each queued

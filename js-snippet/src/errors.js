@@ -6,7 +6,7 @@ const cap = (s) => String(s == null ? '' : s).slice(0, 8000);
 
 /**
  * Record window errors and unhandled rejections, after those the loader queued
- * (`early`, or null: its records {e: event, s: epoch ms}); returns stop.
+ * (`early`, or null: its records {w: event, s: epoch ms}); returns stop.
  */
 export function startErrors(emit, early) {
   const onError = (e, timestamp) => {
@@ -37,7 +37,7 @@ export function startErrors(emit, early) {
       }, true, timestamp);
     } catch { /* never break the page */ }
   };
-  if (early) early.q.forEach((r) => r.e && (r.e.type === 'error' ? onError : onRejection)(r.e, r.s));
+  if (early) early.q.forEach((r) => r.w && (r.w.type === 'error' ? onError : onRejection)(r.w, r.s));
   addEventListener('error', onError);
   addEventListener('unhandledrejection', onRejection);
   return () => {

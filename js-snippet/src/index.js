@@ -151,13 +151,21 @@ function getSessionURL() {
 try {
   const current = window.Replay;
   if (!(current && current.getSessionURL) || current[STUB]) {
-    const calls = stubCalls(); // before init takes the loader's queue
+    let calls = stubCalls(); // before init takes the loader's queue
+    // Replay.stop() before the snippet came (consent withdrawn, say): nothing starts,
+    // the loader's wrappers come off, and only what the page asked after it is done.
+    const stopped = calls.map((r) => r.f).lastIndexOf('stop');
+    if (stopped >= 0) {
+      calls = calls.slice(stopped + 1);
+      const early = takeLoader();
+      if (early) early.q.length = 0;
+    }
     // The public API takes only what a site passes; the stub's queued calls also carry their time.
     window.Replay = { init, identify: (u, t) => identify(u, t), track: (n, p) => track(n, p), getSessionURL, stop };
     // Without a real script element, wait for Replay.init; say why when markup posed as one.
     if (!script && document.currentScript) console.warn('replay: not started: document.currentScript is not a <script> element');
     const data = (script && script.dataset) || {};
-    if (data.projectKey) {
+    if (data.projectKey && stopped < 0) {
       init({
         projectKey: data.projectKey,
         endpoint: data.endpoint,
@@ -168,7 +176,7 @@ try {
         environment: data.environment,
       });
     }
-    const apply = { init: (a) => init(a[0]), identify: (a, s) => identify(a[0], a[1], s), track: (a, s) => track(a[0], a[1], s), stop };
+    const apply = { init: (a) => init(a[0]), identify: (a, s) => identify(a[0], a[1], s), track: (a, s) => track(a[0], a[1], s) };
     calls.forEach((r) => apply[r.f] && apply[r.f](r.a, r.s));
   }
 } catch { /* never break the page */ }

@@ -23,7 +23,7 @@ try {
     const data = (document.currentScript || {}).dataset || {};
     const keep = (r) => q.length < MAX_QUEUED && q.push(r);
     const early = { v: LOADER_VERSION, q, st, d() {} };
-    const onError = (e) => keep({ e, s: Date.now() });
+    const onError = (w) => keep({ w, s: Date.now() });
     const stops = [
       wrapCalls({ tagged: correlated(data.correlation !== 'off', data.correlationPaths), sessionId: () => session.id, begin: keep, end: (c) => early.d(c) }),
       wrapConsole((c, a, t) => keep({ c, a, t, s: Date.now() })),

@@ -47,7 +47,8 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
 
   // A call record (calls.js) as its event; a failed one's body may take a while to read.
   const finish = (c) => {
-    const failed = !c.st || c.st >= 400;
+    // A call the page's unload cut off failed nowhere: it is listed, not counted.
+    const failed = c.st ? c.st >= 400 : c.x !== 'unload';
     const payload = {
       method: c.m,
       url: c.u,

@@ -235,7 +235,7 @@ test('the loader runs once however often it is included', async () => {
 });
 
 test("uncaught errors before the snippet are queued and recorded at their own time; window.Replay is a stub until then", async () => {
-  fakePage();
+  const page = fakePage();
   // Node has no ErrorEvent; the browser's carries message, filename, lineno, colno and error.
   globalThis.ErrorEvent = class extends Event {
     constructor(type, init) { super(type); Object.assign(this, init); }
@@ -249,6 +249,11 @@ test("uncaught errors before the snippet are queued and recorded at their own ti
   window.Replay.track('opened', { tab: 1 });
   dispatchEvent(new ErrorEvent('error', { message: 'Uncaught Error: boom', filename: ORIGIN + '/app.js', lineno: 3, colno: 9, error: new Error('boom') }));
   dispatchEvent(rejection(new TypeError('no profile')));
+  const me = fetch('/api/me');
+  page.fetched[0].answer.resolve(response(502, 'Bad Gateway'));
+  await me;
+  await tick();
+  assert.ok(early.q.some((r) => r.k && r.e), 'a call that ended, in the queue');
   assert.deepEqual(stubCalls().map((r) => [r.f, ...r.a]), [['identify', 'u-7', { plan: 'pro' }], ['track', 'opened', { tab: 1 }]]);
 
   const takenEarly = takeLoader();
@@ -256,7 +261,8 @@ test("uncaught errors before the snippet are queued and recorded at their own ti
   const rec = recorder();
   const stop = startErrors(rec.emit, early);
   const errors = rec.events.filter((e) => e.tag === TAG_ERROR);
-  assert.deepEqual(errors.map((e) => [e.payload.kind, e.payload.message]), [['error', 'Uncaught Error: boom'], ['unhandledrejection', 'TypeError: no profile']]);
+  assert.deepEqual(errors.map((e) => [e.payload.kind, e.payload.message]), [['error', 'Uncaught Error: boom'], ['unhandledrejection', 'TypeError: no profile']],
+    'the errors, and nothing made of the ended call');
   assert.equal(errors[0].payload.line, 3);
   assert.match(errors[0].payload.stack, /boom/);
   assert.ok(errors.every((e) => e.urgent && e.timestamp >= t0 && e.timestamp <= Date.now()), 'at the time they happened');
@@ -264,7 +270,7 @@ test("uncaught errors before the snippet are queued and recorded at their own ti
   // The loader's listener is off: a later error is recorded once, by the snippet.
   dispatchEvent(new ErrorEvent('error', { message: 'later', error: new Error('later') }));
   assert.equal(rec.events.filter((e) => e.tag === TAG_ERROR).length, 3);
-  assert.equal(early.q.filter((r) => r.e).length, 2, 'nothing queued after the hand-over');
+  assert.equal(early.q.filter((r) => r.w).length, 2, 'nothing queued after the hand-over');
   stop();
   delete globalThis.ErrorEvent;
 });

@@ -70,6 +70,10 @@ def early_site(replay_env, replay_server, tmp_path_factory):
     root = tmp_path_factory.mktemp("early-site")
     (root / "loader.html").write_text(_page(replay_server, key, loader=True))
     (root / "plain.html").write_text(_page(replay_server, key, loader=False))
+    # A page that withdraws consent before the snippet comes.
+    (root / "optout.html").write_text(_page(replay_server, key, loader=True).replace(
+        "<script src=\"/slow/", "<script>console.log('user email is alice@example.com'); Replay.stop();</script>\n"
+        "<script src=\"/slow/", 1))
     locations = (f"location / {{ root {root}; }}  location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}  "
                  f"location = /slow/snippet.js {{ proxy_pass {replay_server}/snippet.js; limit_rate {SLOW_SNIPPET_RATE}; }}")
     with running_nginx(tmp_path_factory.mktemp("early-nginx"), port, locations) as logs:
@@ -184,3 +188,24 @@ def test_without_the_loader_the_early_call_is_recovered_from_resource_timing(
     panel = _screenshot_network(browser, replay_server, viewer_login, session_id, "early-call-recovered.png")
     assert "/api/me?from=head" in panel and "502" in panel
 
+
+
+def test_replay_stop_before_the_snippet_came_sends_nothing(browser, early_site):
+    """Replay.stop() on the loader's stub (consent withdrawn): the snippet starts nothing, sends nothing."""
+    context = browser.new_context()
+    page = context.new_page()
+    sent = []
+    page.on("websocket", lambda ws: sent.append(ws.url))
+    page.on("request", lambda r: "/ingest/" in r.url and sent.append(r.url))
+    page.goto(early_site["url"] + "optout.html")
+    page.wait_for_function("window.__earlyStatus === 502")
+    # The snippet came and replaced the stub, and is not recording.
+    page.wait_for_function("window.Replay && !window.Replay.__replayStub", timeout=20000)
+    assert page.evaluate("window.Replay.getSessionURL()") is None
+    page.click("#save")
+    page.wait_for_function("window.__saveStatus === 502")
+    page.wait_for_timeout(1500)
+    context.close()
+    assert sent == []
+    # Nor did the later call carry the session header: the loader's wrappers came off.
+    assert re.search(r"^PUT /api/profile 502 [0-9.]+ session=-$", early_site["access_log"].read_text(), re.M)
