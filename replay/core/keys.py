@@ -143,6 +143,18 @@ class RedisKeys:
         """Set of every folded failed route (few: ids are folded), for substring search."""
         return f"{self.prefix}idx:failedroutes"
 
+    def by_release(self, release: str) -> str:
+        """Sessions that ran this release (the snippet's `release`)."""
+        return f"{self.prefix}idx:release:{release}"
+
+    def with_frustration(self, kind: str) -> str:
+        """Sessions with a rage click, a dead click or a retried call (kind: rage, dead, retry)."""
+        return f"{self.prefix}idx:frustration:{kind}"
+
+    def by_term(self, term: str) -> str:
+        """Sessions whose URLs, user or messages hold this search term."""
+        return f"{self.prefix}idx:term:{term}"
+
     def with_errors(self) -> str:
         """Sessions with an exception or a console error."""
         return f"{self.prefix}idx:errors"
