@@ -199,6 +199,10 @@ class RedisKeys:
         """Hash hour start (epoch ms) -> calls in that hour."""
         return f"{self.prefix}idx:group:{group_id}:hours"
 
+    def group_releases(self, group_id: str) -> str:
+        """Sessions of the group per release they ran."""
+        return f"{self.prefix}idx:group:{group_id}:releases"
+
     def session_groups(self, session: str) -> str:
         """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
         return f"{self.prefix}idx:sessgroups:{session}"

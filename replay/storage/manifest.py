@@ -215,9 +215,13 @@ def _keep(items: list[dict], cap: int, must: set) -> list[dict]:
 
 
 def failure_groups(manifest: dict) -> dict:
-    """The session's failed calls per group (route_folding.tally); older manifests: rebuilt from the listed calls."""
-    if "failure_groups" in manifest:
-        return manifest["failure_groups"]
+    """The session's failed calls per group (route_folding.tally); older manifests: rebuilt from the listed calls.
+
+    Groups tallied before calls had a sign (failure_signs.py) are rebuilt too, so they split as new ones do.
+    """
+    stored = manifest.get("failure_groups")
+    if isinstance(stored, dict) and all("sign" in g for g in stored.values()):
+        return stored
     groups: dict = {}
     for call in manifest.get("network_failures") or []:
         route_folding.tally(groups, call)

@@ -5,6 +5,7 @@ from flask import url_for
 
 from replay.api.urls import base_url
 from replay.core import urls
+from replay.core.failure_signs import sign as call_sign
 from replay.core.route_folding import route_parts
 from replay.web.services import services
 from replay.viewer.diagnosis import diagnose
@@ -102,9 +103,10 @@ def markers(manifest: dict) -> list[dict]:
 
 
 def first_call_of_group(manifest: dict, group: dict) -> str | None:
-    """The id of the session's first failed call in a failure group (method, host, folded route, status)."""
+    """The id of the session's first failed call in a failure group (method, host, folded route, status, sign)."""
     for f in manifest.get("network_failures") or []:
         if ((f.get("method") or "GET") == group["method"] and int(f.get("status") or 0) == group["status"]
+                and call_sign(f) == group.get("sign", "")
                 and route_parts(f.get("url") or "") == (group["host"], group["route"])):
             return f.get("id")
     return None

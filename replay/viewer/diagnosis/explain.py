@@ -39,6 +39,7 @@ FIELDS = {  # every {field} the texts use; see texts.py
     "by": lambda f, v: _subject(f),
     "owner": lambda f, v: f.maker.name,
     "hint": lambda f, v: f.hint.says,
+    "hint_short": lambda f, v: f.hint.says.split(" (")[0],
     "meaning": lambda f, v: CLOUDFLARE_CODES[f.status].meaning,
     "note": lambda f, v: CLIENT_NOTES[f.status].meaning if f.status in CLIENT_NOTES else "a client error",
     "timeout_means": lambda f, v: TIMEOUT_MEANS[v.kind],
