@@ -92,6 +92,10 @@ def markers(manifest: dict) -> list[dict]:
                     "width": round(pct(times["answered"]) - pct(times["sent"]), 3), "ref": f.get("id"),
                     "end": times["answered"], "label": f"{f.get('status') or f.get('error') or 'no response'} "
                                                        f"{f.get('method')} {f.get('url')}"})
+    for signal in manifest.get("frustrations") or []:
+        off = offset_ms(manifest, signal.get("ts"))
+        out.append({"kind": "frustration", "sub": signal.get("kind"), "offset": off, "pct": pct(off),
+                    "label": frustration_label(signal)})
     for e in manifest.get("errors") or []:
         off = offset_ms(manifest, e.get("ts"))
         out.append({"kind": "error", "offset": off, "pct": pct(off), "label": (
@@ -100,6 +104,19 @@ def markers(manifest: dict) -> list[dict]:
         off = offset_ms(manifest, p.get("ts"))
         out.append({"kind": "page", "offset": off, "pct": pct(off), "label": f"Page: {p.get('url')}"})
     return sorted(out, key=lambda m: m["offset"])
+
+
+def frustration_label(signal: dict) -> str:
+    """One line for a rage click, a dead click or a retried call."""
+    kind = signal.get("kind")
+    if kind == "rage":
+        return f"Rage click: {signal.get('count') or 3} clicks in a burst on {signal.get('target') or 'the page'}"
+    if kind == "dead":
+        return f"Dead click: nothing happened after a click on {signal.get('target') or 'an element'}"
+    after = signal.get("of_status") or "no response"
+    outcome = signal.get("status") or "no response"
+    return (f"Retry: {signal.get('method')} {signal.get('url')} sent again after it failed ({after}); "
+            f"this time {outcome}")
 
 
 def first_call_of_group(manifest: dict, group: dict) -> str | None:
