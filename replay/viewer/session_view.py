@@ -115,8 +115,9 @@ def frustration_label(signal: dict) -> str:
         return f"Dead click: nothing happened after a click on {signal.get('target') or 'an element'}"
     after = signal.get("of_status") or "no response"
     outcome = signal.get("status") or "no response"
-    return (f"Retry: {signal.get('method')} {signal.get('url')} sent again after it failed ({after}); "
-            f"this time {outcome}")
+    path = urls.split(signal.get("url") or "")
+    where = (path.path or "/") if path and path.netloc else signal.get("url")
+    return f"Retry: {signal.get('method')} {where} sent again after a {after}; answered {outcome}"
 
 
 def first_call_of_group(manifest: dict, group: dict) -> str | None:
