@@ -124,6 +124,14 @@ def test_rage_clicks_retries_and_search_from_the_list_to_the_viewer(browser, che
     assert "refused or dropped" in group.locator(".sign").inner_text()
     assert group.locator("td.releases").inner_text() == RELEASE
     page.screenshot(path=str(ARTIFACTS / "failures-signs.png"), full_page=True)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.screenshot(path=str(ARTIFACTS / "failures-signs-1024.png"), full_page=True)
+    group.locator("td.call a").click()
+    page.wait_for_selector("p.group-facts")
+    assert f"seen in release {RELEASE} (1)" in page.locator("p.group-facts").first.inner_text()
+    assert "refused or dropped" in page.locator("p.group-facts.sign").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "failure-group-1024.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # The viewer: a rage-click marker on the timeline, its legend, and the panel's rows.
     page.goto(f"{replay_server}/sessions/{session_id}")

@@ -667,3 +667,12 @@ def test_a_body_nested_past_the_parsers_limit_gets_a_card(body):
     # Checking whether the body is JSON raised RecursionError: the replay page was a 500.
     c = card(call(502, headers={"server": "nginx"}, body=body))
     assert any(e.startswith("Body (") for e in c["evidence"])
+
+
+def test_a_call_recovered_from_resource_timing_claims_only_status_and_timing():
+    # No method, headers or body: the headline rests on the status and the timing alone.
+    c = card({"url": ORIGIN + "/api/profile", "status": 502, "duration_ms": 31.0, "recovered": True,
+              "start_ms": T0})
+    assert c["title"] == "502 Bad Gateway: the upstream refused or dropped the connection"
+    assert c["who_answered"] == "unknown"
+    assert any("recovered from the browser's resource timing" in s for s in c["cannot_show"])

@@ -183,4 +183,7 @@ UNCONFIRMED_PROXY = ("Whether {proxy} made this response or passed it on from a 
 HEADERS_HIDDEN = ("Headers hidden from the page: a cross-origin response shows only CORS-safelisted headers unless the "
                   "server lists others in Access-Control-Expose-Headers.")
 BODY_CUT = "The rest of the body: it was cut when recorded."
+RECOVERED = ("Its method, headers and body: the call started before the snippet did and was recovered from the "
+             "browser's resource timing, which keeps only the URL, the timing and the status. Who answered, and "
+             "why, can only come from the status and timing.")
 SEARCH_REQUEST_IDS = "Search the proxy's and upstream's logs for the request id ({ids})."
