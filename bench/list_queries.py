@@ -46,6 +46,9 @@ UAS = [
 ]
 PAGES = ["/", "/products", "/products/{id}", "/cart", "/checkout", "/account", "/orders/{id}", "/help"]
 PROJECTS = [("pk_shop", 0.7), ("pk_blog", 0.2), ("pk_admin", 0.1)]
+RELEASES = ["2.4.0", "2.4.1", "2.5.0", "2.5.1"]
+WORDS = ["cart", "updated", "rendered", "loaded", "clicked", "saved", "price", "stock", "basket", "shipping",
+         "coupon", "applied", "search", "filter", "sorted", "viewed", "review", "wishlist", "compare", "size"]
 SITE = "https://shop.example"
 API = "https://api.shop.example"
 
@@ -97,13 +100,27 @@ def make_manifest(n: int, rnd: random.Random, start: int) -> dict:
         events.append(call(method, url, status, t))
     if rnd.random() < 0.10:
         events.append(custom("replay.console", {"level": "error", "args": ["Failed to load"]}, t + 1))
+    # Console lines for the free-text search: a common vocabulary, and a rare line with an order reference.
+    for i in range(rnd.randrange(0, 8)):
+        events.append(custom("replay.console", {"level": "log", "args": [
+            f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} item {rnd.randrange(500)}"]}, t + 3 + i))
+    if rnd.random() < 0.01:
+        events.append(custom("replay.console", {"level": "warn", "args": [f"payment declined ref QX{n}"]}, t + 20))
+    if rnd.random() < 0.03:
+        events.append(custom("replay.frustration", {"kind": "rage", "count": 4, "x": 10, "y": 10, "target": "button"},
+                             t + 30))
+    if rnd.random() < 0.05:
+        events.append(custom("replay.frustration", {"kind": "dead", "count": 1, "x": 10, "y": 10, "target": "a"},
+                             t + 31))
     if rnd.random() < 0.04:
         events.append(custom("replay.error", {"kind": "error", "message": "TypeError: x is undefined"}, t + 2))
     if rnd.random() < 0.7:
-        events.append(custom("replay.identify", {"userId": f"user-{rnd.randrange(5000)}", "traits": {}}, start + 5))
+        events.append(custom("replay.identify", {"userId": f"user-{rnd.randrange(5000)}",
+                                                 "traits": {"plan": rnd.choice(["free", "pro", "enterprise"])}},
+                             start + 5))
     record = Record("win_" + session, 1, t + 10, events[0]["data"]["href"], events)
     return mf.merge(mf.new(session), [record], project=project, user_agent=rnd.choice(UAS), segment_keys=[],
-                    max_body_chars=2000)
+                    max_body_chars=2000, release=rnd.choice(RELEASES), environment="production")
 
 
 def populate(redis: Redis, keys: RedisKeys, count: int, seed: int) -> None:
@@ -118,6 +135,12 @@ def populate(redis: Redis, keys: RedisKeys, count: int, seed: int) -> None:
     took = time.perf_counter() - began
     print(f"indexed {count} sessions in {took:.0f} s ({count / took:.0f}/s), "
           f"redis used_memory={redis.info('memory')['used_memory_human']}")
+    terms = list(redis.scan_iter(keys.by_term("*"), count=5000))
+    pipe = redis.pipeline(transaction=False)
+    for key in terms:
+        pipe.memory_usage(key, samples=0)
+    used = sum(u or 0 for u in pipe.execute())
+    print(f"search terms: {len(terms)} term zsets, {used / 2**20:.1f} MiB ({used / max(count, 1):.0f} bytes a session)")
 
 
 def queries(redis: Redis, keys: RedisKeys) -> list[tuple[str, dict]]:
@@ -125,6 +148,7 @@ def queries(redis: Redis, keys: RedisKeys) -> list[tuple[str, dict]]:
     busy_user = max((k.decode() for k in redis.scan_iter(keys.by_user("*"), count=5000)),
                     key=lambda k: redis.zcard(k))[len(keys.by_user("")):]
     day = {"since_ms": T_END - 8 * DAY_MS, "until_ms": T_END - 7 * DAY_MS}
+    rare = next((k.decode()[len(keys.by_term("")):] for k in redis.scan_iter(keys.by_term("qx*"), count=5000)), "qx1")
     base = [
         ("unfiltered", {}),
         ("status=502", {"status": "502"}),
@@ -144,12 +168,21 @@ def queries(redis: Redis, keys: RedisKeys) -> list[tuple[str, dict]]:
         ("errors=console&status=error (rare pair)", {"errors": "console", "status": "error"}),
         ("status=503&errors=any&project=pk_admin (sparse)", {"status": "503", "errors": "any", "project": "pk_admin"}),
         ("errors=exception&url=/api/chat (sparse)", {"errors": "exception", "url": "/api/chat"}),
+        ("frustration=rage", {"frustration": "rage"}),
+        ("frustration=dead&status=502", {"frustration": "dead", "status": "502"}),
+        ("release=2.5.0", {"release": "2.5.0"}),
+        ("q=checkout (page URL, common)", {"q": "checkout"}),
+        ("q=coupon applied (two common words)", {"q": "coupon applied"}),
+        ("q=declined (rare word)", {"q": "declined"}),
+        (f"q={rare} declined (one session)", {"q": f"{rare} declined"}),
+        ("q=enterprise&status=502", {"q": "enterprise", "status": "502"}),
+        (f"q={busy_user} (user id)", {"q": busy_user}),
     ]
     out = []
     for name, filters in base:
         out.append((name, filters))
         first = index.query_page(redis, keys, limit=50, **filters)
-        if name in ("unfiltered", "status=5xx", "url=/api/orders") and first.next_cursor:
+        if name in ("unfiltered", "status=5xx", "url=/api/orders", "q=checkout (page URL, common)") and first.next_cursor:
             out.append((f"{name}, page 2 (cursor)", {**filters, "cursor": first.next_cursor}))
     # Deep in the list: the cursor of the 10,000th session.
     deep = index.query_page(redis, keys, limit=1000)

@@ -117,7 +117,8 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
     merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
                       segment_keys=segments, segment_spans=segments,
-                      max_body_chars=ctx.settings.MAX_BODY_CHARS)
+                      max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
+                      environment=meta.get("environment"))
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
     if not lock.renew():
         raise LockLost(f"flush lock of {session} expired before the manifest write")

@@ -9,6 +9,7 @@ import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
 import { takeLoader, stubCalls, STUB } from './early.js';
+import { startFrustration } from './frustration.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
@@ -97,6 +98,7 @@ function init(options) {
       try {
         const source = event.type === EventType.IncrementalSnapshot ? event.data.source : -1;
         add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
+        if (source === Src.Mutation || source === Src.Input) frustration.activity();
       } catch { /* never break the page */ }
     };
     const emit = (tag, payload, urgent, timestamp) => {
@@ -105,13 +107,15 @@ function init(options) {
       } catch { /* never break the page */ }
     };
     running.emit = emit;
+    const frustration = startFrustration(emit, !!opts.maskAllText);
+    stops.push(frustration.stop);
 
     const meta = { release: opts.release, environment: opts.environment };
     transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
     stops.push(transport.stop);
     stops.push(startErrors(emit, early));
     stops.push(startConsole(emit, early));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early }));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, onStart: frustration.activity }));
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {

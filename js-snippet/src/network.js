@@ -38,7 +38,7 @@ async function readText(body) {
  * `endpoint`/ingest are neither recorded nor tagged. `early` is the loader's
  * hand-over (early.js), or null. Returns stop.
  */
-export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early }) {
+export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early, onStart }) {
   let active = true;
   const ingest = endpoint + '/ingest';
   const ours = (u) => u.startsWith(ingest);
@@ -78,7 +78,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
   };
   const safely = (c) => { try { finish(c); } catch { /* never break the page */ } };
 
-  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin: (c) => !ours(c.u), end: safely })];
+  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin: (c) => !ours(c.u) && (!onStart || onStart() || true), end: safely })];
   // Everything that starts from now on goes through our wrappers.
   const wrappedAt = performance.now();
   const queued = early ? early.q.filter((r) => r.k) : [];

@@ -11,6 +11,7 @@ export const TAG_ERROR = 'replay.error';
 export const TAG_IDENTIFY = 'replay.identify';
 export const TAG_TRACK = 'replay.track';
 export const TAG_DROPPED = 'replay.dropped';
+export const TAG_FRUSTRATION = 'replay.frustration';
 
 // Websocket close codes the collector ends a connection with.
 export const CLOSE_TOO_LARGE = 1009;

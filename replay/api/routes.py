@@ -49,7 +49,8 @@ def list_sessions():
             svc.redis, svc.keys, status=args.get("status") or None, url=args.get("url") or None,
             user=args.get("user") or None, project=args.get("project") or None, errors=args.get("errors") or None,
             since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit(),
-            cursor=args.get("cursor") or None)
+            cursor=args.get("cursor") or None, release=args.get("release") or None,
+            frustration=args.get("frustration") or None, q=args.get("q") or None)
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     for item in page.sessions:

@@ -186,6 +186,18 @@ class RedisKeys:
         """Set of every folded failed route (few: ids are folded), for substring search."""
         return f"{self.prefix}idx:failedroutes"
 
+    def by_release(self, release: str) -> str:
+        """Sessions that ran this release (the snippet's `release`)."""
+        return f"{self.prefix}idx:release:{release}"
+
+    def with_frustration(self, kind: str) -> str:
+        """Sessions with a rage click, a dead click or a retried call (kind: rage, dead, retry)."""
+        return f"{self.prefix}idx:frustration:{kind}"
+
+    def by_term(self, term: str) -> str:
+        """Sessions whose URLs, user or messages hold this search term."""
+        return f"{self.prefix}idx:term:{term}"
+
     def with_errors(self) -> str:
         """Sessions with an exception or a console error."""
         return f"{self.prefix}idx:errors"
@@ -229,6 +241,10 @@ class RedisKeys:
     def group_hours(self, group_id: str) -> str:
         """Hash hour start (epoch ms) -> calls in that hour."""
         return f"{self.prefix}idx:group:{group_id}:hours"
+
+    def group_releases(self, group_id: str) -> str:
+        """Sessions of the group per release they ran."""
+        return f"{self.prefix}idx:group:{group_id}:releases"
 
     def session_groups(self, session: str) -> str:
         """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""

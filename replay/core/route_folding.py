@@ -1,6 +1,7 @@
 """Failed calls folded into groups: a route with its ids replaced by ':id', and a session's tally per group.
 
-A group is method + host + normalised route + status. The tally lives in the
+A group is method + host + normalised route + status + sign (failure_signs.py: what the
+browser's evidence tells apart, such as a 502 at once from one after a long wait). The tally lives in the
 manifest (built as records merge, so it counts every failed call even past
 the manifest's cap on listed calls) and the index sums tallies over sessions.
 """
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
+
+from replay.core.failure_signs import sign as call_sign
 
 MAX_ROUTE_CHARS = 1024
 HOUR_MS = 3_600_000
@@ -98,12 +101,13 @@ def tally(groups: dict, call: dict) -> None:
     """Count one failed call (method, url, status, ts, id) into a session's groups, in place."""
     method, status, ts = call.get("method") or "GET", int(call.get("status") or 0), int(call.get("ts") or 0)
     host, route = route_parts(call.get("url") or "")
-    key = f"{method} {status} {host}{route}"
+    sign = call_sign(call)
+    key = f"{method} {status}{'/' + sign if sign else ''} {host}{route}"
     group = groups.get(key)
     if group is None:
         if len(groups) >= MAX_FAILURE_GROUPS:
             return
-        group = groups[key] = {"method": method, "host": host, "route": route, "status": status, "count": 0,
+        group = groups[key] = {"method": method, "host": host, "route": route, "status": status, "sign": sign, "count": 0,
                                "first_ms": ts, "last_ms": ts, "call": call.get("id"), "hours": {}}
     group["count"] += 1
     group["first_ms"] = min(group["first_ms"], ts)

@@ -15,6 +15,7 @@ TAG_ERROR = "replay.error"
 TAG_IDENTIFY = "replay.identify"
 TAG_TRACK = "replay.track"
 TAG_DROPPED = "replay.dropped"
+TAG_FRUSTRATION = "replay.frustration"
 
 # Websocket close codes (docs/protocol.md): 44xx mirror the HTTP statuses of the same refusals.
 CLOSE_TOO_LARGE = 1009

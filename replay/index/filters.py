@@ -49,6 +49,14 @@ def parse_errors(kind: str) -> str:
     return value
 
 
+def parse_frustration(kind: str) -> str:
+    """'rage', 'dead' or 'retry'; ValueError for anything else."""
+    value = str(kind).strip().lower()
+    if value not in ("rage", "dead", "retry"):
+        raise ValueError("frustration is 'rage' (rage clicks), 'dead' (dead clicks) or 'retry' (a failed call retried)")
+    return value
+
+
 def parse_cursor(cursor: str) -> tuple[int, str]:
     """'1732250000000:sess_abc123' -> (started_ms, session); ValueError for anything else."""
     found = _CURSOR.match(cursor) if isinstance(cursor, str) else None

@@ -1,4 +1,4 @@
-"""The index of failed-call groups (method + host + route + status, per project) and its queries.
+"""The index of failed-call groups (method + host + route + status + sign, per project) and its queries.
 
 Each session's tally (manifest "failure_groups") is added to the groups it
 touches; what was added is kept per session, so indexing the session again
@@ -18,6 +18,7 @@ from redis import Redis
 from replay.index.filters import check_paging, parse_status, status_terms
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import failure_groups
+from replay.core.failure_signs import label as sign_label
 from replay.core.route_folding import HOUR_MS, normalize_route
 
 GROUP_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -26,9 +27,11 @@ CHART_HOURS = 48
 MAX_CHART_HOURS = 24 * 31
 # Another indexing of the same session between our read and our write makes us read again.
 _CAS_TRIES = 5
-_FIELDS = ("method", "host", "route", "status", "count", "first_ms", "last_ms", "hours")
+_FIELDS = ("method", "host", "route", "status", "sign", "count", "first_ms", "last_ms", "hours")
+# Releases a group lists (the most sessions first).
+MAX_GROUP_RELEASES = 5
 
-# KEYS[1]: the session's last contribution; then per group: group, sessions, calls, users, hours and
+# KEYS[1]: the session's last contribution; then per group: group, sessions, calls, users, hours, releases and
 # `nlists` zsets listing the group. ARGV: the contribution we read ('' none), the new one ('' none),
 # the session, and the plan [[group id, nlists], ...]. Returns 0, changing nothing, if KEYS[1] moved.
 _APPLY = """
@@ -40,10 +43,10 @@ local session = ARGV[3]
 local k = 2
 for _, item in ipairs(cjson.decode(ARGV[4])) do
   local gid, nlists = item[1], item[2]
-  local G, S, C, U, H = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local G, S, C, U, H, R = KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5]
   local lists = {}
-  for i = 1, nlists do lists[i] = KEYS[k + 4 + i] end
-  k = k + 5 + nlists
+  for i = 1, nlists do lists[i] = KEYS[k + 5 + i] end
+  k = k + 6 + nlists
   local o, n = old.groups[gid], new.groups[gid]
   local total = tonumber(redis.call('HINCRBY', G, 'count', (n and n.count or 0) - (o and o.count or 0)))
   local hours = {}
@@ -58,8 +61,14 @@ for _, item in ipairs(cjson.decode(ARGV[4])) do
     if ou and tonumber(redis.call('HINCRBY', U, ou, -1)) <= 0 then redis.call('HDEL', U, ou) end
     if nu then redis.call('HINCRBY', U, nu, 1) end
   end
+  local rel = {}
+  if o then for _, r in ipairs(old.releases or {}) do rel[r] = (rel[r] or 0) - 1 end end
+  if n then for _, r in ipairs(new.releases or {}) do rel[r] = (rel[r] or 0) + 1 end end
+  for r, d in pairs(rel) do
+    if d ~= 0 and tonumber(redis.call('HINCRBY', R, r, d)) <= 0 then redis.call('HDEL', R, r) end
+  end
   if total <= 0 then
-    redis.call('DEL', G, S, C, U, H)
+    redis.call('DEL', G, S, C, U, H, R)
     for _, L in ipairs(lists) do redis.call('ZREM', L, gid) end
   elseif n then
     redis.call('ZADD', S, n.last_ms, session)
@@ -69,7 +78,7 @@ for _, item in ipairs(cjson.decode(ARGV[4])) do
     if not first or n.first_ms < first then first = n.first_ms end
     if not last or n.last_ms > last then last = n.last_ms end
     redis.call('HSET', G, 'project', new.project or '', 'method', n.method, 'host', n.host, 'route', n.route,
-               'status', n.status, 'first_ms', first, 'last_ms', last)
+               'status', n.status, 'sign', n.sign, 'first_ms', first, 'last_ms', last)
     for _, L in ipairs(lists) do redis.call('ZADD', L, last, gid) end
   else
     redis.call('ZREM', S, session)
@@ -81,9 +90,9 @@ return 1
 """
 
 
-def group_id(project: str | None, method: str, host: str, route: str, status: int) -> str:
+def group_id(project: str | None, method: str, host: str, route: str, status: int, sign: str = "") -> str:
     """16 hex chars naming a group; the same group in two projects is two groups."""
-    name = "\n".join((project or "", method, host + route, str(status)))
+    name = "\n".join((project or "", method, host + route, str(status), *((sign,) if sign else ())))
     return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
@@ -93,8 +102,8 @@ def _contribution(manifest: dict) -> dict:
     user = (manifest.get("user") or {}).get("id")
     groups = {}
     for g in failure_groups(manifest).values():
-        gid = group_id(project, g["method"], g["host"], g["route"], g["status"])
-        groups[gid] = {name: g[name] for name in _FIELDS}
+        gid = group_id(project, g["method"], g["host"], g["route"], g["status"], g.get("sign") or "")
+        groups[gid] = {name: g.get(name) or "" if name == "sign" else g[name] for name in _FIELDS}
         if g.get("call"):
             groups[gid]["call"] = g["call"]
     out: dict = {"groups": groups}
@@ -102,6 +111,8 @@ def _contribution(manifest: dict) -> dict:
         out["project"] = project
     if user:
         out["user"] = user
+    if manifest.get("releases"):
+        out["releases"] = list(manifest["releases"])
     return out
 
 
@@ -127,7 +138,7 @@ def index_groups(redis: Redis, keys: RedisKeys, manifest: dict) -> None:
             side = new if gid in new["groups"] else old
             lists = _lists(keys, side.get("project"), side["groups"][gid]["status"])
             key_names += [keys.group(gid), keys.group_sessions(gid), keys.group_calls(gid), keys.group_users(gid),
-                          keys.group_hours(gid), *lists]
+                          keys.group_hours(gid), keys.group_releases(gid), *lists]
             plan.append([gid, len(lists)])
         if apply(keys=key_names, args=[old_raw, new_raw, session, json.dumps(plan)]):
             return
@@ -143,11 +154,17 @@ def _chart_hours(since_ms: int | None, until_ms: int | None, now_ms: int) -> lis
     return list(range(first, last + 1, HOUR_MS))
 
 
-def _describe(gid: str, fields: dict, sessions: int, users: int, hours: list[int], counts: list) -> dict:
+def _describe(gid: str, fields: dict, sessions: int, users: int, hours: list[int], counts: list,
+              releases: dict) -> dict:
     text = {k.decode(): v.decode() for k, v in fields.items()}
+    sign = text.get("sign", "")
+    seen_in = sorted(((k.decode(), int(v)) for k, v in releases.items()), key=lambda kv: (-kv[1], kv[0]))
     return {
         "id": gid, "project": text["project"] or None, "method": text["method"], "host": text["host"],
         "route": text["route"], "status": int(text["status"]), "count": int(text["count"]),
+        "sign": sign, "sign_label": sign_label(int(text["status"]), sign),
+        "releases": [{"release": r, "sessions": n} for r, n in seen_in[:MAX_GROUP_RELEASES]],
+        "release_count": len(seen_in),
         "sessions": sessions, "users": users,
         "first_seen_ms": int(text["first_ms"]), "last_seen_ms": int(text["last_ms"]),
         "buckets": [[h, int(c or 0)] for h, c in zip(hours, counts)],
@@ -160,11 +177,13 @@ def _details(redis: Redis, keys: RedisKeys, found: list[tuple[str, dict]], hours
     for gid, _ in found:
         pipe.zcard(keys.group_sessions(gid))
         pipe.hlen(keys.group_users(gid))
+        pipe.hgetall(keys.group_releases(gid))
         if hours:
             pipe.hmget(keys.group_hours(gid), [str(h) for h in hours])
-    replies, step = pipe.execute(), 3 if hours else 2
+    replies, step = pipe.execute(), 4 if hours else 3
     return [_describe(gid, fields, replies[step * i], replies[step * i + 1], hours,
-                      replies[step * i + 2] if hours else []) for i, (gid, fields) in enumerate(found)]
+                      replies[step * i + 3] if hours else [], replies[step * i + 2])
+            for i, (gid, fields) in enumerate(found)]
 
 
 def _active_between(redis: Redis, keys: RedisKeys, gid: str, since_ms: int, until_ms: int) -> bool:

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from replay.core import frustration
 from replay.core.events import normalise_url
-from replay.index.filters import check_paging, format_cursor, parse_cursor, parse_errors, parse_status, status_terms
+from replay.core.search_terms import query_terms
+from replay.index.filters import (check_paging, format_cursor, parse_cursor, parse_errors, parse_frustration,
+                                  parse_status, status_terms)
 from replay.index.groups import index_groups
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import summary
@@ -109,6 +112,14 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
         pipe.zadd(keys.by_failed_route(route), {session: score})
         pipe.sadd(keys.route_urls(route), url)
         pipe.sadd(keys.failed_routes(), route)
+    for release in s["releases"]:
+        pipe.zadd(keys.by_release(release), {session: score})
+    for kind, count in s["frustration"].items():
+        if count:
+            pipe.zadd(keys.with_frustration(kind), {session: score})
+    # Terms only accumulate (a later flush adds, never removes), so a re-index only adds too.
+    for term in manifest.get("search_terms") or []:
+        pipe.zadd(keys.by_term(term), {session: score})
     if s["counts"].get("console_errors"):
         pipe.zadd(keys.with_console_errors(), {session: score})
     if s["counts"].get("exceptions"):
@@ -134,6 +145,10 @@ def _complete(s: dict) -> dict:
         s["has_5xx"] = any(500 <= st <= 599 for st in s.get("statuses") or [])
     s.setdefault("pages_visited", 1 if s.get("first_url") else 0)
     s.setdefault("page_urls", [s["first_url"]] if s.get("first_url") else [])
+    for name in ("release", "environment", "failing_endpoint"):
+        s.setdefault(name, None)
+    s.setdefault("releases", [])
+    s.setdefault("frustration", {kind: 0 for kind in frustration.KINDS})
     return s
 
 
@@ -205,12 +220,15 @@ def query_sessions(redis: Redis, keys: RedisKeys, **filters) -> list[dict]:
 def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None, url: str | None = None,
                user: str | None = None, project: str | None = None, errors: str | None = None,
                since_ms: int | None = None, until_ms: int | None = None, limit: int = 50,
-               cursor: str | None = None) -> Page:
+               cursor: str | None = None, release: str | None = None, frustration: str | None = None,
+               q: str | None = None) -> Page:
     """One page of the sessions matching every given filter, newest first (by start time, then id).
 
     status: '502', '5xx' or 'error' (no response); url: a failed call's URL or folded route contains it;
-    errors: 'console', 'exception' or 'any'; cursor: a previous page's next_cursor. ValueError for a
-    filter of the wrong kind.
+    errors: 'console', 'exception' or 'any'; release: exactly a release the session ran; frustration:
+    'rage', 'dead' or 'retry'; q: words (URLs, user id and traits, console and error text) that must all
+    be among the session's search terms; cursor: a previous page's next_cursor. ValueError for a filter
+    of the wrong kind.
     """
     limit = check_paging(limit, since_ms, until_ms)
     after = parse_cursor(cursor) if cursor else None
@@ -224,6 +242,13 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
         filters.append([keys.by_user(user)])
     if project:
         filters.append([keys.by_project(project)])
+    if release:
+        filters.append([keys.by_release(release.strip())])
+    if frustration:
+        filters.append([keys.with_frustration(parse_frustration(frustration))])
+    if q:
+        # Each word is one zset: the walk drives by the rarest and checks the rest per candidate.
+        filters.extend([keys.by_term(term)] for term in query_terms(q))
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         return Page([], None)
     tmp = None

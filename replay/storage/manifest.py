@@ -10,7 +10,8 @@ import copy
 from typing import Iterable
 
 from replay.core import events as ev
-from replay.core import route_folding
+from replay.core import frustration, route_folding
+from replay.core.search_terms import add_terms
 from replay.core.records import Record
 from replay.core.useragent import short_browser
 
@@ -19,13 +20,17 @@ VERSION = 1
 MAX_FAILURES = 500
 MAX_ERRORS = 500
 MAX_PAGES = 500
+MAX_FRUSTRATIONS = 500
+# Releases one session ran (a deploy while it was open makes two).
+MAX_RELEASES = 10
 # Distinct failed URLs remembered for the index, and how many a summary shows.
 MAX_FAILED_URLS = 1000
 MAX_SUMMARY_URLS = 20
 # Page URLs a summary lists (pages_visited counts them all).
 MAX_SUMMARY_PAGES = 10
 
-COUNTS = ("events", "network", "network_failures", "console_errors", "exceptions")
+COUNTS = ("events", "network", "network_failures", "console_errors", "exceptions",
+          *frustration.COUNT_NAMES.values())
 
 
 def new(session: str) -> dict:
@@ -36,7 +41,8 @@ def new(session: str) -> dict:
         "pages": [], "windows": {}, "counts": {name: 0 for name in COUNTS},
         "failed_statuses": [], "failed_urls": [],
         "network_failures": [], "failure_groups": {}, "errors": [], "segments": [],
-        "segment_spans": {},
+        "segment_spans": {}, "release": None, "environment": None, "releases": [],
+        "frustrations": [], "retry_state": {}, "search_terms": [],
     }
 
 
@@ -75,7 +81,8 @@ def _order(item: dict) -> tuple:
 
 def merge(manifest: dict, records: Iterable[Record], *, project: str | None, user_agent: str | None,
           segment_keys: Iterable[str], max_body_chars: int,
-          segment_spans: dict[str, list[int]] | None = None) -> dict:
+          segment_spans: dict[str, list[int]] | None = None, release: str | None = None,
+          environment: str | None = None) -> dict:
     """A new manifest with the records not yet covered merged in.
 
     segment_spans maps a segment key to [first, last] event time (epoch ms): the
@@ -89,7 +96,11 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     m["user_agent"] = m.get("user_agent") or user_agent
     m["segments"] = sorted(set(m["segments"]) | set(segment_keys))
     m["segment_spans"] = {**m["segment_spans"], **(segment_spans or {})}
+    _set_release(m, release, environment)
     counts = m["counts"]
+    for name in COUNTS:
+        counts.setdefault(name, 0)
+    texts: list[str] = []
     statuses = set(m["failed_statuses"])
     failed_urls = list(m["failed_urls"])
     known_urls = set(failed_urls)
@@ -108,11 +119,17 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
             href = ev.page_url(event)
             if href:
                 record_pages.append({"url": href, "window": r.window, "ts": ts or r.received_ms})
+                texts.append(href)
                 continue
             call = ev.network_call(event, max_body_chars)
             if call is not None:
                 counts["network"] += 1
-                if call.pop("failed"):
+                failed = call.pop("failed")
+                retry = frustration.retry_of(m["retry_state"], r.window, call, failed,
+                                             route_folding.call_id(r.window, r.seq, failed_in_record) if failed else None)
+                if retry is not None:
+                    _signal(m, {**retry, "window": r.window, "seq": r.seq})
+                if failed:
                     counts["network_failures"] += 1
                     call["ts"] = call["ts"] if call["ts"] is not None else r.received_ms
                     entry = {"id": route_folding.call_id(r.window, r.seq, failed_in_record), "window": r.window,
@@ -126,8 +143,17 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
                         known_urls.add(url)
                         failed_urls.append(url)
                 continue
+            click = frustration.click_signal(event)
+            if click is not None:
+                click["ts"] = click["ts"] if click["ts"] is not None else r.received_ms
+                _signal(m, {**click, "window": r.window, "seq": r.seq})
+                continue
+            line = ev.console_entry(event)
+            if line is not None and line["message"]:
+                texts.append(line["message"])
             error = ev.exception(event) or ev.console_error(event)
             if error is not None:
+                texts.append(error["message"])
                 counts["exceptions" if error["kind"] == "exception" else "console_errors"] += 1
                 error["ts"] = error["ts"] if error["ts"] is not None else r.received_ms
                 m["errors"].append({**error, "window": r.window, "seq": r.seq})
@@ -138,6 +164,7 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
                 # The last identify wins, by the time it happened, whatever order flushes run in.
                 if m["user"] is None or user["ts"] >= (m["user"].get("ts") or 0):
                     m["user"] = user
+                texts.extend([user["id"], *(f"{k} {v}" for k, v in user["traits"].items() if v is not None)])
         # A window whose recording starts without a Meta event still gets its page from hello.
         if not record_pages and r.window not in windows_with_pages and r.url:
             record_pages.append({"url": r.url[:ev.MAX_URL_CHARS], "window": r.window,
@@ -156,9 +183,27 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     m["network_failures"] = _keep(sorted(m["network_failures"], key=_order), MAX_FAILURES,
                                   {g.get("call") for g in m["failure_groups"].values()})
     m["errors"] = sorted(m["errors"], key=_order)[:MAX_ERRORS]
+    m["frustrations"] = sorted(m["frustrations"], key=_order)[:MAX_FRUSTRATIONS]
+    m["search_terms"] = add_terms(m["search_terms"], texts)
     m["failed_statuses"] = sorted(statuses)
     m["failed_urls"] = failed_urls
     return m
+
+
+def _signal(m: dict, signal: dict) -> None:
+    """Count a frustration signal; list it while the list has room."""
+    m["counts"][frustration.COUNT_NAMES[signal["kind"]]] += 1
+    m["frustrations"].append(signal)
+
+
+def _set_release(m: dict, release: str | None, environment: str | None) -> None:
+    """The release and environment the session ran last, and every release it ran (up to MAX_RELEASES)."""
+    if release:
+        m["release"] = release
+        if release not in m["releases"] and len(m["releases"]) < MAX_RELEASES:
+            m["releases"] = [*m["releases"], release]
+    if environment:
+        m["environment"] = environment
 
 
 def _keep(items: list[dict], cap: int, must: set) -> list[dict]:
@@ -170,9 +215,13 @@ def _keep(items: list[dict], cap: int, must: set) -> list[dict]:
 
 
 def failure_groups(manifest: dict) -> dict:
-    """The session's failed calls per group (route_folding.tally); older manifests: rebuilt from the listed calls."""
-    if "failure_groups" in manifest:
-        return manifest["failure_groups"]
+    """The session's failed calls per group (route_folding.tally); older manifests: rebuilt from the listed calls.
+
+    Groups tallied before calls had a sign (failure_signs.py) are rebuilt too, so they split as new ones do.
+    """
+    stored = manifest.get("failure_groups")
+    if isinstance(stored, dict) and all("sign" in g for g in stored.values()):
+        return stored
     groups: dict = {}
     for call in manifest.get("network_failures") or []:
         route_folding.tally(groups, call)
@@ -211,4 +260,21 @@ def summary(manifest: dict) -> dict:
         "statuses": statuses,
         "has_5xx": any(500 <= s <= 599 for s in statuses),
         "failed_urls": list(manifest.get("failed_urls") or [])[:MAX_SUMMARY_URLS],
+        "release": manifest.get("release"),
+        "environment": manifest.get("environment"),
+        "releases": list(manifest.get("releases") or []),
+        "frustration": {kind: (manifest.get("counts") or {}).get(name, 0)
+                        for kind, name in frustration.COUNT_NAMES.items()},
+        "failing_endpoint": failing_endpoint(manifest),
     }
+
+
+def failing_endpoint(manifest: dict) -> dict | None:
+    """Method, host, folded route and status of the session's first failed call (None: none failed)."""
+    calls = manifest.get("network_failures") or []
+    if not calls:
+        return None
+    first = min(calls, key=_order)
+    host, route = route_folding.route_parts(first.get("url") or "")
+    return {"method": first.get("method") or "GET", "host": host, "route": route, "status": first.get("status"),
+            "call": first.get("id")}

@@ -21,7 +21,7 @@ from replay.core.urls import split
 bp = Blueprint("pages", __name__)
 
 # The sessions list's filters (query string names, as in GET /api/sessions), and its page size.
-LIST_FILTERS = ("status", "url", "user", "errors", "project", "since", "until")
+LIST_FILTERS = ("q", "status", "url", "user", "errors", "frustration", "release", "project", "since", "until")
 LIST_PARAMS = (*LIST_FILTERS, "cursor")
 LIST_PAGE_SIZE = 50
 # The failed-calls page's filters (as in GET /api/failures), and how many groups it lists.
@@ -135,7 +135,8 @@ def home():
         page = index.query_page(
             svc.redis, svc.keys, status=filters["status"] or None, url=filters["url"] or None,
             user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
-            since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None)
+            since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None,
+            release=filters["release"] or None, frustration=filters["frustration"] or None, q=filters["q"] or None)
         error = None
     except ValueError as exc:
         page, error = index.Page([], None), str(exc)

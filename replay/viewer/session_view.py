@@ -5,6 +5,7 @@ from flask import url_for
 
 from replay.api.urls import base_url
 from replay.core import urls
+from replay.core.failure_signs import sign as call_sign
 from replay.core.route_folding import route_parts
 from replay.web.services import services
 from replay.viewer.diagnosis import diagnose
@@ -91,6 +92,10 @@ def markers(manifest: dict) -> list[dict]:
                     "width": round(pct(times["answered"]) - pct(times["sent"]), 3), "ref": f.get("id"),
                     "end": times["answered"], "label": f"{f.get('status') or f.get('error') or 'no response'} "
                                                        f"{f.get('method')} {f.get('url')}"})
+    for signal in manifest.get("frustrations") or []:
+        off = offset_ms(manifest, signal.get("ts"))
+        out.append({"kind": "frustration", "sub": signal.get("kind"), "offset": off, "pct": pct(off),
+                    "label": frustration_label(signal)})
     for e in manifest.get("errors") or []:
         off = offset_ms(manifest, e.get("ts"))
         out.append({"kind": "error", "offset": off, "pct": pct(off), "label": (
@@ -101,10 +106,25 @@ def markers(manifest: dict) -> list[dict]:
     return sorted(out, key=lambda m: m["offset"])
 
 
+def frustration_label(signal: dict) -> str:
+    """One line for a rage click, a dead click or a retried call."""
+    kind = signal.get("kind")
+    if kind == "rage":
+        return f"Rage click: {signal.get('count') or 3} clicks in a burst on {signal.get('target') or 'the page'}"
+    if kind == "dead":
+        return f"Dead click: nothing happened after a click on {signal.get('target') or 'an element'}"
+    after = signal.get("of_status") or "no response"
+    outcome = signal.get("status") or "no response"
+    path = urls.split(signal.get("url") or "")
+    where = (path.path or "/") if path and path.netloc else signal.get("url")
+    return f"Retry: {signal.get('method')} {where} sent again after a {after}; answered {outcome}"
+
+
 def first_call_of_group(manifest: dict, group: dict) -> str | None:
-    """The id of the session's first failed call in a failure group (method, host, folded route, status)."""
+    """The id of the session's first failed call in a failure group (method, host, folded route, status, sign)."""
     for f in manifest.get("network_failures") or []:
         if ((f.get("method") or "GET") == group["method"] and int(f.get("status") or 0) == group["status"]
+                and call_sign(f) == group.get("sign", "")
                 and route_parts(f.get("url") or "") == (group["host"], group["route"])):
             return f.get("id")
     return None

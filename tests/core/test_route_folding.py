@@ -58,8 +58,10 @@ def test_routes_are_capped():
     assert len(route_folding.normalize_route("/" + "a" * 5000)) == route_folding.MAX_ROUTE_CHARS
 
 
-def call(n: int, ts: int, url: str = "https://api.example.com/api/orders/1", status: int = 502, method: str = "POST"):
-    return {"id": route_folding.call_id("win_t_0123456789", 1, n), "method": method, "url": url, "status": status, "ts": ts}
+def call(n: int, ts: int, url: str = "https://api.example.com/api/orders/1", status: int = 502, method: str = "POST",
+         duration: float = 40.0):
+    return {"id": route_folding.call_id("win_t_0123456789", 1, n), "method": method, "url": url, "status": status,
+            "ts": ts, "duration_ms": duration}
 
 
 def test_tally_counts_per_group_with_first_last_and_hours():
@@ -68,12 +70,26 @@ def test_tally_counts_per_group_with_first_last_and_hours():
     for c in [call(0, 10 * h + 5), call(1, 10 * h + 1), call(2, 11 * h), call(3, 11 * h, url="/api/orders/2"),
               call(4, 12 * h, status=503), call(5, 12 * h, method="GET")]:
         route_folding.tally(groups, c)
-    assert sorted(groups) == ["GET 502 api.example.com/api/orders/:id", "POST 502 /api/orders/:id",
-                              "POST 502 api.example.com/api/orders/:id", "POST 503 api.example.com/api/orders/:id"]
-    g = groups["POST 502 api.example.com/api/orders/:id"]
-    assert g == {"method": "POST", "host": "api.example.com", "route": "/api/orders/:id", "status": 502, "count": 3,
+    assert sorted(groups) == ["GET 502/quick api.example.com/api/orders/:id", "POST 502/quick /api/orders/:id",
+                              "POST 502/quick api.example.com/api/orders/:id",
+                              "POST 503/quick api.example.com/api/orders/:id"]
+    g = groups["POST 502/quick api.example.com/api/orders/:id"]
+    assert g == {"method": "POST", "host": "api.example.com", "route": "/api/orders/:id", "status": 502, "sign": "quick",
+                 "count": 3,
                  "first_ms": 10 * h + 1, "last_ms": 11 * h, "call": "win_t_0123456789:1:2",
                  "hours": {str(10 * h): 2, str(11 * h): 1}}
+
+
+def test_a_502_at_once_and_one_after_a_long_wait_are_two_groups():
+    # A refused connect answers at once; after seconds the upstream had accepted and then dropped it.
+    groups: dict = {}
+    for c in [call(0, 1, duration=12), call(1, 2, duration=8200), call(2, 3, duration=30), call(3, 4, status=404),
+              call(4, 5, status=0), {**call(5, 6, status=0), "error": "abort"}]:
+        route_folding.tally(groups, c)
+    assert {k: g["count"] for k, g in groups.items()} == {
+        "POST 502/quick api.example.com/api/orders/:id": 2, "POST 502/waited api.example.com/api/orders/:id": 1,
+        "POST 404 api.example.com/api/orders/:id": 1, "POST 0/network api.example.com/api/orders/:id": 1,
+        "POST 0/abort api.example.com/api/orders/:id": 1}
 
 
 def test_tally_latest_call_breaks_ties_by_place_in_recording():
@@ -91,5 +107,5 @@ def test_tally_caps_groups_and_hours_but_not_counts(monkeypatch):
         route_folding.tally(groups, call(i, i * route_folding.HOUR_MS))
         route_folding.tally(groups, call(i, 0, status=400 + i))
     assert len(groups) == 2
-    g = groups["POST 502 api.example.com/api/orders/:id"]
+    g = groups["POST 502/quick api.example.com/api/orders/:id"]
     assert g["count"] == 5 and len(g["hours"]) == 3 and g["last_ms"] == 4 * route_folding.HOUR_MS

@@ -38,7 +38,8 @@ def test_from_the_overview_to_the_failing_call_with_its_diagnosis(browser, site,
     opened = page.locator("ol.calls li.failed details[open]")
     assert opened.count() == 1
     diagnosis = opened.locator(".diagnosis").inner_text()
-    assert "upstream down or refusing" in diagnosis.lower() and "nginx" in diagnosis
+    assert "the upstream refused or dropped the connection" in diagnosis.lower() and "nginx" in diagnosis
+    assert "upstream prematurely closed connection" in diagnosis  # how to tell a dead port from a dropped one
     assert f"session={session_id}" in diagnosis
     page.screenshot(path=str(ARTIFACTS / "replay-at-call.png"), full_page=True)
     page.goto(replay_server + "/?status=502")
@@ -100,7 +101,7 @@ def test_the_failed_calls_page_filters_by_project_and_time(browser, site, api, r
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     login(page, replay_server, viewer_login, "/failures")
-    routes = lambda: page.locator("table.groups td.call").all_inner_texts()  # noqa: E731
+    routes = lambda: page.locator("table.groups td.call a").all_inner_texts()  # noqa: E731
     assert any("/api/orders" in r for r in routes()) and any("/api/stock/:id" in r for r in routes())
     # The project, from the form: only what is filtered goes in the URL.
     page.select_option("form.list-filters select[name=project]", label="stock")

@@ -86,7 +86,8 @@ def test_groups_count_calls_sessions_and_users(indexed):
     found = q(ctx)
     assert names(found) == ALL  # the most recently failing first
     g = orders_p1(ctx)
-    assert g["id"] == groups.group_id("p1", "POST", "api.shop.example", "/api/orders/:id", 502)
+    assert g["id"] == groups.group_id("p1", "POST", "api.shop.example", "/api/orders/:id", 502, "quick")
+    assert g["sign"] == "quick" and "refused or dropped" in g["sign_label"]
     assert {k: g[k] for k in ("method", "host", "route", "status", "count", "sessions", "users")} == {
         "method": "POST", "host": "api.shop.example", "route": "/api/orders/:id", "status": 502,
         "count": 4, "sessions": 3, "users": 2}

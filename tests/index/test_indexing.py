@@ -103,7 +103,7 @@ def test_summary(stored):
     s = index.get_summary(ctx.redis, ctx.keys, manifests["C"]["session"])
     assert set(s) == {"session", "project", "started_ms", "ended_ms", "duration_ms", "user", "first_url",
                       "pages_visited", "page_urls", "user_agent", "browser", "counts", "statuses", "has_5xx",
-                      "failed_urls"}
+                      "failed_urls", "release", "environment", "releases", "frustration", "failing_endpoint"}
     assert (s["pages_visited"], s["page_urls"], s["has_5xx"]) == (1, [SITE + "/page3"], False)
     assert (s["project"], s["user"], s["first_url"]) == ("p2", {"id": "alice", "traits": {}}, SITE + "/page3")
     assert s["statuses"] == [0, 404]

@@ -114,16 +114,18 @@ def text(c) -> str:
 # nginx, the classic
 
 
-def test_instant_nginx_502_means_upstream_down_and_names_the_log_search():
+def test_instant_nginx_502_names_both_causes_it_fits_and_how_to_tell_them_apart():
     c = card(call(502, duration=38.2, headers={"server": "nginx/1.22.1", "content-type": "text/html"}, body=NGINX_502))
-    assert c["kind"] == "upstream_down"
+    assert c["kind"] == "upstream_refused_or_dropped"
     assert c["who_answered"] == "nginx 1.22.1"
-    assert c["title"] == "502 Bad Gateway: upstream down or refusing connections"
-    assert "38 ms" in c["summary"] and "likely" in c["summary"]
+    assert c["title"] == "502 Bad Gateway: the upstream refused or dropped the connection"
+    assert "38 ms" in c["summary"] and "refusing" in c["summary"] and "dropped it before answering" in c["summary"]
     assert "Status 502 Bad Gateway" in c["evidence"]
     assert "Header server: nginx/1.22.1 (nginx)" in c["evidence"]
     assert any("<center>nginx/1.22.1</center>" in e for e in c["evidence"])
-    assert any("refused the connection or accepted it and closed it" in s for s in c["cannot_show"])
+    assert any("connect() failed (111: Connection refused)" in s and "upstream prematurely closed connection" in s
+               for s in c["cannot_show"])
+    assert any("a 502 after several seconds is never a refused connection" in s for s in c["next_steps"])
     assert any("upstream's own logs" in s for s in c["cannot_show"])
     assert f"grep 'session={SID}'" in c["next_steps"][0]
     assert "2024-11-22 04:33:20 UTC" in c["next_steps"][0]
@@ -133,7 +135,9 @@ def test_instant_nginx_502_means_upstream_down_and_names_the_log_search():
 def test_slow_nginx_502_means_the_upstream_closed_or_crashed():
     c = card(call(502, duration=8200, headers={"server": "nginx"}, body=NGINX_502))
     assert c["kind"] == "upstream_broken"
+    assert c["title"] == "502 Bad Gateway: the upstream dropped the connection or sent a bad answer"
     assert "8.2 s" in c["summary"] and "closed the connection" in c["summary"]
+    assert "A refused connection answers at once" in c["summary"]
     assert any("WORKER TIMEOUT" in s for s in c["next_steps"])
 
 
@@ -147,7 +151,8 @@ def test_nginx_504_at_sixty_seconds_names_proxy_read_timeout():
     c = card(call(504, duration=60_012, status_text="Gateway Time-out", headers={"server": "nginx/1.22.1"},
                   body=NGINX_504))
     assert c["kind"] == "upstream_slow"
-    assert c["title"].startswith("504 Gateway Timeout: upstream too slow")
+    assert c["title"] == "504 Gateway Timeout: the upstream did not answer in time"
+    assert "while connecting to upstream" in c["summary"]  # a connect timeout ends at 60 s too
     assert "Status 504 Gateway Time-out" in c["evidence"]
     assert "60.0 s" in c["summary"] and "proxy_read_timeout" in c["summary"]
     assert any("raise proxy_read_timeout only if" in s for s in c["next_steps"])
@@ -170,7 +175,7 @@ def test_server_header_alone_names_the_proxy_only_as_likely():
     c = card(call(502, duration=41.5, headers={"server": "nginx/1.22.1", "content-type": "text/html"},
                   body="<html><h1>502 Bad Gateway</h1></html>"))
     assert c["who_answered"] == "nginx 1.22.1 (likely)"
-    assert c["kind"] == "upstream_down"
+    assert c["kind"] == "upstream_refused_or_dropped"
     assert any("passed it on from a server behind it" in s for s in c["cannot_show"])
 
 
@@ -248,7 +253,7 @@ def test_nginx_behind_cloudflare_is_nginx_answering():
 def test_alb_instant_502():
     c = card(call(502, duration=62, headers={"server": "awselb/2.0", "content-type": "text/html"}, body=ALB_502))
     assert c["who_answered"] == "AWS Application Load Balancer"
-    assert c["kind"] == "upstream_down"
+    assert c["kind"] == "upstream_refused_or_dropped"
     assert "Header server: awselb/2.0 (AWS Application Load Balancer)" in c["evidence"]
     assert any("target_status_code '-'" in s for s in c["next_steps"])
 
@@ -265,7 +270,7 @@ def test_alb_504_timeouts(duration, kind, words):
 def test_google_load_balancer_502():
     headers = {"via": "1.1 google", "content-type": "text/html; charset=UTF-8"}
     fast = card(call(502, duration=180, headers=headers, body=GFE_502))
-    assert fast["who_answered"] == "Google Cloud Load Balancer" and fast["kind"] == "upstream_down"
+    assert fast["who_answered"] == "Google Cloud Load Balancer" and fast["kind"] == "upstream_refused_or_dropped"
     assert any("statusDetails" in s for s in fast["next_steps"])
     slow = card(call(502, duration=30_120, headers=headers, body=GFE_502))
     assert slow["kind"] == "upstream_slow" and "backend service timeout" in slow["summary"]
@@ -348,7 +353,7 @@ def test_api_gateway_integration_timeout():
 
 def test_traefik_is_only_a_guess():
     c = card(call(502, duration=5, headers={"content-type": "text/plain; charset=utf-8"}, body="Bad Gateway"))
-    assert c["who_answered"] == "Traefik (likely)" and c["kind"] == "upstream_down"
+    assert c["who_answered"] == "Traefik (likely)" and c["kind"] == "upstream_refused_or_dropped"
 
 
 def test_caddy_empty_502():
@@ -378,7 +383,7 @@ def test_app_500_json_through_nginx_is_the_application():
                   headers={"server": "nginx/1.22.1", "content-type": "application/json"},
                   body='{"error": "internal", "detail": "division by zero"}'))
     assert c["who_answered"] == "the application itself" and c["kind"] == "server_error"
-    assert c["title"] == "500 Internal Server Error: the server raised an error"
+    assert c["title"] == "500 Internal Server Error: the server failed while handling it"
     assert any(e.startswith("Body (JSON): {\"error\"") for e in c["evidence"])
     assert any("exception in the application's logs" in s for s in c["next_steps"])
 
@@ -512,7 +517,8 @@ def test_missing_fields_still_give_a_card():
     c = card({"url": ORIGIN + "/api", "status": None, "response_headers": None, "response_body": None})
     assert c["kind"] == "no_response_network"
     bare = card({"url": ORIGIN + "/api", "status": 502})
-    assert bare["kind"] == "upstream_broken" and "instantly" in bare["summary"]
+    assert bare["kind"] == "upstream_refused_or_dropped" and "was not recorded" in bare["summary"]
+    assert bare["title"] == "502 Bad Gateway: the upstream refused or dropped the connection, or answered badly"
     assert "How long it took was not recorded" in bare["evidence"]
 
 
@@ -538,7 +544,7 @@ def test_a_recorded_snippet_event_goes_through_the_worker_extractor():
     event = {"type": 5, "timestamp": T0 + 13, "data": {"tag": "replay.network", "payload": payload}}
     failure = ev.network_call(event, 16_384)
     c = card({"window": "w", "seq": 1, **failure})
-    assert c["kind"] == "upstream_down" and c["who_answered"] == "nginx 1.22.1"
+    assert c["kind"] == "upstream_refused_or_dropped" and c["who_answered"] == "nginx 1.22.1"
 
 
 # a real nginx: its answers in, and the access-log search the card suggests finds the line
@@ -561,19 +567,25 @@ def nginx(tmp_path_factory):
     closer.listen(8)
     stop = threading.Event()
 
-    def close_at_once():  # read the request, close without a byte: a crash before any answer
-        closer.settimeout(0.2)
+    def close_after(listener, delay_s):  # read the request, close without a byte: a crash before any answer
+        listener.settimeout(0.2)
         while not stop.is_set():
             try:
-                conn = closer.accept()[0]
+                conn = listener.accept()[0]
                 conn.recv(65536)
+                time.sleep(delay_s)
                 conn.close()
             except OSError:
                 pass
-    threading.Thread(target=close_at_once, daemon=True).start()
+    dropper = socket.socket()  # works on the request for 3.5 s, then crashes
+    dropper.bind(("127.0.0.1", 0))
+    dropper.listen(8)
+    threading.Thread(target=close_after, args=(closer, 0), daemon=True).start()
+    threading.Thread(target=close_after, args=(dropper, 3.5), daemon=True).start()
     port, dead = free_port(), free_port()
     locations = (f"location /down/ {{ proxy_pass http://127.0.0.1:{dead}; }}"
                  f"location /closes/ {{ proxy_pass http://127.0.0.1:{closer.getsockname()[1]}; }}"
+                 f"location /drops/ {{ proxy_pass http://127.0.0.1:{dropper.getsockname()[1]}; }}"
                  f"location /slow/ {{ proxy_pass http://127.0.0.1:{hang.server_address[1]}; proxy_read_timeout 1s; }}")
     try:
         with running_nginx(tmp_path_factory.mktemp("nginx-diagnosis"), port, locations) as logs:
@@ -582,6 +594,7 @@ def nginx(tmp_path_factory):
         stop.set()
         hang.shutdown()
         closer.close()
+        dropper.close()
 
 
 def fetch(base: str, path: str) -> dict:
@@ -598,11 +611,15 @@ def fetch(base: str, path: str) -> dict:
                     headers={k.lower(): v for k, v in e.headers.items()}, body=body)
 
 
+REFUSED_OR_DROPPED = "502 Bad Gateway: the upstream refused or dropped the connection"
+
+
 def test_real_nginx_upstream_down(nginx):
     base, logs = nginx
     c = card(fetch(base, "/down/api/orders"), page_origin=base)
     version = subprocess.run([shutil.which("nginx") or "/usr/sbin/nginx", "-v"], capture_output=True, text=True).stderr
-    assert c["kind"] == "upstream_down"
+    # The browser sees a quick 502: a dead port and a dropped connection both fit, and the headline names both.
+    assert c["kind"] == "upstream_refused_or_dropped" and c["title"] == REFUSED_OR_DROPPED
     assert c["who_answered"] == "nginx " + version.split("nginx/")[1].split()[0]
     assert f"grep 'session={SID}'" in c["next_steps"][0]
     # The card's search finds the proxy's line, and the error log says what the card guessed.
@@ -613,8 +630,19 @@ def test_real_nginx_upstream_down(nginx):
 def test_real_nginx_upstream_closing_at_once_looks_the_same_and_the_card_says_so(nginx):
     base, logs = nginx
     c = card(fetch(base, "/closes/api/orders"), page_origin=base)
-    assert c["kind"] == "upstream_down"
-    assert any("accepted it and closed it at once" in s for s in c["cannot_show"])
+    assert c["kind"] == "upstream_refused_or_dropped" and c["title"] == REFUSED_OR_DROPPED
+    # The card quotes the two error-log lines that tell them apart, and nginx wrote the second.
+    assert any("'upstream prematurely closed connection" in s and "(111: Connection refused)" in s
+               for s in c["cannot_show"])
+    assert "upstream prematurely closed connection" in (logs / "error.log").read_text()
+
+
+def test_real_nginx_upstream_dropping_after_working_a_while_cannot_be_refused(nginx):
+    base, logs = nginx
+    c = card(fetch(base, "/drops/api/orders"), page_origin=base)
+    assert c["kind"] == "upstream_broken"
+    assert c["title"] == "502 Bad Gateway: the upstream dropped the connection or sent a bad answer"
+    assert "A refused connection answers at once" in c["summary"]
     assert "upstream prematurely closed connection" in (logs / "error.log").read_text()
 
 
@@ -639,3 +667,12 @@ def test_a_body_nested_past_the_parsers_limit_gets_a_card(body):
     # Checking whether the body is JSON raised RecursionError: the replay page was a 500.
     c = card(call(502, headers={"server": "nginx"}, body=body))
     assert any(e.startswith("Body (") for e in c["evidence"])
+
+
+def test_a_call_recovered_from_resource_timing_claims_only_status_and_timing():
+    # No method, headers or body: the headline rests on the status and the timing alone.
+    c = card({"url": ORIGIN + "/api/profile", "status": 502, "duration_ms": 31.0, "recovered": True,
+              "start_ms": T0})
+    assert c["title"] == "502 Bad Gateway: the upstream refused or dropped the connection"
+    assert c["who_answered"] == "unknown"
+    assert any("recovered from the browser's resource timing" in s for s in c["cannot_show"])

@@ -322,7 +322,8 @@ def test_a_call_is_placed_when_it_was_sent_and_opened_where_it_failed(app, proje
 def test_failed_and_error_marks_have_lanes_of_their_own(dev, hostile):
     html = dev.get(f"/sessions/{hostile}").get_data(as_text=True)
     lanes = dict(re.findall(r'<div class="lane (\w+)"[^>]*>(.*?)</div>', html, re.S))
-    assert set(lanes) == {"calls", "errors", "events"}
+    assert set(lanes) == {"calls", "errors", "frustration", "events"}
+    assert lanes["frustration"].strip() == ""
     assert re.findall(r'class="marker (\w+)"', lanes["calls"]) == ["failed", "failed"]
     assert re.findall(r'class="marker (\w+)"', lanes["errors"]) == ["error", "error"]
     assert re.findall(r'class="marker (\w+)"', lanes["events"]) == ["page", "page"]

@@ -50,7 +50,8 @@ def test_flush_stores_segments_manifest_and_index(ctx):
     m = recording.load_manifest(ctx.store, S)
     assert (m["session"], m["project"], m["user_agent"]) == (S, "proj-key", "Mozilla/5.0 test")
     assert (m["started_ms"], m["ended_ms"], m["duration_ms"]) == (T0, T0 + 600, 600)
-    assert m["counts"] == {"events": total, "network": 3, "network_failures": 2, "console_errors": 1, "exceptions": 1}
+    assert m["counts"] == {"events": total, "network": 3, "network_failures": 2, "console_errors": 1, "exceptions": 1,
+                           "rage_clicks": 0, "dead_clicks": 0, "retries": 0}
     assert m["user"]["id"] == "u-42" and m["user"]["traits"] == {"plan": "pro"}
     assert [(p["url"], p["window"]) for p in m["pages"]] == [(SITE + "/cart", WA), (SITE + "/help", WB)]
     assert m["windows"] == {WA: {"seqs": [[1, 3]]}, WB: {"seqs": [[1, 1]]}}

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from replay.core.failure_signs import GATEWAY_WAIT_MS
 from replay.viewer.diagnosis.facts import Facts
 from replay.viewer.diagnosis.vendors import CLOUDFLARE_CODES, GATEWAY
 
 # The card's kinds: the page styles each, and a cause is always a case of one.
-KINDS = ("upstream_down", "upstream_slow", "upstream_broken", "overloaded_or_maintenance", "gateway_timeout",
+KINDS = ("upstream_down", "upstream_refused_or_dropped", "upstream_slow", "upstream_broken", "overloaded_or_maintenance", "gateway_timeout",
          "no_response_network", "no_response_cors_or_blocked", "aborted", "client_timeout", "client_error",
          "rate_limited", "server_error")
 # A gateway error this quick did not wait on the upstream: nothing accepted the connection.
@@ -43,6 +44,11 @@ def _quick(f: Facts) -> bool:
     return f.duration_ms is not None and f.duration_ms < FAST_MS
 
 
+def _no_wait(f: Facts) -> bool:
+    """A 502 this quick may be a refused connection, even across a slow network (failure_signs.py splits groups here)."""
+    return f.duration_ms is not None and f.duration_ms < GATEWAY_WAIT_MS
+
+
 def _broken_or_timed_out(f: Facts) -> str:
     return "upstream_broken" if f.status == 502 else "gateway_timeout"
 
@@ -67,7 +73,9 @@ GATEWAY_RULES = (  # 502, 503, 504 and Cloudflare's 52x
     Rule("app_answered_gateway", lambda f: f.app_answered and f.maker is None, "server_error"),
     Rule("body_names_cause", lambda f: f.hint is not None, lambda f: f.hint.kind),
     Rule("default_timeout", lambda f: f.timeout is not None, _timeout_kind),
-    Rule("instant_502", lambda f: f.status == 502 and _quick(f), "upstream_down"),
+    # Refused and dropped connections both answer at once: the browser's evidence cannot tell them apart.
+    Rule("instant_502", lambda f: f.status == 502 and _no_wait(f), "upstream_refused_or_dropped"),
+    Rule("untimed_502", lambda f: f.status == 502 and f.duration_ms is None, "upstream_refused_or_dropped"),
     Rule("bad_gateway", lambda f: f.status == 502, "upstream_broken"),
     # A 504 with no long wait was relayed from a proxy further behind.
     Rule("instant_504", lambda f: f.status == 504 and _quick(f), "gateway_timeout"),
@@ -94,7 +102,6 @@ HIDDEN_ERRORS = ("mixed_content", "cors_or_blocked", "connection_failed")
 
 QUALIFIERS = (  # (name, when), in the order their sentences follow the summary
     ("answered_with_own_page", lambda f, v: v.cause in ("rate_limited", "refused") and f.maker is not None),
-    ("untimed_502", lambda f, v: v.cause == "bad_gateway" and f.duration_ms is None),
     ("retry_after", lambda f, v: bool(f.retry_after) and v.kind in ("overloaded_or_maintenance", "rate_limited")),
     ("page_origin_unknown", lambda f, v: v.cause in HIDDEN_ERRORS and f.same_origin is None),
     ("never_left", lambda f, v: v.cause in HIDDEN_ERRORS and f.duration_ms is not None

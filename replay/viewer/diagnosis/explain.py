@@ -9,7 +9,7 @@ from replay.viewer.diagnosis.evidence import evidence, took
 from replay.viewer.diagnosis.facts import Facts, TimeoutMatch, origin
 from replay.viewer.diagnosis.log_search import log_search
 from replay.viewer.diagnosis.texts import (BODY_CUT, CANNOT_SHOW_BY_KIND, HEADERS_HIDDEN, HEADLINES, QUALIFIERS,
-                                           SEARCH_REQUEST_IDS, STEPS_BY_KIND, STEPS_BY_STATUS, TEXTS, TIMEOUT_MEANS,
+                                           RECOVERED, SEARCH_REQUEST_IDS, STEPS_BY_KIND, STEPS_BY_STATUS, TEXTS, TIMEOUT_MEANS,
                                            UNCONFIRMED_PROXY, Text)
 from replay.viewer.diagnosis.vendors import CLIENT_NOTES, CLOUDFLARE_CODES, GATEWAY, ID_HEADERS
 from replay.core.urls import parts as split
@@ -39,6 +39,7 @@ FIELDS = {  # every {field} the texts use; see texts.py
     "by": lambda f, v: _subject(f),
     "owner": lambda f, v: f.maker.name,
     "hint": lambda f, v: f.hint.says,
+    "hint_short": lambda f, v: f.hint.says.split(" (")[0],
     "meaning": lambda f, v: CLOUDFLARE_CODES[f.status].meaning,
     "note": lambda f, v: CLIENT_NOTES[f.status].meaning if f.status in CLIENT_NOTES else "a client error",
     "timeout_means": lambda f, v: TIMEOUT_MEANS[v.kind],
@@ -96,11 +97,12 @@ def _headline(f: Facts, verdict: Verdict, text: Text) -> str:
 
 def _cannot_show(f: Facts, verdict: Verdict, text: Text) -> list[str]:
     """Templates of what the call cannot show, before the log search's."""
-    lines = [UNCONFIRMED_PROXY] if f.unconfirmed_proxy else []
+    lines = [RECOVERED] if f.recovered else []
+    lines += [UNCONFIRMED_PROXY] if f.unconfirmed_proxy else []
     lines += text.cannot_show
     lines += [CANNOT_SHOW_BY_KIND[verdict.kind]] if verdict.kind in CANNOT_SHOW_BY_KIND else []
     lines += [HEADERS_HIDDEN] if f.status and f.same_origin is False else []
-    lines += [BODY_CUT] if f.status and f.body_truncated else []
+    lines += [BODY_CUT] if f.status and f.body_truncated and not f.recovered else []
     return lines
 
 

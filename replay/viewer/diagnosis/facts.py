@@ -82,6 +82,7 @@ class Facts:
     app_marks: tuple[AppMark, ...]
     hint: Hint | None
     timeout: TimeoutMatch | None
+    recovered: bool = False  # taken from resource timing (it started before the snippet): no headers or body
 
     @property
     def proxies(self) -> tuple[Sighting, ...]:
@@ -142,7 +143,8 @@ def gather(failure: dict, *, session_id: str, page_origin: str | None) -> Facts:
         json_body=is_json(headers, body), sent_at=_when(failure), header_sent=bool(sent),
         search_id=sent if isinstance(sent, str) and sent else session_id,
         sightings=sightings, maker=_maker(status, sightings), app_marks=_app_marks(headers, body),
-        hint=next((h for h in HINTS if re.search(h.pattern, body, re.I)), None), timeout=None)
+        hint=next((h for h in HINTS if re.search(h.pattern, body, re.I)), None), timeout=None,
+        recovered=failure.get("recovered") is True)
     return replace(facts, timeout=_timeout(facts))
 
 

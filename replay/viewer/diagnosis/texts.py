@@ -25,9 +25,20 @@ NETWORK_ERROR_HIDDEN = ("Which network error it was: the browser's own message (
 CHECK_THE_NETWORK = ("From the user's network, check DNS, the connection and the TLS certificate of {host}, and "
                      "whether ad blockers match this URL.")
 
+REFUSED_OR_DROPPED = (
+    "Whether the upstream refused the connection or accepted it and dropped it: both answer at once. The proxy's "
+    "error log says which: nginx writes 'connect() failed (111: Connection refused) while connecting to upstream' "
+    "for a refused connection, and 'upstream prematurely closed connection while reading response header from "
+    "upstream' for a dropped one.")
+TELL_APART = (
+    "Tell them apart by the proxy's error log at that time (above), and by timing: a refused connection fails "
+    "every call at once, from the first, while calls to an upstream that drops connections fail after it worked "
+    "(earlier calls answered, or it worked on this one for a while: a 502 after several seconds is never a "
+    "refused connection).")
+
 TEXTS = {
     # gateway errors
-    "cloudflare_code": Text("Cloudflare answered {status}: {meaning}."),
+    "cloudflare_code": Text("Cloudflare answered {status}: {meaning}.", headline="Cloudflare says {meaning}"),
     "cloudflare_itself": Text(
         "Cloudflare's unbranded {status} page: by Cloudflare's docs the error arose at Cloudflare, not in an answer "
         "from your origin (e.g. broken compressed content from the origin, or a Cloudflare issue).",
@@ -39,16 +50,25 @@ TEXTS = {
     "app_answered_gateway": Text(
         "The application itself answered {status} (not a proxy's page): apps usually do that when a service they "
         "call failed or is unavailable.", headline="the application answered {status} itself"),
-    "body_names_cause": Text("{by} answered {status} after {took}{at}: the body says {hint}."),
+    "body_names_cause": Text("{by} answered {status} after {took}{at}: the body says {hint}.",
+                             headline="the body says {hint_short}"),
     "default_timeout": Text("{by} answered {status} after {took}{at}: {timeout_means}"),
     "instant_502": Text(
-        "{by} answered 502 after only {took}, without waiting on anything: it likely could not connect to the "
-        "upstream at all (down, not listening, or refusing connections).",
-        cannot_show=("Whether the upstream refused the connection or accepted it and closed it at once: both answer "
-                     "in milliseconds; the proxy's error log says which.",)),
+        "{by} answered 502 after {took}. Two causes answer this fast and look the same from the browser: nothing "
+        "accepted the proxy's connection (the upstream down, not listening, or refusing), or the upstream accepted "
+        "it and dropped it before answering (a crash, or a worker killed mid-request). An invalid answer sent at "
+        "once looks the same too.",
+        cannot_show=(REFUSED_OR_DROPPED,), next_steps=(TELL_APART,)),
+    "untimed_502": Text(
+        "{by} answered 502; how long it took was not recorded, so nothing tells a refused connection (which answers "
+        "at once) from an upstream that accepted the request and then dropped the connection or answered badly.",
+        headline="the upstream refused or dropped the connection, or answered badly",
+        cannot_show=(REFUSED_OR_DROPPED,), next_steps=(TELL_APART,)),
     "bad_gateway": Text(
-        "{by} answered 502 after {took}: the upstream likely accepted the request, then closed the connection or "
-        "crashed before a complete answer, or sent an invalid response."),
+        "{by} answered 502 after {took}. A refused connection answers at once, so the upstream had accepted the "
+        "request; then it closed the connection or crashed before a complete answer, or sent an invalid one.",
+        cannot_show=("Which of those it was: the proxy's error log says (nginx: 'upstream prematurely closed "
+                     "connection' when the upstream dropped it, 'upstream sent invalid header' for a bad answer).",)),
     "instant_504": Text(
         "{by} answered 504 after {took}: it timed out waiting for the upstream. A 504 this quick was not a long wait "
         "on this request: likely relayed from a proxy further behind."),
@@ -66,7 +86,7 @@ TEXTS = {
     # server errors
     "proxy_error_page": Text(
         "{owner} answered {status} with its own error page: it failed itself, or replaced the application's error "
-        "page."),
+        "page.", headline="{owner} answered with its own error page"),
     "app_raised": Text("The application answered {status} {phrase}: it likely raised an error while handling the "
                        "request."),
     # no response
@@ -106,31 +126,32 @@ TEXTS = {
 
 QUALIFIERS = {  # a sentence each, added to the summary (classify.py says when)
     "answered_with_own_page": " {owner} answered with its own page, so the application likely never saw it.",
-    "untimed_502": " Had it come back instantly, the upstream was down or refusing instead.",
     "retry_after": " It asked the client to retry after {wait}.",
     "page_origin_unknown": " If the page was on another origin, CORS is the most common cause.",
     "never_left": " It failed within {took}, too quick for a round trip to a remote server: likely it never left the "
                   "browser (offline, blocked by an extension or policy, or refused on the spot).",
 }
 
-HEADLINES = {  # by kind; a 4xx without one takes its client note's
-    "upstream_down": "upstream down or refusing connections",
-    "upstream_slow": "upstream too slow, the proxy timed out",
-    "upstream_broken": "upstream closed the connection or sent a bad response",
-    "overloaded_or_maintenance": "overloaded, in maintenance or rate limiting",
+HEADLINES = {  # by kind; a 4xx without one takes its client note's. Each claims no more than its rules' evidence.
+    "upstream_down": "could not connect to the upstream",
+    "upstream_refused_or_dropped": "the upstream refused or dropped the connection",
+    "upstream_slow": "the upstream did not answer in time",
+    "upstream_broken": "the upstream dropped the connection or sent a bad answer",
+    "overloaded_or_maintenance": "unavailable: overloaded, in maintenance, without a healthy upstream or rate limiting",
     "gateway_timeout": "the gateway timed out waiting for the upstream",
-    "server_error": "the server raised an error",
+    "server_error": "the server failed while handling it",
 }
 
 TIMEOUT_MEANS = {  # by the kind of the default timeout a gateway error ended at
     "upstream_down": "it likely could not connect to the upstream in time (down or unreachable).",
-    "upstream_slow": "the upstream likely accepted the request but was too slow to answer.",
+    "upstream_slow": "the upstream likely accepted the request but was too slow to answer (a connect that timed out "
+                     "can end at the same time: nginx's error log says '... while connecting to upstream' then).",
     "gateway_timeout": "the upstream was too slow or unreachable.",
 }
 
 UPSTREAM_UNSEEN = "Why the upstream failed: check the upstream's own logs and the proxy's error log at that time."
 CANNOT_SHOW_BY_KIND = {kind: UPSTREAM_UNSEEN for kind in (
-    "upstream_down", "upstream_slow", "upstream_broken", "gateway_timeout", "overloaded_or_maintenance")}
+    "upstream_down", "upstream_refused_or_dropped", "upstream_slow", "upstream_broken", "gateway_timeout", "overloaded_or_maintenance")}
 
 STEPS_BY_STATUS = {  # taken before the kind's
     401: "Check how the page handles an expired login: refresh the credentials or send the user to sign in.",
@@ -141,6 +162,9 @@ STEPS_BY_STATUS = {  # taken before the kind's
 STEPS_BY_KIND = {
     "upstream_down": "Check the upstream is running and listening where the proxy sends it (curl it from the proxy "
                      "host), and look for a deploy, restart, crash or OOM kill at that time.",
+    "upstream_refused_or_dropped": "Check the upstream is running and listening where the proxy sends it (curl it "
+                                   "from the proxy host), and look for a deploy, restart, crash, killed worker or "
+                                   "OOM kill at that time.",
     "upstream_slow": "Find this request in the upstream's logs and see where the time went; raise {setting} only if "
                      "the work needs longer, otherwise make it faster or move it to a background job.",
     "upstream_broken": "Look for a crash, restart or killed worker in the upstream at that time (e.g. gunicorn "
@@ -159,4 +183,7 @@ UNCONFIRMED_PROXY = ("Whether {proxy} made this response or passed it on from a 
 HEADERS_HIDDEN = ("Headers hidden from the page: a cross-origin response shows only CORS-safelisted headers unless the "
                   "server lists others in Access-Control-Expose-Headers.")
 BODY_CUT = "The rest of the body: it was cut when recorded."
+RECOVERED = ("Its method, headers and body: the call started before the snippet did and was recovered from the "
+             "browser's resource timing, which keeps only the URL, the timing and the status. Who answered, and "
+             "why, can only come from the status and timing.")
 SEARCH_REQUEST_IDS = "Search the proxy's and upstream's logs for the request id ({ids})."
