@@ -8,6 +8,7 @@ import { startRecorder, snapshot } from './recorder.js';
 import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
+import { createCapture } from './capture.js';
 import { takeLoader } from './early.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
@@ -107,11 +108,12 @@ function init(options) {
     running.emit = emit;
 
     const meta = { release: opts.release, environment: opts.environment };
-    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
+    const capture = createCapture();
+    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key), onCapture: (c) => capture.set(c) });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
     stops.push(startConsole(emit, early));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early }));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, capture }));
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {
