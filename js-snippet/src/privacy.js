@@ -52,8 +52,9 @@ export function maskingOptions(opts) {
 
 // Secrets in a call's URL query and request body: the same rules as replay/core/redact.py on the server, which
 // runs them again. Names (query parameters, form fields, JSON keys) are secret by their parts (wire.js).
-const LONG_PARTS = SECRET_NAME_PARTS.filter((p) => p.length > 3);
-const SHORT_PARTS = SECRET_NAME_PARTS.filter((p) => p.length < 4);
+const PARTS = SECRET_NAME_PARTS.split(' ');
+const LONG_PARTS = PARTS.filter((p) => p.length > 3);
+const SHORT_PARTS = PARTS.filter((p) => p.length < 4);
 const MAX_PARSE_CHARS = 64 * 1024;
 const FORM = /^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/;
 

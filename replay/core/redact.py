@@ -18,13 +18,13 @@ MAX_PARSE_CHARS = 64 * 1024
 MAX_QUERY_PARAMS = 100
 MAX_QUERY_VALUE_CHARS = 1000
 
-_LONG_PARTS = tuple(p for p in wire.SECRET_NAME_PARTS if len(p) >= 4)
-_SHORT_PARTS = frozenset(p for p in wire.SECRET_NAME_PARTS if len(p) < 4)
+_LONG_PARTS = tuple(p for p in wire.SECRET_NAME_PARTS.split() if len(p) >= 4)
+_SHORT_PARTS = frozenset(p for p in wire.SECRET_NAME_PARTS.split() if len(p) < 4)
 _CAMEL = re.compile(r"([a-z0-9])([A-Z])")
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 # 13 to 19 digits, spaces or dashes between them: a card number when its Luhn check holds.
 _DIGIT_RUN = re.compile(r"(?<![\d.])\d(?:[ -]?\d){12,18}(?![\d.])")
-_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)(?!\[masked\])[A-Za-z0-9_.~+/-]{8,}=*", re.I)
+_BEARER = re.compile(r"\b(Bearer|Basic|Token)(\s+)(?!" + re.escape(MASK) + r")[A-Za-z0-9_.~+/-]{8,}=*", re.I)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 # "name": value inside JSON text that did not parse (cut at the cap), and name=value in form-like text.
 _JSON_PAIR = re.compile(r'("((?:[^"\\]|\\.){1,100})"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}\]\s]+)')
