@@ -639,3 +639,16 @@ def test_a_body_nested_past_the_parsers_limit_gets_a_card(body):
     # Checking whether the body is JSON raised RecursionError: the replay page was a 500.
     c = card(call(502, headers={"server": "nginx"}, body=body))
     assert any(e.startswith("Body (") for e in c["evidence"])
+
+
+def test_a_recovered_call_is_diagnosed_without_claims_it_cannot_back():
+    from replay.viewer.diagnosis import diagnose
+
+    failure = {"method": None, "url": "https://shop.test/api/me", "status": 502, "duration_ms": 30,
+               "recovered": True, "start_ms": 1_700_000_000_000}
+    card = diagnose(failure, session_id="sess_1234567890", page_origin="https://shop.test")
+    text = " ".join([card["title"], card["summary"], *card["evidence"], *card["next_steps"]])
+    assert "resource timing" in " ".join(card["evidence"])
+    assert "Empty response body" not in text and "GET" not in text
+    assert "X-Replay-Session sess_1234567890" not in text, "it started before the snippet: no header was sent"
+    assert any("method, headers and bodies" in line for line in card["cannot_show"])

@@ -5,7 +5,7 @@ import shlex
 from dataclasses import asdict, dataclass
 
 from replay.viewer.diagnosis.classify import Verdict
-from replay.viewer.diagnosis.evidence import evidence, took
+from replay.viewer.diagnosis.evidence import RECOVERED_CANNOT_SHOW, evidence, took
 from replay.viewer.diagnosis.facts import Facts, TimeoutMatch, origin
 from replay.viewer.diagnosis.log_search import log_search
 from replay.viewer.diagnosis.texts import (BODY_CUT, CANNOT_SHOW_BY_KIND, HEADERS_HIDDEN, HEADLINES, QUALIFIERS,
@@ -101,6 +101,7 @@ def _cannot_show(f: Facts, verdict: Verdict, text: Text) -> list[str]:
     lines += [CANNOT_SHOW_BY_KIND[verdict.kind]] if verdict.kind in CANNOT_SHOW_BY_KIND else []
     lines += [HEADERS_HIDDEN] if f.status and f.same_origin is False else []
     lines += [BODY_CUT] if f.status and f.body_truncated else []
+    lines += [RECOVERED_CANNOT_SHOW] if f.recovered else []
     return lines
 
 
