@@ -89,8 +89,8 @@ def markers(manifest: dict) -> list[dict]:
         times = call_times(manifest, f)
         out.append({"kind": "failed", "offset": times["sent"], "pct": pct(times["sent"]),
                     "width": round(pct(times["answered"]) - pct(times["sent"]), 3), "ref": f.get("id"),
-                    "end": times["answered"], "label": f"{f.get('status') or f.get('error') or 'no response'} "
-                                                       f"{f.get('method')} {f.get('url')}"})
+                    "end": times["answered"], "label": " ".join(str(part) for part in (
+                        f.get("status") or f.get("error") or "no response", f.get("method"), f.get("url")) if part)})
     for e in manifest.get("errors") or []:
         off = offset_ms(manifest, e.get("ts"))
         out.append({"kind": "error", "offset": off, "pct": pct(off), "label": (
