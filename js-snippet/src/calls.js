@@ -173,7 +173,7 @@ export function wrapCalls({ tagged, sessionId, begin, end }) {
         return send.apply(this, arguments);
       },
     };
-    for (const name of ['open', 'setRequestHeader', 'send']) {
+    for (const name of Object.keys(patched)) {
       const original = proto[name];
       proto[name] = patched[name];
       restores.push(() => { if (proto[name] === patched[name]) proto[name] = original; });
