@@ -1,6 +1,8 @@
 // What the collector asks the snippet to record beyond the default: request bodies of failed calls to
 // the project's URL patterns (the `capture` of its ready answer, docs/protocol.md). Nothing until it
 // says; a call that fails before the answer waits for it, at most WAIT_MS, then goes without a body.
+// When the page is hidden or left first, it goes at once (without a body), ahead of the transport's
+// last beacons: created before the transport, so these listeners run before its own.
 import { MAX_CAPTURE_PATTERNS } from './wire.js';
 
 const WAIT_MS = 5000;
@@ -25,6 +27,10 @@ export function createCapture() {
     waiting = [];
     due.forEach((fn) => fn());
   };
+  try {
+    addEventListener('pagehide', run);
+    document.addEventListener('visibilitychange', run);
+  } catch { /* not in a page */ }
   return {
     set(capture) {
       const list = capture && capture.requestBodies;

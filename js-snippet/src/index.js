@@ -108,7 +108,7 @@ function init(options) {
     running.emit = emit;
 
     const meta = { release: opts.release, environment: opts.environment };
-    const capture = createCapture();
+    const capture = createCapture(); // before the transport: see capture.js
     transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key), onCapture: (c) => capture.set(c) });
     stops.push(transport.stop);
     stops.push(startErrors(emit));
