@@ -47,9 +47,14 @@ def pay(browser, url: str) -> str:
     """Open the page, click Pay, wait for nginx's 502; returns the session id."""
     context = browser.new_context()
     page = context.new_page()
+    # The collector's ready (which names the bodies to capture) came before the click, as it does for a user:
+    # a call failing before it waits for it, but the page closes soon after here.
+    readies = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: '"ready"' in str(f) and readies.append(f)))
     page.goto(url)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
     session_url = page.evaluate("window.Replay.getSessionURL()")
+    poll(lambda: readies, timeout_s=15)
     page.click("#pay")
     page.wait_for_function("window.__status === 502")
     page.wait_for_timeout(500)
