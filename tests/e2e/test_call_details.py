@@ -116,3 +116,35 @@ def test_a_project_not_opted_in_records_no_body(browser, checkout, api, replay_e
     stored = stored_events(replay_env, session_id)
     [call] = [e["data"]["payload"] for e in stored if e.get("type") == 5 and "/api/pay" in str(e["data"])]
     assert "requestBody" not in call and PASSWORD not in str(stored)
+
+
+def test_a_recovered_call_and_a_successful_ones_details_in_the_network_panel(browser, site, replay_env, replay_server,
+                                                                            viewer_login):
+    """Rows the panel builds itself (calls that did not fail) show the query, masked, and the timing; a recovered
+    call shows no method and says where it came from, and its diagnosis claims nothing it cannot show."""
+    from tests.e2e.recorded import call, now_ms, page_load, record
+
+    t0 = now_ms()
+    timing = {"dns": 2.1, "connect": 8.4, "tls": 12.6, "ttfb": 180.2, "download": 3.3}
+    session_id = record(replay_env, site["origin"], site["key"], "sess_details_panel_01", [[
+        *page_load(t0, site["origin"] + "/", "Search"),
+        call(t0 + 5, 40, None, site["origin"] + "/api/me", 503, recovered=True, timing=timing),
+        call(t0 + 300, 207, "GET", site["origin"] + "/api/search?q=red+shoes&api_key=abc123", 200, timing=timing),
+    ]])
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    login(page, replay_server, viewer_login, f"/sessions/{session_id}")
+    search = page.locator("ol.calls > li", has_text="/api/search")
+    search.wait_for()
+    search.locator("summary").click()
+    text = search.inner_text()
+    assert "QUERY PARAMETERS\nq\tred shoes\napi_key\t[masked] masked" in text and "abc123" not in page.content()
+    assert "Waiting (TTFB)" in text and "180.2 ms" in text and "206.6 ms" in text
+    recovered = page.locator("ol.calls > li", has_text="/api/me")
+    assert "—" in recovered.locator(".seek").inner_text() and "GET" not in recovered.inner_text()
+    recovered.locator("summary").click()
+    detail = recovered.inner_text()
+    assert "unknown (recovered from resource timing)" in detail and "Recovered from the browser's resource timing" in detail
+    assert "method, headers and bodies of this call" in detail and "Empty response body" not in detail
+    search.locator("table.waterfall").evaluate("t => t.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(ARTIFACTS / "call-details-panel.png"))
+    page.close()
