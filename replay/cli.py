@@ -224,6 +224,36 @@ def cmd_token_revoke(args, settings) -> int:
     token = _accounts(settings).revoke_token(args.id)
     print(f"token {token.id} ({token.name}) revoked: it no longer opens the API")
     return 0
+# `replay project bodies`: which failed calls' request bodies a project records (replay/core/body_capture.py).
+def cmd_project_bodies(args, settings) -> int:
+    from replay.core import body_capture, redis_conn
+    from replay.core.keys import RedisKeys
+
+    if bool(args.url) == bool(args.off):
+        print("replay: give --url PATTERN (repeatable) to capture request bodies, or --off to stop", file=sys.stderr)
+        return 2
+    try:
+        kept = body_capture.set_patterns(redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX), args.key,
+                                         [] if args.off else args.url)
+    except body_capture.PatternError as exc:
+        print(f"replay: {exc}", file=sys.stderr)
+        return 2
+    if kept:
+        print(f"project {args.key} records the request bodies of failed calls to: {', '.join(kept)}")
+    else:
+        print(f"project {args.key} records no request bodies")
+    return 0
+
+
+def add_bodies_parser(project_actions) -> None:
+    """The `bodies` action under `replay project`."""
+    pb = project_actions.add_parser(
+        "bodies", help="record request bodies of failed calls to these URLs (scrubbed, capped; off by default)")
+    pb.add_argument("key", help="the project key")
+    pb.add_argument("--url", action="append", default=[], metavar="PATTERN",
+                    help="a path like '/api/*' (any host) or a URL like 'https://api.example.com/*' (repeatable)")
+    pb.add_argument("--off", action="store_true", help="record no request bodies")
+    pb.set_defaults(func=cmd_project_bodies)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -274,6 +304,7 @@ def parser() -> argparse.ArgumentParser:
     ps.add_argument("project", help="the project's key, or its name when no other project has it")
     ps.add_argument("--rotate", action="store_true", help="replace the key: the old one is refused from now")
     ps.set_defaults(func=cmd_project_server_key)
+    add_bodies_parser(project)
 
     user = sub.add_parser("user", help="viewer logins").add_subparsers(dest="action", required=True)
     uc = user.add_parser("create", help="create a viewer login (--reset: new password for an existing one)")

@@ -154,3 +154,18 @@ def test_ctrl_c_stops_every_process_cleanly(tmp_path):
     assert "SIGKILL" not in output and "Traceback" not in output, output
     for pid in started.values():
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+
+
+def test_project_bodies_sets_and_clears_the_capture_patterns(tmp_path):
+    env = embedded_env(tmp_path)
+    key = last_word(run(env, "project", "create", "shop", "--origin", "https://shop.example"))
+    on = run(env, "project", "bodies", key, "--url", "/api/*", "--url", "https://API.shop.example/v1/*")
+    assert on.returncode == 0 and on.stdout.strip().endswith("/api/*, https://api.shop.example/v1/*"), on.stderr
+    off = run(env, "project", "bodies", key, "--off")
+    assert off.returncode == 0 and "no request bodies" in off.stdout
+    for args, says in [(["--url", "api/*"], "neither a path"), ([], "--url PATTERN"),
+                       (["--url", "/a", "--off"], "--url PATTERN")]:
+        bad = run(env, "project", "bodies", key, *args)
+        assert bad.returncode == 2 and says in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    unknown = run(env, "project", "bodies", "pk_nope", "--url", "/api/*")
+    assert unknown.returncode == 2 and "no project has the key pk_nope" in unknown.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 
 from redis.exceptions import RedisError
 
@@ -17,6 +18,7 @@ from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
 from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
+from replay.core import body_capture
 from replay.core.events import scrub
 from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.context import Context, current
@@ -112,9 +114,11 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
     manifest = load_manifest(ctx.store, session) or mf.new(session)
-    fresh = mf.uncovered(manifest, records)
-    segments = write_segments(ctx, session, fresh)
     meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
+    # Scrubbed before anything is stored or merged: request bodies only where the project opted in.
+    bodies = body_capture.patterns(ctx.redis, ctx.keys, meta.get("project"))
+    fresh = [scrubbed(r, bodies, ctx.settings.MAX_BODY_CHARS) for r in mf.uncovered(manifest, records)]
+    segments = write_segments(ctx, session, fresh)
     merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
                       segment_keys=segments, segment_spans=segments,
                       max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
@@ -135,8 +139,14 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
             "remaining": remaining}
 
 
+def scrubbed(record: Record, bodies: list[str], max_body_chars: int) -> Record:
+    """The record with each event as it may be stored (replay.core.events.scrub)."""
+    events = [scrub(e, bodies, max_body_chars) for e in record.events] if isinstance(record.events, list) else []
+    return replace(record, events=events)
+
+
 def write_segments(ctx: Context, session: str, records: list[Record]) -> dict[str, list[int]]:
-    """One segment object per window, named by its seq range; returns {key: [first, last] event time}."""
+    """One segment object per window, named by its seq range, of scrubbed records; returns {key: [first, last]}."""
     by_window: dict[str, list[Record]] = defaultdict(list)
     for r in records:
         by_window[r.window].append(r)
@@ -145,7 +155,7 @@ def write_segments(ctx: Context, session: str, records: list[Record]) -> dict[st
         rs.sort(key=lambda r: r.seq)
         key = segment_key(session, window, rs[0].seq, rs[-1].seq)
         batches = [{"seq": r.seq, "received_ms": r.received_ms, "url": r.url,
-                    "events": [scrub(e) for e in r.events] if isinstance(r.events, list) else []} for r in rs]
+                    "events": r.events} for r in rs]
         ctx.store.put(key, encode_segment(session, window, batches), "application/gzip")
         spans[key] = segment_span(batches)
     return spans

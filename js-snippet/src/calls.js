@@ -48,7 +48,8 @@ const record = (k, m, u, h) => ({
 
 /**
  * Wrap fetch and XHR. `tagged(url)`: add the correlation header, valued `sessionId()`.
- * `begin(rec)`: truthy to follow the call; `end(rec)` then follows once it ended. Returns stop.
+ * `begin(rec, init, request)` (fetch) or `begin(rec, sendArguments)` (xhr): truthy to follow the call;
+ * `end(rec)` then follows once it ended. Returns stop.
  */
 export function wrapCalls({ tagged, sessionId, begin, end }) {
   let active = true;
@@ -84,7 +85,7 @@ export function wrapCalls({ tagged, sessionId, begin, end }) {
             const keep = req && !INIT_MEMBERS.some((k) => init && init[k] !== undefined);
             args = [input, { ...(keep && { referrer: req.referrer, referrerPolicy: req.referrerPolicy }), ...init, headers }];
           }
-          if (!begin(c)) c = null;
+          if (!begin(c, init, req)) c = null;
         } catch {
           args = arguments;
           c = null;
@@ -162,7 +163,7 @@ export function wrapCalls({ tagged, sessionId, begin, end }) {
             calls.set(xhr, c);
             const named = c.h.some((p) => p[0].toLowerCase() === 'x-replay-session');
             if (!named && tagged(c.u)) setRequestHeader.call(xhr, CORRELATION_HEADER, sessionId());
-            if (begin(c)) {
+            if (begin(c, arguments)) {
               const events = ['abort', 'error', 'timeout', 'loadend'];
               const listener = (e) => {
                 try {
@@ -178,7 +179,7 @@ export function wrapCalls({ tagged, sessionId, begin, end }) {
         return send.apply(this, arguments);
       },
     };
-    for (const name of ['open', 'setRequestHeader', 'send']) {
+    for (const name of Object.keys(patched)) {
       const original = proto[name];
       proto[name] = patched[name];
       restores.push(() => { if (proto[name] === patched[name]) proto[name] = original; });

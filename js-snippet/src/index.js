@@ -10,6 +10,7 @@ import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
 import { takeLoader, stubCalls, STUB } from './early.js';
 import { startFrustration } from './frustration.js';
+import { createCapture } from './capture.js';
 import { toSafe } from './serialize.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
@@ -111,11 +112,12 @@ function init(options) {
     stops.push(frustration.stop);
 
     const meta = { release: opts.release, environment: opts.environment };
-    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key) });
+    const capture = createCapture(); // before the transport: see capture.js
+    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key), onCapture: (c) => capture.set(c) });
     stops.push(transport.stop);
     stops.push(startErrors(emit, early));
     stops.push(startConsole(emit, early));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, onStart: frustration.activity }));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, capture, onStart: frustration.activity }));
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {

@@ -2,11 +2,13 @@
 // with headers and body only for failed ones; also the calls the loader queued
 // before the snippet came, and those made before anything wrapped fetch/XHR,
 // recovered from resource timing (timing.js).
-import { filterHeaders, capBody, MAX_BODY_CHARS } from './privacy.js';
+import { filterHeaders, capBody, maskQuery, scrubBody, MAX_BODY_CHARS } from './privacy.js';
 import { wrapCalls, correlated } from './calls.js';
 import { timingOf, recoverCalls, ms } from './timing.js';
 import { TAG_NETWORK } from './wire.js';
 
+// No request bodies (a capture that was told so: capture.js).
+const NO_CAPTURE = { known: () => true, wants: () => false, when: (fn) => fn() };
 const MAX_READ_BYTES = 1024 * 1024;
 const READ_TIMEOUT_MS = 5000;
 const BINARY_TYPE = /^(image|audio|video|font)\/|octet|zip|pdf|proto|wasm/;
@@ -32,13 +34,30 @@ async function readText(body) {
   return { text, bytes };
 }
 
+// A request body as text (or a promise of it): forms as name=value&…, binary ones named only.
+const bodyText = (q) => (q == null || typeof q === 'string' || q.then ? q
+  : q instanceof URLSearchParams ? String(q)
+    : typeof FormData === 'function' && q instanceof FormData
+      ? [...q].map(([k, v]) => encodeURIComponent(k) + '=' + (typeof v === 'string' ? encodeURIComponent(v) : '[file]')).join('&')
+      : '[' + ((q.constructor && q.constructor.name) || 'binary') + ' body]');
+
+// What a call sends (init.body, a Request's body, xhr.send's argument), kept in case it fails and the
+// collector wants it (`capture`, capture.js): a Request's body must be copied before fetch takes it.
+function keepBody(capture, c, a, req) {
+  if (capture.known() && !capture.wants(c.u)) return;
+  const q = c.k === 'xhr' ? a[0] : a && a.body != null ? a.body : req;
+  if (typeof Request === 'function' && q instanceof Request) {
+    if (capture.wants(c.u) && !/^(GET|HEAD)$/.test(q.method)) c.q = q.clone().text().catch(() => '[unreadable body]');
+  } else c.q = q;
+}
+
 /**
  * Record fetch/XHR calls; `sessionId()` gives the correlation header's value
  * (`correlation` false: none; `paths` limits it, see calls.js). Calls to
  * `endpoint`/ingest are neither recorded nor tagged. `early` is the loader's
- * hand-over (early.js), or null. Returns stop.
+ * hand-over (early.js), or null; `capture` (capture.js) which request bodies to keep. Returns stop.
  */
-export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early, onStart }) {
+export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early, capture = NO_CAPTURE, onStart }) {
   let active = true;
   const ingest = endpoint + '/ingest';
   const ours = (u) => u.startsWith(ingest);
@@ -51,7 +70,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     const failed = c.st ? c.st >= 400 : c.x !== 'unload';
     const payload = {
       method: c.m,
-      url: c.u,
+      url: maskQuery(c.u),
       status: c.st,
       statusText: c.sx || '',
       initiator: c.k,
@@ -64,8 +83,10 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     payload.requestHeaders = filterHeaders(c.h);
     payload.responseHeaders = filterHeaders(c.rh || []);
     payload.responseSize = c.z === undefined ? null : c.z;
-    // Resource timing has the call once its body is in (where it has it at all).
-    const out = (text) => send({ ...payload, ...capBody(text), ...timingOf(c.u, c.p) });
+    // Resource timing has the call once its body is in (where it has it at all). The request body goes
+    // only where the collector asked for it (it drops any other, and scrubs again).
+    const out = (text) => capture.when(() => Promise.resolve(capture.wants(c.u) ? bodyText(c.q) : null)
+      .then((q) => send({ ...payload, ...capBody(text), ...timingOf(c.u, c.p), ...(typeof q === 'string' && scrubBody(q)) })));
     if (!c.r) return out(c.st ? c.b || '' : null);
     const type = c.rh.get('content-type') || '';
     const length = c.rh.get('content-length');
@@ -78,7 +99,13 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
   };
   const safely = (c) => { try { finish(c); } catch { /* never break the page */ } };
 
-  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin: (c) => !ours(c.u) && (!onStart || onStart() || true), end: safely })];
+  const begin = (c, a, req) => {
+    if (ours(c.u)) return false;
+    try { if (onStart) onStart(); } catch { /* never break the page */ }
+    try { keepBody(capture, c, a, req); } catch { /* recorded without its body */ }
+    return true;
+  };
+  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin, end: safely })];
   // Everything that starts from now on goes through our wrappers.
   const wrappedAt = performance.now();
   const queued = early ? early.q.filter((r) => r.k) : [];

@@ -16,7 +16,7 @@ export const FAILED = 'failed'; // back off, then post again
 export const REFUSED = 'refused'; // would only be refused again: stop
 
 /** Posts the buffer's batches to `url`; `post()` resolves to an outcome, or is null with nothing to send. */
-export function createPoster({ env, url, buffer, wire }) {
+export function createPoster({ env, url, buffer, wire, onCapture = () => {} }) {
   let limit = MAX_POST_BYTES; // halved by each 413 on a group of several batches
 
   function answer(group, res) {
@@ -33,7 +33,8 @@ export function createPoster({ env, url, buffer, wire }) {
       return group[0].bytes < before ? SPLIT : FAILED; // a bare marker refused: back off
     }
     if (!res.ok) return FAILED;
-    return res.json().then(() => {
+    return res.json().then((body) => {
+      onCapture(body && body.capture);
       group.forEach((b) => buffer.ack(b.stream, b.seq, 0));
       return SENT;
     });

@@ -1,6 +1,8 @@
 // Resource timing: the breakdown of a call's time, and the calls that started
 // before anything wrapped fetch/XHR, recovered from the browser's own record.
 
+import { maskQuery } from './privacy.js';
+
 const INITIATORS = { fetch: 'fetch', xmlhttprequest: 'xhr' };
 // The browser starts a call's entry within this of the moment a wrapper saw it.
 const MATCH_MS = 100;
@@ -63,7 +65,7 @@ export function recoverCalls(before, known, report) {
     const status = e.responseStatus | 0; // 0: the browser does not say
     report({
       method: null,
-      url: e.name,
+      url: maskQuery(e.name),
       status,
       statusText: '',
       initiator,

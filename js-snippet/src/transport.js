@@ -44,12 +44,13 @@ const STOPPED = 'stopped';
 /**
  * Connects to `endpoint` and sends `buffer`'s batches (`meta`: see envelope.js);
  * returns {kick, stop}. `onFatal({code, message})` after a refusal that would only
- * repeat ({} when the page could not read why).
+ * repeat ({} when the page could not read why); `onCapture(capture)` with what each
+ * ready (or HTTP answer) asks the snippet to capture (capture.js).
  */
-export function startTransport({ endpoint, key, meta, buffer, onFatal, env = browserEnv() }) {
+export function startTransport({ endpoint, key, meta, buffer, onFatal, onCapture = () => {}, env = browserEnv() }) {
   const httpUrl = endpoint + '/ingest/batch';
   const wire = createEnvelope({ key, meta, buffer, env });
-  const poster = createPoster({ env, url: httpUrl, buffer, wire });
+  const poster = createPoster({ env, url: httpUrl, buffer, wire, onCapture });
   let mode = env.WebSocket ? WS : HTTP;
   let state = IDLE;
   let conn = null; // the open websocket: {socket, gotReady, helloStream, ackStream}
@@ -107,6 +108,7 @@ export function startTransport({ endpoint, key, meta, buffer, onFatal, env = bro
       attempt = 0;
       wsFailures = 0;
       to(READY);
+      onCapture(msg.capture);
       buffer.ack(c.ackStream, -1, msg.acked | 0);
       pump();
     } else if (msg.type === 'ack') {

@@ -37,3 +37,11 @@ export const MAX_SEQ = 1000 * 1000 * 1000; // the highest batch number of a wind
 export const ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$';
 // The secret a session's first hello binds it to: only the recording browser can add to it.
 export const SECRET_PATTERN = '^[A-Za-z0-9_-]{16,64}$';
+
+// Redaction both sides apply (privacy.js; replay/core/redact.py): what replaces a secret's value, and the parts
+// of a name that make it secret (4 letters or more: anywhere in it; shorter: as a whole word of it).
+export const MASK = '[masked]';
+export const SECRET_NAME_PARTS = 'token secret passw pwd auth session signature credential jwt card cvv cvc ssn iban key sig code otp pin'; // space-separated
+// A project's request-body capture (the "ready" answer): at most this many URL patterns, each this long.
+export const MAX_CAPTURE_PATTERNS = 20;
+export const MAX_CAPTURE_PATTERN_CHARS = 200;

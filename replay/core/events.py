@@ -10,7 +10,7 @@ from enum import IntEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from replay.core import wire
+from replay.core import body_capture, redact, wire
 
 
 class EventType(IntEnum):
@@ -106,8 +106,13 @@ def headers(value: Any) -> dict[str, str]:
     return out
 
 
-def scrub(event: Any) -> Any:
-    """The event as stored: a network call loses any credential header a modified snippet sent."""
+REQUEST_BODY_FIELDS = ("requestBody", "requestBodyTruncated", "requestBodyScrubbed")
+
+
+def scrub(event: Any, bodies: Any = (), max_body_chars: int = 16 * 1024) -> Any:
+    """The event as stored: a network call loses any credential header a modified snippet sent, its secret
+    query values, and its request body unless the call failed and its URL is one the project captures bodies
+    of (`bodies`: the project's patterns, replay.core.body_capture); a body kept is scrubbed again."""
     found = custom(event, TAG_NETWORK)
     if found is None:
         return event
@@ -116,7 +121,42 @@ def scrub(event: Any) -> Any:
         value = payload.get(field)
         if isinstance(value, dict):
             payload[field] = {k: v for k, v in value.items() if not isinstance(k, str) or _header_allowed(k.lower())}
+    if isinstance(payload.get("url"), str):
+        payload["url"] = redact.mask_query(payload["url"])
+    body = payload.get("requestBody")
+    if isinstance(body, str) and payload.get("failed") is True and body_capture.matches(bodies, payload.get("url")):
+        text, cut, changed = redact.scrub_body(body, max_body_chars)
+        payload.update(requestBody=text, requestBodyTruncated=cut or payload.get("requestBodyTruncated") is True,
+                       requestBodyScrubbed=changed or payload.get("requestBodyScrubbed") is True)
+    else:
+        for field in REQUEST_BODY_FIELDS:
+            payload.pop(field, None)
     return {**event, "data": {**event["data"], "payload": payload}}
+
+
+TIMING_PHASES = ("dns", "connect", "tls", "ttfb", "download")
+
+
+def timing(value: Any) -> dict | None:
+    """A call's time broken down (resource timing, ms): the phases the browser gave, or None."""
+    if not isinstance(value, dict):
+        return None
+    out = {}
+    for phase in TIMING_PHASES:
+        n = _number(value.get(phase))
+        if n is not None and 0 <= n < LATEST_MS:
+            out[phase] = round(n, 1)
+    return out or None
+
+
+def request_body(p: dict, max_body_chars: int) -> dict:
+    """The request body fields of a failed call's payload, scrubbed again (the worker dropped any not opted in)."""
+    body = p.get("requestBody")
+    if not isinstance(body, str):
+        return {"request_body": None, "request_body_truncated": False, "request_body_scrubbed": False}
+    text, cut, changed = redact.scrub_body(body, max_body_chars)
+    return {"request_body": text, "request_body_truncated": cut or p.get("requestBodyTruncated") is True,
+            "request_body_scrubbed": changed or p.get("requestBodyScrubbed") is True}
 
 
 def network_call(event: Any, max_body_chars: int) -> dict | None:
@@ -128,6 +168,10 @@ def network_call(event: Any, max_body_chars: int) -> dict | None:
     url = _text(p.get("url"), MAX_URL_CHARS)
     if not url:
         return None
+    url = redact.mask_query(url)
+    # A call recovered from resource timing has no known method: shown as unknown, never guessed.
+    recovered = p.get("recovered") is True
+    method = _text(p.get("method"), 16)
     status = _int(p.get("status"))
     status = status if status is not None and 0 <= status <= 999 else 0
     failed = p.get("failed") is True or status >= 400
@@ -139,7 +183,7 @@ def network_call(event: Any, max_body_chars: int) -> dict | None:
     return {
         "ts": ts if ts is not None else (int(start) if start is not None else None),
         "failed": failed,
-        "method": (_text(p.get("method"), 16) or "GET").upper(),
+        "method": method.upper() if method else None if recovered else "GET",
         "url": url,
         "status": status,
         "status_text": _text(p.get("statusText"), 200) or "",
@@ -154,6 +198,10 @@ def network_call(event: Any, max_body_chars: int) -> dict | None:
         "response_body_truncated": bool(p.get("responseBodyTruncated") is True
                                         or (isinstance(raw_body, str) and len(raw_body) > max_body_chars)),
         "response_size": _int(p.get("responseSize")),
+        "recovered": recovered,
+        "timing": timing(p.get("timing")),
+        "query": redact.query_params(url),
+        **(request_body(p, max_body_chars) if failed else request_body({}, 0)),
     }
 
 

@@ -45,3 +45,12 @@ MAX_SEQ = 1_000_000_000
 # Session and window ids, and the secret a session's first hello binds it to.
 ID_PATTERN = "^[A-Za-z0-9_-]{8,64}$"
 SECRET_PATTERN = "^[A-Za-z0-9_-]{16,64}$"
+
+# Redaction both sides apply (js-snippet/src/privacy.js, replay/core/redact.py): what replaces a secret's value,
+# and the parts of a name (query parameter, form field, JSON key) that make it secret. Parts of 4 letters or
+# more match anywhere in the name; shorter ones only as a whole word of it (api_key, apiKey, key; not monkey).
+MASK = "[masked]"
+SECRET_NAME_PARTS = "token secret passw pwd auth session signature credential jwt card cvv cvc ssn iban key sig code otp pin"
+# A project's request-body capture (docs/protocol.md, "ready"): at most this many URL patterns, each this long.
+MAX_CAPTURE_PATTERNS = 20
+MAX_CAPTURE_PATTERN_CHARS = 200

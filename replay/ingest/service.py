@@ -14,6 +14,7 @@ from typing import Callable
 
 from redis import Redis
 
+from replay.core import body_capture
 from replay.core.accounts import Accounts, Project
 from replay.core.keys import RedisKeys
 from replay.core.refusals import Refusals
@@ -73,6 +74,7 @@ class Ingest:
         self.refusals = RefusalReporter(
             Refusals(redis, keys, settings.REFUSED_ORIGINS_KEPT, settings.REFUSED_ORIGINS_TTL_S),
             RefusalLog(settings.REFUSAL_LOG_INTERVAL_S, settings.REFUSAL_LOG_LINES_PER_MIN))
+        self._captures: dict[str, tuple[float, list[str]]] = {}
 
     # Websocket: one Connection per socket.
     def receive(self, conn: Connection, data: bytes | str) -> dict:
@@ -92,7 +94,7 @@ class Ingest:
         conn.project = self._admit(hello, conn.origin)
         conn.hello = hello
         conn.sessions.add(hello.session)
-        return {"type": "ready", "acked": self.buffer.acked(hello.session, hello.window)}
+        return {"type": "ready", "acked": self.buffer.acked(hello.session, hello.window), **self._capture(conn.project)}
 
     def batch(self, conn: Connection, msg: dict, text: bytes | None = None) -> dict:
         """`text`: the message as it came; stored as it is unless an event time had to be reset."""
@@ -134,7 +136,7 @@ class Ingest:
             exc.admitted = True
             raise exc
         return {"acked": results[-1].acked, "stored": sum(r.stored for r in results),
-                "duplicates": sum(not r.stored for r in results)}
+                "duplicates": sum(not r.stored for r in results), **self._capture(project)}
 
     # Shared steps.
     def _admit(self, hello: Hello, origin: str | None) -> Project:
@@ -173,6 +175,16 @@ class Ingest:
             self._projects.clear()
         self._projects[key] = (now, project)
         return project
+
+    def _capture(self, project: Project) -> dict:
+        """What the snippet is asked to capture beyond the default ({} for nothing): the `capture` of ready."""
+        now = time.monotonic()
+        hit = self._captures.get(project.key)
+        if not hit or now - hit[0] >= PROJECT_CACHE_S:
+            if len(self._captures) > 10_000:
+                self._captures.clear()
+            hit = self._captures[project.key] = (now, body_capture.patterns(self.redis, self.keys, project.key))
+        return {"capture": {"requestBodies": hit[1]}} if hit[1] else {}
 
     def _clamp(self, events: list, now: int) -> bool:
         """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now; any?"""

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
 from replay.web.params import epoch_ms, whole_number
+from replay.viewer import call_detail
 from replay.viewer.session_view import first_call_of_group, recorded_origins, session_view, user_id
 from replay.web.auth import check_csrf, csrf_token, current_user, log_in, log_out, login_required
 from replay.web.errors import ApiError
@@ -221,6 +222,9 @@ def replay_page(session_id: str):
 def not_found(exc):
     """A page that is not there is a page too (the API's 404s stay JSON)."""
     return render_template("not_found.html", message=exc.description, user=current_user()), 404
+
+
+bp.app_template_filter("waterfall")(call_detail.waterfall)
 
 
 @bp.app_template_filter("user_id")

@@ -90,8 +90,8 @@ def markers(manifest: dict) -> list[dict]:
         times = call_times(manifest, f)
         out.append({"kind": "failed", "offset": times["sent"], "pct": pct(times["sent"]),
                     "width": round(pct(times["answered"]) - pct(times["sent"]), 3), "ref": f.get("id"),
-                    "end": times["answered"], "label": f"{f.get('status') or f.get('error') or 'no response'} "
-                                                       f"{f.get('method')} {f.get('url')}"})
+                    "end": times["answered"], "label": " ".join(str(part) for part in (
+                        f.get("status") or f.get("error") or "no response", f.get("method"), f.get("url")) if part)})
     for signal in manifest.get("frustrations") or []:
         off = offset_ms(manifest, signal.get("ts"))
         out.append({"kind": "frustration", "sub": signal.get("kind"), "offset": off, "pct": pct(off),

@@ -68,3 +68,41 @@ def test_identify_and_errors():
 ])
 def test_normalise_url(url, expected):
     assert ev.normalise_url(url) == expected
+
+
+def test_a_recovered_call_keeps_what_resource_timing_showed_and_no_guessed_method():
+    event = samples.custom("replay.network", {
+        "method": None, "url": "https://a/api/me?token=abc", "status": 502, "statusText": "", "initiator": "fetch",
+        "startTime": 1000, "duration": 30, "failed": True, "error": None, "recovered": True,
+        "timing": {"dns": 2, "connect": 2, "tls": 4, "ttfb": 15.04, "download": 5, "extra": 1}}, 1030)
+    call = ev.network_call(event, 100)
+    assert call["recovered"] is True and call["method"] is None
+    assert call["timing"] == {"dns": 2, "connect": 2, "tls": 4, "ttfb": 15.0, "download": 5}
+    assert call["url"] == "https://a/api/me?token=[masked]"
+    assert call["query"] == [{"name": "token", "value": "[masked]", "masked": True}]
+    # A recorded call without a method is still a GET (fetch's default); junk timing is no timing.
+    plain = ev.network_call(samples.network(502, "https://a/", 1, method=None, timing={"dns": "x", "ttfb": -1}), 10)
+    assert (plain["method"], plain["recovered"], plain["timing"]) == ("GET", False, None)
+
+
+def test_request_bodies_are_scrubbed_again_and_kept_for_failed_calls_only():
+    body = '{"password":"hunter2","card":"4111 1111 1111 1111","qty":2}'
+    failed = ev.network_call(samples.network(502, "https://a/api/pay", 1, method="POST", requestBody=body), 100)
+    assert failed["request_body"] == '{"password":"[masked]","card":"[masked]","qty":2}'
+    assert failed["request_body_scrubbed"] is True and failed["request_body_truncated"] is False
+    ok = ev.network_call(samples.network(200, "https://a/api/pay", 1, method="POST", requestBody=body), 100)
+    assert ok["request_body"] is None
+
+
+def test_stored_events_keep_request_bodies_only_where_the_project_opted_in():
+    body = '{"password":"hunter2","qty":2}'
+    event = samples.network(502, "https://a/api/pay?token=abc", 1, method="POST", requestBody=body,
+                            requestBodyScrubbed=False)
+    kept = ev.scrub(event, ["/api/*"])["data"]["payload"]
+    assert kept["requestBody"] == '{"password":"[masked]","qty":2}' and kept["requestBodyScrubbed"] is True
+    assert kept["url"] == "https://a/api/pay?token=[masked]"
+    for patterns in ((), ["/other/*"]):
+        dropped = ev.scrub(event, patterns)["data"]["payload"]
+        assert not {"requestBody", "requestBodyScrubbed", "requestBodyTruncated"} & set(dropped)
+    ok = samples.network(200, "https://a/api/pay", 1, requestBody=body)
+    assert "requestBody" not in ev.scrub(ok, ["/api/*"])["data"]["payload"]

@@ -169,3 +169,15 @@ def test_event_times_far_from_the_clock_become_the_arrival_time(redis, keys, set
     stamps = [e["timestamp"] for e in record.events]
     assert stamps[0] == now - 1000
     assert all(abs(t - record.received_ms) < 1 for t in stamps[1:]), stamps
+
+
+def test_ready_names_the_request_bodies_the_project_opted_in_for(ingest, project_key, redis, keys):
+    from replay.core import body_capture
+
+    assert "capture" not in ingest.receive(Connection(origin=ORIGIN), hello(project_key)), "off by default"
+    body_capture.set_patterns(redis, keys, project_key, ["/api/*"])
+    ingest._captures.clear()  # what the cache would forget within PROJECT_CACHE_S
+    ready = ingest.receive(Connection(origin=ORIGIN), hello(project_key))
+    assert ready["capture"] == {"requestBodies": ["/api/*"]}
+    envelope = {**json.loads(hello(project_key)), "batches": [json.loads(batch(1))]}
+    assert ingest.http_batch(ORIGIN, json.dumps(envelope).encode())["capture"] == {"requestBodies": ["/api/*"]}

@@ -676,3 +676,16 @@ def test_a_call_recovered_from_resource_timing_claims_only_status_and_timing():
     assert c["title"] == "502 Bad Gateway: the upstream refused or dropped the connection"
     assert c["who_answered"] == "unknown"
     assert any("recovered from the browser's resource timing" in s for s in c["cannot_show"])
+
+
+def test_a_recovered_call_is_diagnosed_without_claims_it_cannot_back():
+    from replay.viewer.diagnosis import diagnose
+
+    failure = {"method": None, "url": "https://shop.test/api/me", "status": 502, "duration_ms": 30,
+               "recovered": True, "start_ms": 1_700_000_000_000}
+    card = diagnose(failure, session_id="sess_1234567890", page_origin="https://shop.test")
+    text = " ".join([card["title"], card["summary"], *card["evidence"], *card["next_steps"]])
+    assert "resource timing" in " ".join(card["evidence"])
+    assert "Empty response body" not in text and "GET" not in text
+    assert "X-Replay-Session sess_1234567890" not in text, "it started before the snippet: no header was sent"
+    assert sum("method, headers and body" in line for line in card["cannot_show"]) == 1

@@ -6,6 +6,11 @@ import re
 from replay.viewer.diagnosis.facts import Facts, origin
 
 
+# A call recovered from resource timing shows its URL, times and status, nothing of what was sent or answered.
+RECOVERED = ("Recovered from the browser's resource timing (the call started before the snippet could watch "
+             "fetch/XHR): its URL, timing and status only")
+
+
 def evidence(f: Facts) -> list[str]:
     """The evidence lines of a call, before the log search adds its own."""
     return _response(f) if f.status else _no_response(f)
@@ -22,7 +27,7 @@ def _response(f: Facts) -> list[str]:
     for mark in f.app_marks:
         lines.append(f"Body looks like {mark.says} ('{squash(mark.text, 60)}')" if mark.where == "body" else
                      f"Header {mark.where}: {mark.text[:120]} ({mark.says})")
-    lines.append(_body(f))
+    lines.append(RECOVERED if f.recovered else _body(f))
     if f.retry_after:
         lines.append(f"Retry-After: {f.retry_after}")
     return lines

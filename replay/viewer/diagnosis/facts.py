@@ -82,7 +82,7 @@ class Facts:
     app_marks: tuple[AppMark, ...]
     hint: Hint | None
     timeout: TimeoutMatch | None
-    recovered: bool = False  # taken from resource timing (it started before the snippet): no headers or body
+    recovered: bool = False  # from resource timing: no method, headers or body were recorded
 
     @property
     def proxies(self) -> tuple[Sighting, ...]:
@@ -137,7 +137,7 @@ def gather(failure: dict, *, session_id: str, page_origin: str | None) -> Facts:
     sightings = tuple(s for v in VENDORS if (s := _sight(v, headers, body)))
     facts = Facts(
         status=status, phrase=phrase, status_text=str(failure.get("status_text") or phrase), duration_ms=duration,
-        url=url, method=str(failure.get("method") or "GET"), initiator=str(failure.get("initiator") or "request"),
+        url=url, method=str(failure.get("method") or ("" if failure.get("recovered") is True else "GET")), initiator=str(failure.get("initiator") or "request"),
         error=str(failure.get("error") or "network"), page_origin=page_origin, same_origin=same,
         headers=headers, body=body, body_truncated=bool(failure.get("response_body_truncated")),
         json_body=is_json(headers, body), sent_at=_when(failure), header_sent=bool(sent),

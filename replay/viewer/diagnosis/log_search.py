@@ -30,6 +30,12 @@ def log_search(f: Facts) -> LogSearch:
     grep = "grep " + (f"'session={sid}'" if re.fullmatch(r"[\w.-]+", sid) else shlex.quote(f"session={sid}"))
     at = f" around {f.sent_at}" if f.sent_at else ""
     sent_at = (f"Sent at {f.sent_at}",) if f.sent_at else ()
+    what = " ".join(filter(None, (f.method, split(f.url).path or "/")))  # a recovered call has no known method
+    if f.recovered:
+        where = f"{origin(f.url)}'s" if split(f.url).netloc else "the"
+        return LogSearch(f"Search {where} access log for {what}{at}.", sent_at,
+                         (f"A log line to join on: the call started before the snippet could add {HEADER}; match "
+                          "by time and URL instead.",))
     if f.header_sent or f.same_origin:
         carried = (f"The request carried {HEADER}: {sid}" if f.header_sent else
                    f"Same-origin request, so the snippet sent {HEADER}: {sid} (unless its correlation option is off "
@@ -43,6 +49,6 @@ def log_search(f: Facts) -> LogSearch:
         return LogSearch(f"If the page was on {origin(f.url)}, the request carried {HEADER}: {sid}; search that "
                          f"proxy's access log{at}: {grep} access.log.", sent_at,
                          (f"Whether the request carried {HEADER}: the page's origin is not known.",))
-    return LogSearch(f"Search {origin(f.url)}'s access log for {f.method} {split(f.url).path or '/'}{at}.", sent_at,
+    return LogSearch(f"Search {origin(f.url)}'s access log for {what}{at}.", sent_at,
                      (f"A log line to join on: cross-origin requests do not carry {HEADER}; match by time and URL "
                       "instead.",))

@@ -50,7 +50,7 @@ function ticket(settings, now, row, shared) {
   if (headline) lines.push("**" + headline + "**", "");
   lines.push("**Session replay:** " + settings.link + callQuery(c.callId));
   sharedLine(shared && shared.url + callQuery(c.callId));
-  lines.push("- **Failed call:** `" + c.method + " " + c.url + "` → **" + c.status + "**");
+  lines.push("- **Failed call:** `" + (c.method ? c.method + " " : "") + c.url + "` → **" + c.status + "**");
   lines.push("- **Timing:** sent " + utc(sent) + " (" + clock(parseInt(c.offset, 10) || 0) + " into the session)" +
     (duration !== null ? ", " + (c.answeredWord || "answered").toLowerCase() + " after " + took(duration) : ""));
   const summary = text(row, ".diag-summary");

@@ -3,6 +3,7 @@
 import { clock } from "./clock.js";
 import { make } from "./dom.js";
 import { getJSON } from "./http.js";
+import { callDetail } from "./call-detail.js";
 
 // "2026-11-22 10:00:00.123 UTC", as the server writes a call's times.
 function utc(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
@@ -38,7 +39,7 @@ function row(call) {
   button.type = "button";
   button.appendChild(make("span", "time", clock(call.offset_ms)));
   button.appendChild(status(call));
-  button.appendChild(make("span", "method", call.method));
+  button.appendChild(make("span", "method", call.method || "—"));
   button.appendChild(make("span", "url", call.url));
   if (call.duration_ms !== null) button.appendChild(make("span", "took", Math.round(call.duration_ms) + " ms"));
   li.appendChild(button);
@@ -49,19 +50,20 @@ function row(call) {
   const sent = call.start_ms !== null ? call.start_ms : call.ts;
   const answered = call.end_ms !== null ? call.end_ms : call.ts;
   details.appendChild(table([
-    ["Method", call.method], ["URL", call.url], ["Status", (call.status || call.error || "no response") + " " + (call.status_text || "")],
+    ["Method", call.method || "unknown (recovered from resource timing)"], ["URL", call.url], ["Status", (call.status || call.error || "no response") + " " + (call.status_text || "")],
     ["Sent at", clock(call.offset_ms) + (sent ? " · " + utc(sent) : "")],
     [(call.status ? "Answered" : "Failed") + " at", clock(call.end_offset_ms) + (answered ? " · " + utc(answered) : "")],
     ["Duration", call.duration_ms !== null ? call.duration_ms.toFixed(1) + " ms" : null],
     ["Initiator", call.initiator], ["Response size", call.response_size !== null ? call.response_size + " bytes" : null],
   ]));
+  callDetail(call, details);
   headers("Request headers", call.request_headers, details);
   headers("Response headers", call.response_headers, details);
   if (call.response_body) {
     details.appendChild(make("h3", null, "Response body" + (call.response_body_truncated ? " (cut)" : "")));
     details.appendChild(make("pre", "body", call.response_body));
   }
-  if (!call.failed && !call.request_headers) details.appendChild(make("p", "hint", "Headers and bodies are recorded for failed calls only."));
+  if (!call.failed && !call.recovered && !call.request_headers) details.appendChild(make("p", "hint", "Headers and bodies are recorded for failed calls only."));
   li.appendChild(details);
   return li;
 }
