@@ -51,7 +51,9 @@ def test_projects_list_rename_disable_enable_and_origins(env):
 
 
 @pytest.mark.parametrize("origin", ["http://localhost:99999", ":abc", "http://[::1", "http://localhost:0",
-                                    "ftp://x.example", "https://shop.example/path", "https://a b.example"])
+                                    "ftp://x.example", "https://shop.example/path", "https://a b.example",
+                                    "http://x.example:", "http://user:pw@x.example", "http://x.example?a=1",
+                                    "http://x.example#f"])
 def test_a_bad_origin_is_one_clear_line_and_exit_2_in_every_command(env, origin):
     refused(env, "project", "create", "shop", "--origin", origin, says=repr(origin))
     key = last_word(run(env, "project", "create", "shop", "--origin", "https://shop.example"))

@@ -59,8 +59,12 @@ def normalize_origin(value: str, strict: bool = True) -> str:
         if strict:
             raise AccountError(f"{value!r} is not an origin like https://example.com or http://localhost:8080")
         return ""
-    if strict and (parts.path not in ("", "/") or parts.query or parts.fragment or parts.username is not None):
-        raise AccountError(f"{value!r} has more than an origin; an origin is scheme://host[:port]")
+    if strict:
+        extra = ("a path" if parts.path not in ("", "/") else "a query" if parts.query or value.rstrip("/").endswith("?")
+                 else "a fragment" if parts.fragment or "#" in value else "a user name" if parts.username is not None
+                 else "an empty port" if parts.netloc.endswith(":") else None)
+        if extra:
+            raise AccountError(f"{value!r} has {extra}; an origin is scheme://host[:port], like https://example.com")
     default = {"http": 80, "https": 443}[parts.scheme]
     host = parts.hostname.lower()
     if not _HOST.match(host):
