@@ -26,10 +26,12 @@ def test_sessions_are_found_by_status_url_and_user(client, token, recorded):
     assert listed["replay_url"].endswith(f"/sessions/{recorded}")
 
 
-@pytest.mark.parametrize("query", ["status=teapot", "limit=0", "limit=abc", "since=yesterday"])
+@pytest.mark.parametrize("query", ["status=teapot", "limit=0", "limit=abc", "since=yesterday",
+                                   f"since={T0 + 1}&until={T0}"])
 def test_bad_filters_are_400_json(client, token, query):
-    r = get(client, f"/api/sessions?{query}", token)
-    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter"
+    for path in ("/api/sessions", "/api/failures"):
+        r = get(client, f"{path}?{query}", token)
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_parameter", path
 
 
 def test_session_detail_has_the_failed_call(client, token, recorded):
@@ -112,6 +114,10 @@ def test_failed_calls_pages_list_the_group_and_link_to_the_call(viewer, recorded
     r = client.get(link)
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/sessions/{recorded}?call={failure['id']}")
     assert client.get("/failures?status=teapot").status_code == 400
+    swapped = client.get("/failures?since=2024-11-22T10:00&until=2024-11-22T09:00")
+    assert swapped.status_code == 400 and "after its end" in swapped.get_data(as_text=True)
+    swapped = client.get("/?since=2024-11-22T10:00&until=2024-11-22T09:00").get_data(as_text=True)
+    assert "after its end" in swapped
 
 
 def test_hourly_bars_scale_to_the_busiest_hour():
