@@ -24,8 +24,10 @@ def cmd_serve(args, settings) -> int:
 
 
 def cmd_worker(args, settings) -> int:
+    from replay.core import logs
     from worker.runner import run_worker
 
+    logs.configure()
     run_worker(settings, burst=args.burst)
     return 0
 

@@ -51,6 +51,9 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         print(f"replay: listening for nginx syslog on udp {settings.SYSLOG_ADDR}", flush=True)
 
     def post_worker_init(worker):
+        from replay.core import logs
+
+        logs.configure()
         _calm_garbage_collector(worker)
         if syslog_sock is not None:
             syslog_listener.start_in_worker(syslog_sock, settings)

@@ -133,7 +133,7 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     remaining = ctx.buffer.trim(session, len(records), nbytes, (lock.key, lock.token), schedule.now_ms())
     if remaining is None:
         raise LockLost(f"flush lock of {session} expired before the trim")
-    log.info("flushed %s: %d records (%d new), %d segments, %d waiting",
+    log.debug("flushed %s: %d records (%d new), %d segments, %d waiting",
              session, len(records), len(fresh), len(segments), remaining)
     return {"session": session, "records": len(records), "stored": len(fresh), "segments": list(segments),
             "remaining": remaining}

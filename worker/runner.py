@@ -34,13 +34,14 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     ctx = configure(context or Context(settings))
     if burst:
         dispatch_once(ctx.redis, ctx.keys, settings)
-        return _worker(ctx).work(burst=True)
+        return _worker(ctx).work(burst=True, logging_level="WARNING")
     stopping = threading.Event()
     _on_stop_signals(stopping)
     if not _wait_until_ready(ctx, stopping):
         return False
     dispatcher = Dispatcher(redis_conn.connect(settings), settings)
     dispatcher.start()
+    log.info("worker ready: flushing queue %r (one line per problem, none per flush)", settings.QUEUE_NAME)
     worked = False
     wait = RETRY_FIRST_S
     try:
@@ -48,7 +49,7 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
             worker = _worker(ctx, stopping)
             started = time.monotonic()
             try:
-                worked |= worker.work(burst=False)  # installs RQ's own handlers: a stop request ends it
+                worked |= worker.work(burst=False, logging_level="WARNING")  # installs RQ's own handlers: a stop request ends it
             except RedisError as exc:
                 # The loop ended on a Redis error and RQ's teardown (register_death) met Redis still away:
                 # that is the same restart, not a reason to exit. Its pubsub thread would retry forever.
