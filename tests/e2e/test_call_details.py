@@ -144,7 +144,7 @@ def test_a_recovered_call_and_a_successful_ones_details_in_the_network_panel(bro
     recovered.locator("summary").click()
     detail = recovered.inner_text()
     assert "unknown (recovered from resource timing)" in detail and "Recovered from the browser's resource timing" in detail
-    assert "method, headers and bodies of this call" in detail and "Empty response body" not in detail
+    assert "Its method, headers and body" in detail and "Empty response body" not in detail
     search.locator("table.waterfall").evaluate("t => t.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(ARTIFACTS / "call-details-panel.png"))
     page.close()
