@@ -103,7 +103,33 @@ def markers(manifest: dict) -> list[dict]:
     for p in manifest.get("pages") or []:
         off = offset_ms(manifest, p.get("ts"))
         out.append({"kind": "page", "offset": off, "pct": pct(off), "label": f"Page: {p.get('url')}"})
-    return sorted(out, key=lambda m: m["offset"])
+    return stack(sorted(out, key=lambda m: m["offset"]))
+
+
+# Marks of one kind closer than this (percent of the session) would be drawn on top of each other.
+STACK_PCT = 0.6
+STACK_LABELS = 6
+
+
+def stack(marks: list[dict]) -> list[dict]:
+    """Marks of one kind at (nearly) one place become one: the first says how many and lists them,
+    the rest are `hidden` (a failed call's bar is still drawn). Sorted by offset in, the same out."""
+    first: dict[tuple, dict] = {}
+    for mark in marks:
+        kind = (mark["kind"], mark.get("sub"))
+        head = first.get(kind)
+        if head is not None and mark["pct"] - head["pct"] < STACK_PCT:
+            head["count"] = head.get("count", 1) + 1
+            head.setdefault("labels", [head["label"]]).append(mark["label"])
+            mark["hidden"] = True
+            continue
+        first[kind] = mark
+    for mark in marks:
+        if mark.get("count", 1) > 1:
+            shown = mark["labels"][:STACK_LABELS]
+            more = mark["count"] - len(shown)
+            mark["label"] = f"{mark['count']} at once: " + "; ".join(shown) + (f"; and {more} more" if more else "")
+    return marks
 
 
 def frustration_label(signal: dict) -> str:
@@ -174,6 +200,7 @@ def session_view(manifest: dict, t: int | None, call: str | None, share_token: s
         link = base_url() + url_for("pages.replay_page", session_id=manifest["session"])
     return {"m": manifest, "failures": [(f, card, call_times(manifest, f)) for f, card in zip(failures, cards)],
             "t": start, "open_call": opened.get("id") if opened else None, "lead": lead,
+            "missing_call": call if call and opened is None else None,
             "user_id": user_id(manifest.get("user")),
             "offset": lambda ts: offset_ms(manifest, ts), "page_at": lambda f: page_at(manifest, f.get("ts"),
                                                                                      f.get("window")),

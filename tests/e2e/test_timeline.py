@@ -208,3 +208,61 @@ def test_at_1024_by_768_the_failed_calls_diagnosis_is_in_view(browser, replay_se
     page.screenshot(path=str(ARTIFACTS / "replay-1024x768.png"))
     assert errors == []
     context.close()
+
+
+@pytest.fixture(scope="module")
+def crowded(replay_env, replay_server, site, api_token) -> dict:
+    """Four calls fail as the page loads, at one millisecond (one tracked event then too); one more at 0:08.7."""
+    t0, origin = now_ms(), site["origin"]
+    loading = [call(t0 + 100, ms, "GET", f"{origin}/api/{path}", status) for path, status, ms in
+               (("me", 503, 40), ("cart", 502, 12), ("prices", 502, 30), ("stock", 504, 5000))]
+    session = record(replay_env, origin, site["key"], "timeline_crowded_0001", [
+        page_load(t0, origin + "/shop", "Shop") + [custom(t0 + 100, "replay.track", {"name": "shop opened"})] + loading,
+        [call(t0 + 8_700, 20, "POST", origin + "/api/checkout", 502), text_change(t0 + 12_000, "Sorry.")],
+    ])
+    headers = {"Authorization": f"Bearer {api_token}"}
+    poll(lambda: len(requests.get(f"{replay_server}/api/sessions/{session}", headers=headers,
+                                  timeout=10).json().get("network_failures") or []) == 5)
+    return {"session": session, "t0": t0}
+
+
+def test_calls_failing_at_one_moment_make_one_mark_that_says_how_many(browser, replay_server, viewer_login, crowded):
+    context, page, errors = open_page(browser, replay_server, viewer_login, f"/sessions/{crowded['session']}")
+    marks = page.locator("#timeline .lane.calls .marker.failed")
+    assert marks.count() == 2, "the four page-load failures stack; the checkout failure stands alone"
+    many = page.locator("#timeline .marker.failed.many")
+    assert many.inner_text() == "4"
+    title = many.get_attribute("title")
+    assert title.startswith("0:00.1 · 4 at once: ") and all(p in title for p in ("/api/me", "/api/cart", "/api/stock"))
+    assert page.locator("#timeline .lane.calls .bar.failed").count() == 5, "every call keeps its bar"
+    # The page load and the tracked event at the same moment both stay visible, one above the other.
+    page.wait_for_selector("#timeline .marker.tracked")
+    tracked, loaded = (page.locator(f"#timeline .marker.{k}").first.bounding_box() for k in ("tracked", "page"))
+    assert loaded["y"] + loaded["height"] <= tracked["y"] + 0.5
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#timeline").screenshot(path=str(ARTIFACTS / "timeline-stacked.png"))
+    assert errors == []
+    context.close()
+
+
+def test_copy_for_ticket_without_a_chosen_call_is_about_the_failure_nearest_the_moment(
+        browser, replay_server, viewer_login, crowded):
+    context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    login(page, replay_server, viewer_login, f"/sessions/{crowded['session']}?t=9000")
+    page.wait_for_selector("#player[data-ready=true]", timeout=15000)
+    page.click("#copy-ticket")
+    page.wait_for_selector("#copied:not([hidden])")
+    ticket = page.evaluate("navigator.clipboard.readText()")
+    assert "`POST " in ticket and "/api/checkout`" in ticket and "/api/me" not in ticket
+    context.close()
+
+
+def test_a_link_to_a_call_that_is_not_there_says_so(browser, replay_server, viewer_login, crowded):
+    context, page, errors = open_page(browser, replay_server, viewer_login,
+                                      f"/sessions/{crowded['session']}?call=nope:1:0")
+    note = page.locator("#at-call-missing")
+    assert note.is_visible() and "not in this session's failed calls" in note.inner_text()
+    assert errors == []
+    context.close()

@@ -202,7 +202,7 @@ def test_recorded_html_is_escaped_in_the_replay_page(dev, hostile):
 
 def test_the_page_has_timeline_markers_and_panels(dev, token, client, hostile):
     html = dev.get(f"/sessions/{hostile}").get_data(as_text=True)
-    marks = re.findall(r'class="marker (\w+)" data-offset="(\d+)" style="left: ([\d.]+)%"', html)
+    marks = re.findall(r'class="marker (\w+)" data-offset="(\d+)" style="left: clamp\(2px, ([\d.]+)%', html)
     kinds = sorted((k, int(o)) for k, o, _ in marks)
     assert kinds == [("error", 210), ("error", 300), ("failed", 200), ("failed", 400), ("page", 0), ("page", 50)]
     assert ("failed", "400", "100.0") in marks
@@ -308,7 +308,7 @@ def test_a_call_is_placed_when_it_was_sent_and_opened_where_it_failed(app, proje
     login(client, accounts, "dev@example.com")
     html = client.get(f"/sessions/{sid}").get_data(as_text=True)
     # The marker where it was sent (a quarter in), a bar half the session long to its answer.
-    assert re.search(r'class="marker failed" data-offset="5000" style="left: 25.0%"', html)
+    assert re.search(r'class="marker failed" data-offset="5000" style="left: clamp\(2px, 25.0%, ', html)
     assert re.search(r'class="bar failed" data-offset="5000" data-end="15000" style="left: 25.0%; width: 50.0%"', html)
     assert "<th>Sent at</th><td>0:05.0 · " in html and "<th>Answered at</th><td>0:15.0 · " in html
     assert "sent 0:05.0, answered 0:15.0 (10 s)" in html
@@ -423,3 +423,14 @@ def test_a_group_opens_a_session_at_its_first_call_of_the_group(app, project_key
     assert f'href="/failures/{group["id"]}/sessions/{sid}"' in html
     r = client.get(f"/failures/{group['id']}/sessions/{sid}")
     assert r.status_code == 302 and r.headers["Location"] == f"/sessions/{sid}?call={failures[T0 + 200]}"
+
+
+def test_marks_of_one_kind_at_one_place_stack_and_other_kinds_do_not():
+    from replay.viewer.session_view import stack
+
+    marks = stack([{"kind": "failed", "offset": o, "pct": p, "label": f"50{i} /api/{i}"}
+                   for i, (o, p) in enumerate([(100, 0.1), (100, 0.1), (150, 0.5), (900, 9.0)])]
+                  + [{"kind": "page", "offset": 100, "pct": 0.1, "label": "Page: /"}])
+    shown = [(m["kind"], m.get("count"), m["offset"]) for m in marks if not m.get("hidden")]
+    assert shown == [("failed", 3, 100), ("failed", None, 900), ("page", None, 100)]
+    assert marks[0]["label"] == "3 at once: 500 /api/0; 501 /api/1; 502 /api/2"

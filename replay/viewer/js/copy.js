@@ -20,11 +20,19 @@ function text(row, selector) {
   return el ? el.textContent.replace(/\s+/g, " ").trim() : "";
 }
 
-// The chosen failed call's row (by id), else the first one.
-function failedCall(id) {
-  const rows = document.querySelectorAll("ol.calls li[data-call-id]");
-  for (let i = 0; i < rows.length; i++) if (rows[i].dataset.callId === id) return rows[i];
-  return rows[0] || null;
+// The chosen failed call's row (by id), else the failed call sent nearest the moment shown (`now`, ms
+// into the session): what the developer is looking at, as the share link opens there too.
+function failedCall(id, now) {
+  const rows = Array.from(document.querySelectorAll("ol.calls li.failed[data-call-id]"));
+  const chosen = rows.find((r) => r.dataset.callId === id);
+  if (chosen) return chosen;
+  let nearest = null;
+  let gap = Infinity;
+  rows.forEach((r) => {
+    const d = Math.abs((parseInt(r.dataset.offset, 10) || 0) - now);
+    if (d < gap) { gap = d; nearest = r; }
+  });
+  return nearest;
 }
 
 // The Markdown for a ticket: the diagnosis, a link that opens at the failed call, who, where and when.
@@ -72,8 +80,8 @@ export function startCopyButtons(settings, playback, copy, calls, share) {
     copy(linkAt(settings, playback.now), "Link at " + clock(playback.now));
   });
   ticketButton.addEventListener("click", () => {
-    const row = failedCall(calls.selectedCall());
     const now = playback.now;
+    const row = failedCall(calls.selectedCall(), now);
     if (!(share && withLink && withLink.checked)) return copy(ticket(settings, now, row, null), "Markdown for the ticket");
     ticketButton.disabled = true;
     const at = row ? parseInt(row.dataset.at, 10) || 0 : Math.round(now);

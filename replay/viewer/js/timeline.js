@@ -4,6 +4,9 @@
 // seeks to its moment; a click elsewhere on the track (a bar too) seeks there; the playhead follows playback.
 import { clock } from "./clock.js";
 
+// As replay/viewer/session_view.py STACK_PCT: marks closer than this (percent of the session) stack.
+const STACK_PCT = 0.6;
+
 // track: "#timeline .track"; durationMs: the session's length; playback: startPlayer's.
 // Returns { mark(kind, items) }: items [{offset, label}] become markers of that kind in the events lane.
 export function startTimeline(track, durationMs, playback) {
@@ -27,13 +30,26 @@ export function startTimeline(track, durationMs, playback) {
   return {
     mark(kind, items) {
       if (!lane) return;
-      items.forEach((item) => {
+      const pct = (offset) => (durationMs ? Math.min(100, (100 * offset) / durationMs) : 0);
+      // Items at (nearly) one place make one mark that says how many, as the server's marks do.
+      const groups = [];
+      items.slice().sort((a, b) => a.offset - b.offset).forEach((item) => {
+        const last = groups[groups.length - 1];
+        if (last && pct(item.offset) - pct(last[0].offset) < STACK_PCT) last.push(item);
+        else groups.push([item]);
+      });
+      groups.forEach((group) => {
+        const first = group[0];
         const b = document.createElement("button");
         b.type = "button";
-        b.className = "marker " + kind;
-        b.dataset.offset = item.offset;
-        b.style.left = (durationMs ? Math.min(100, (100 * item.offset) / durationMs) : 0) + "%";
-        b.title = clock(item.offset) + " · " + item.label;
+        b.className = "marker " + kind + (group.length > 1 ? " many" : "");
+        b.dataset.offset = first.offset;
+        const half = group.length > 1 ? 7 : 2; // a mark at either end stays whole
+        b.style.left = "clamp(" + half + "px, " + pct(first.offset) + "%, calc(100% - " + half + "px))";
+        const labels = group.slice(0, 6).map((item) => item.label).join("; ");
+        const more = group.length > 6 ? "; and " + (group.length - 6) + " more" : "";
+        b.title = clock(first.offset) + " · " + (group.length > 1 ? group.length + " at once: " : "") + labels + more;
+        if (group.length > 1) b.textContent = String(group.length);
         b.setAttribute("aria-label", b.title);
         lane.appendChild(b);
       });
