@@ -5,6 +5,7 @@ import time
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
@@ -231,6 +232,21 @@ bp.app_template_filter("waterfall")(call_detail.waterfall)
 def user_id_filter(user) -> str | None:
     """A session's user id as pages show it: None for no user, and for identify(null)'s "null"."""
     return user_id(user)
+
+
+@bp.app_template_filter("breakable_path")
+def breakable_path(path) -> Markup:
+    """A path that a narrow column may wrap after each slash (escaped, with <wbr> after each "/")."""
+    return Markup("/<wbr>").join(str(path or "").split("/"))
+
+
+@bp.app_template_filter("url_path")
+def url_path(url) -> str:
+    """A page URL as a narrow column shows it: path and query (the host is in its title); the URL when it has no path."""
+    found = split(url)
+    if found is None or not found.netloc:
+        return url or "—"
+    return (found.path or "/") + (f"?{found.query}" if found.query else "")
 
 
 @bp.app_template_filter("when")

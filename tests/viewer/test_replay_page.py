@@ -390,8 +390,10 @@ def test_the_failed_calls_page_filters_by_project_and_time(app, dev, accounts, r
     [key] = [p.key for p in svc.accounts.projects() if p.name == "shop"]
 
     def listed(query):
-        return re.findall(r'<td class="call"><a [^>]*><span class="method">(\w+)</span> ([^<]+)</a>',
-                          dev.get("/failures?" + query).get_data(as_text=True))
+        # Method, then host and route (the route may break after each slash: <wbr>).
+        found = re.findall(r'<td class="call"><a [^>]*><span class="method">(\w+)</span> (.*?)</a>'
+                           r'(?: <span class="host">([^<]+)</span>)?', dev.get("/failures?" + query).get_data(as_text=True))
+        return [(method, host + route.replace("<wbr>", "")) for method, route, host in found]
 
     orders = [("GET", "shop.example/api/orders")]
     assert listed(f"project={key}") == orders
