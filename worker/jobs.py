@@ -20,6 +20,7 @@ from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
 from replay.core import body_capture
 from replay.core.events import scrub
+from replay.core.redact import mask_query
 from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.context import Context, current
 from worker.lock import SessionLock
@@ -142,7 +143,7 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
 def scrubbed(record: Record, bodies: list[str], max_body_chars: int) -> Record:
     """The record with each event as it may be stored (replay.core.events.scrub)."""
     events = [scrub(e, bodies, max_body_chars) for e in record.events] if isinstance(record.events, list) else []
-    return replace(record, events=events)
+    return replace(record, events=events, url=mask_query(record.url) if isinstance(record.url, str) else record.url)
 
 
 def write_segments(ctx: Context, session: str, records: list[Record]) -> dict[str, list[int]]:

@@ -3,6 +3,7 @@
 // buffer's JSON text of each batch, never by re-serialising events.
 import { PROTOCOL_VERSION, MAX_URL_CHARS, MAX_UA_CHARS, MAX_RELEASE_CHARS, MAX_BATCHES_PER_REQUEST } from './wire.js';
 import { byteLength } from './buffer.js';
+import { maskQuery } from './privacy.js';
 import { canGzip, gzip } from './compress.js';
 
 const GZIP_MIN_CHARS = 1024;
@@ -28,7 +29,7 @@ export function createEnvelope({ key, meta, buffer, env }) {
     session: s.session,
     secret: s.secret,
     window: s.window,
-    url: env.location.href.slice(0, MAX_URL_CHARS),
+    url: maskQuery(env.location.href).slice(0, MAX_URL_CHARS),
     ua: env.userAgent.slice(0, MAX_UA_CHARS),
     ...named,
   });

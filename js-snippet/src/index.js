@@ -12,6 +12,7 @@ import { takeLoader, stubCalls, STUB } from './early.js';
 import { startFrustration } from './frustration.js';
 import { createCapture } from './capture.js';
 import { toSafe } from './serialize.js';
+import { maskQuery } from './privacy.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
 
 // The <script> element running this file: only readable while it first runs, so
@@ -98,6 +99,8 @@ function init(options) {
     const onRecord = (event) => {
       try {
         const source = event.type === EventType.IncrementalSnapshot ? event.data.source : -1;
+        // The page's URL keeps its parameters' names; secret values (a reset link's token) are masked.
+        if (event.type === EventType.Meta && event.data && typeof event.data.href === 'string') event.data.href = maskQuery(event.data.href);
         add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
         if (source === Src.Mutation || source === Src.Input) frustration.activity();
       } catch { /* never break the page */ }

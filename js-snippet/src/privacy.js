@@ -101,8 +101,11 @@ export function maskForm(q) {
 export function maskQuery(url) {
   const h = url.indexOf('#');
   const head = h < 0 ? url : url.slice(0, h);
+  const frag = url.slice(head.length);
   const q = head.indexOf('?');
-  return q < 0 || q === head.length - 1 ? url : head.slice(0, q + 1) + maskForm(head.slice(q + 1)) + url.slice(head.length);
+  // A fragment of name=value pairs (OAuth's #access_token=…) is masked as a query is.
+  return (q < 0 || q === head.length - 1 ? head : head.slice(0, q + 1) + maskForm(head.slice(q + 1)))
+    + (frag.includes('=') ? '#' + maskForm(frag.slice(1)) : frag);
 }
 
 const walk = (v) => (Array.isArray(v) ? v.map(walk)

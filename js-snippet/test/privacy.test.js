@@ -16,6 +16,9 @@ test('a URL keeps its shape; only secret query values are masked', () => {
   assert.equal(maskQuery('https://a.test/x?q=a%20b&flag'), 'https://a.test/x?q=a%20b&flag');
   assert.equal(maskQuery('https://a.test/x'), 'https://a.test/x');
   assert.equal(maskQuery('https://a.test/x?'), 'https://a.test/x?');
+  // OAuth's implicit flow puts the token in the fragment.
+  assert.equal(maskQuery('https://a.test/cb#access_token=abc123&expires_in=3600&state=7'), `https://a.test/cb#access_token=${MASK}&expires_in=3600&state=7`);
+  assert.equal(maskQuery('https://a.test/reset?u=1#/step?code=991'), `https://a.test/reset?u=1#/step?code=${MASK}`);
 });
 
 test('JSON bodies: secret keys masked at any depth, card numbers by Luhn, other values kept', () => {

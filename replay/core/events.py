@@ -110,9 +110,13 @@ REQUEST_BODY_FIELDS = ("requestBody", "requestBodyTruncated", "requestBodyScrubb
 
 
 def scrub(event: Any, bodies: Any = (), max_body_chars: int = 16 * 1024) -> Any:
-    """The event as stored: a network call loses any credential header a modified snippet sent, its secret
-    query values, and its request body unless the call failed and its URL is one the project captures bodies
+    """The event as stored: a page load (Meta) loses the secret query values of its URL; a network call loses
+    any credential header a modified snippet sent, its secret query values, and its request body unless the call failed and its URL is one the project captures bodies
     of (`bodies`: the project's patterns, replay.core.body_capture); a body kept is scrubbed again."""
+    if isinstance(event, dict) and event.get("type") == EventType.Meta and isinstance(event.get("data"), dict) \
+            and isinstance(event["data"].get("href"), str):
+        # A page's own URL may carry secrets too (a reset link's token).
+        return {**event, "data": {**event["data"], "href": redact.mask_query(event["data"]["href"])}}
     found = custom(event, TAG_NETWORK)
     if found is None:
         return event

@@ -117,12 +117,15 @@ def mask_form(text: str) -> str:
 
 
 def mask_query(url: str) -> str:
-    """The URL with the values of secret-named query parameters masked (fragment kept, nothing re-encoded)."""
+    """The URL with the values of secret-named query parameters masked, and of a fragment made of
+    name=value pairs (OAuth's #access_token=…); nothing re-encoded."""
     head, hash_, fragment = url.partition("#")
     base, q, query = head.partition("?")
-    if not q or not query:
-        return url
-    return f"{base}?{mask_form(query)}{hash_}{fragment}"
+    if q and query:
+        head = f"{base}?{mask_form(query)}"
+    if "=" in fragment:
+        fragment = mask_form(fragment)
+    return f"{head}{hash_}{fragment}"
 
 
 def query_params(url: str) -> list[dict]:

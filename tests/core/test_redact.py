@@ -24,6 +24,9 @@ def test_names_that_are_not_secret(name):
 def test_query_values_of_secret_names_are_masked_and_parsed():
     url = "https://a.test/x?token=abc&q=red+shoes&apiKey=zz&flag#top"
     assert redact.mask_query(url) == f"https://a.test/x?token={MASK}&q=red+shoes&apiKey={MASK}&flag#top"
+    # OAuth's implicit flow puts the token in the fragment.
+    assert redact.mask_query("https://a.test/cb#access_token=abc123&expires_in=3600") == \
+        f"https://a.test/cb#access_token={MASK}&expires_in=3600"
     assert redact.query_params(redact.mask_query(url)) == [
         {"name": "token", "value": MASK, "masked": True}, {"name": "q", "value": "red shoes", "masked": False},
         {"name": "apiKey", "value": MASK, "masked": True}, {"name": "flag", "value": "", "masked": False}]

@@ -54,3 +54,20 @@ def test_a_project_not_opted_in_stores_no_body_at_all(ctx):
     payloads, m = record(ctx, key)
     assert all("requestBody" not in p for p in payloads)
     assert all(f["request_body"] is None for f in m["network_failures"])
+
+
+@pytest.mark.parametrize("backend", ["local"], indirect=True)
+def test_a_page_url_with_a_secret_in_it_is_stored_masked(ctx):
+    # A modified or older snippet sent the page's URL as it was: a reset link's token, an OAuth fragment.
+    key = Accounts(ctx.redis, ctx.keys).create_project("shop", [SITE]).key
+    url = SITE + "/reset?email=a%40b.test&token=s3cret#access_token=t0k3n&state=1"
+    ctx.redis.hset(ctx.keys.session_meta(S), mapping={"project": key, "ua": "test", "first_seen_ms": T0,
+                                                      "last_seen_ms": T0})
+    samples.append_all(ctx.buffer, S, {W: [(1, [samples.meta(url, T0)])]})
+    jobs.flush_session(S)
+    [seg] = ctx.store.list(segments_prefix(S))
+    stored = gzip.decompress(ctx.store.get(seg)).decode()
+    m = recording.load_manifest(ctx.store, S)
+    for text in (stored, json.dumps(m)):
+        assert "s3cret" not in text and "t0k3n" not in text
+    assert m["pages"][0]["url"] == SITE + "/reset?email=a%40b.test&token=[masked]#access_token=[masked]&state=1"
