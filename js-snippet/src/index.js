@@ -11,6 +11,7 @@ import { startNetwork } from './network.js';
 import { takeLoader, stubCalls, STUB } from './early.js';
 import { startFrustration } from './frustration.js';
 import { createCapture } from './capture.js';
+import { createLeaving } from './leaving.js';
 import { toSafe } from './serialize.js';
 import { maskQuery } from './privacy.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
@@ -116,11 +117,13 @@ function init(options) {
 
     const meta = { release: opts.release, environment: opts.environment };
     const capture = createCapture(); // before the transport: see capture.js
+    const leaving = createLeaving(); // before the transport: see leaving.js
     transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key), onCapture: (c) => capture.set(c) });
     stops.push(transport.stop);
     stops.push(startErrors(emit, early));
     stops.push(startConsole(emit, early));
-    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, capture, onStart: frustration.activity }));
+    stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, capture, onStart: frustration.activity, leaving }));
+    stops.push(leaving.stop);
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     stops.push(startRecorder(onRecord, opts));
   } catch {

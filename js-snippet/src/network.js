@@ -12,6 +12,9 @@ const NO_CAPTURE = { known: () => true, wants: () => false, when: (fn) => fn() }
 const MAX_READ_BYTES = 1024 * 1024;
 const READ_TIMEOUT_MS = 5000;
 const BINARY_TYPE = /^(image|audio|video|font)\/|octet|zip|pdf|proto|wasm/;
+// A successful call's timing entry is in once its body is (the page mostly reads it just after the
+// answer): look again after each of these waits, then send it without.
+const TIMING_WAITS_MS = [50, 250, 1000];
 
 // Read at most MAX_READ_BYTES of a (cloned) body; keep the first MAX_BODY_CHARS as text.
 async function readText(body) {
@@ -57,12 +60,27 @@ function keepBody(capture, c, a, req) {
  * `endpoint`/ingest are neither recorded nor tagged. `early` is the loader's
  * hand-over (early.js), or null; `capture` (capture.js) which request bodies to keep. Returns stop.
  */
-export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early, capture = NO_CAPTURE, onStart }) {
+export function startNetwork({ emit, endpoint, sessionId, correlation, paths, early, capture = NO_CAPTURE, onStart, leaving }) {
   let active = true;
   const ingest = endpoint + '/ingest';
   const ours = (u) => u.startsWith(ingest);
   const tag = correlated(correlation, paths);
   const send = (payload) => active && emit(TAG_NETWORK, payload, payload.failed, Math.round(payload.startTime + payload.duration));
+
+  // A successful call, with its timing once the browser has it (sent as it is if the page goes first).
+  const withTiming = (payload, c) => {
+    let waits = 0;
+    let timer = 0;
+    let off = () => {};
+    const go = () => {
+      clearTimeout(timer);
+      off();
+      send({ ...payload, ...timingOf(c.u, c.p) });
+    };
+    const look = () => (timingOf(c.u, c.p).timing || waits >= TIMING_WAITS_MS.length ? go() : (timer = setTimeout(look, TIMING_WAITS_MS[waits++])));
+    if (leaving) off = leaving.add(go);
+    look();
+  };
 
   // A call record (calls.js) as its event; a failed one's body may take a while to read.
   const finish = (c) => {
@@ -79,7 +97,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
       failed,
       error: c.x || null,
     };
-    if (!failed) return send(payload);
+    if (!failed) return withTiming(payload, c);
     payload.requestHeaders = filterHeaders(c.h);
     payload.responseHeaders = filterHeaders(c.rh || []);
     payload.responseSize = c.z === undefined ? null : c.z;

@@ -1,11 +1,13 @@
 // Resource timing: calls that escaped every wrapper are recovered (once, never
-// a call the snippet or the loader recorded), and failed calls get the breakdown
+// a call the snippet or the loader recorded), and calls get the breakdown
 // of their time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakePage, runLoader, recorder, response, tick, ORIGIN } from './page.js';
 import { takeLoader } from '../src/early.js';
 import { startNetwork } from '../src/network.js';
+import { until } from './fakes.js';
+import { createLeaving } from '../src/leaving.js';
 import { TAG_NETWORK } from '../src/wire.js';
 
 const ENDPOINT = 'https://replay.test';
@@ -78,7 +80,7 @@ test('with a loader, its calls (ended or in flight) are not recovered again; one
   assert.equal(before.failed, false);
 });
 
-test("a failed call carries the breakdown of its time where resource timing has it", async () => {
+test("a call carries the breakdown of its time where resource timing has it", async () => {
   const page = fakePage();
   const { calls } = start();
   const t = performance.now();
@@ -97,7 +99,33 @@ test("a failed call carries the breakdown of its time where resource timing has 
   const found = byUrl(calls());
   assert.deepEqual(found['/api/orders'].timing, { dns: 2, connect: 2, tls: 4, ttfb: 15, download: 5 });
   assert.equal('timing' in found['https://api.other.test/x'], false);
-  assert.equal('timing' in found['/api/ok'], false, 'only failed calls');
+  assert.deepEqual(found['/api/ok'].timing, { dns: 2, connect: 2, tls: 4, ttfb: 15, download: 5 }, 'successful calls too');
+});
+
+test('a successful call waits a while for its timing entry, and goes at once when the page is left', async () => {
+  const page = fakePage();
+  const leaving = createLeaving();
+  const rec = recorder();
+  const stop = startNetwork({ emit: rec.emit, endpoint: ENDPOINT, sessionId: () => 'sess', leaving });
+  const t = performance.now();
+  fetch('/api/late');
+  page.fetched[0].answer.resolve(response(200, 'fine'));
+  await settle();
+  assert.equal(rec.of(TAG_NETWORK).length, 0, 'not yet: its entry comes once the body is in');
+  page.entries.push(page.entry('/api/late', t + 0.5, { responseStatus: 200 }));
+  await until(() => rec.of(TAG_NETWORK).length === 1, 2000);
+  assert.equal(rec.of(TAG_NETWORK)[0].timing.ttfb, 15);
+
+  fetch('/api/never-timed');
+  page.fetched[1].answer.resolve(response(200, 'fine'));
+  await settle();
+  dispatchEvent(new Event('pagehide'));
+  assert.equal(rec.of(TAG_NETWORK).length, 2, 'sent as it is, before the last beacons');
+  assert.equal('timing' in rec.of(TAG_NETWORK)[1], false);
+  await new Promise((r) => setTimeout(r, 1400));
+  assert.equal(rec.of(TAG_NETWORK).length, 2, 'and once only');
+  stop();
+  leaving.stop();
 });
 
 test('a call to the collector itself is neither recorded, tagged nor recovered', async () => {

@@ -10,7 +10,7 @@ from replay.index import groups
 from replay.index import sessions as index
 from replay.web.auth import api_auth
 from replay.web.errors import ApiError
-from replay.web.params import epoch_ms, whole_number
+from replay.web.params import epoch_ms, time_range, whole_number
 from replay.web.services import services
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -45,10 +45,11 @@ def list_sessions():
     svc = services()
     args = request.args
     try:
+        since_ms, until_ms = time_range(_time_param("since"), _time_param("until"))
         page = index.query_page(
             svc.redis, svc.keys, status=args.get("status") or None, url=args.get("url") or None,
             user=args.get("user") or None, project=args.get("project") or None, errors=args.get("errors") or None,
-            since_ms=_time_param("since"), until_ms=_time_param("until"), limit=_limit(),
+            since_ms=since_ms, until_ms=until_ms, limit=_limit(),
             cursor=args.get("cursor") or None, release=args.get("release") or None,
             frustration=args.get("frustration") or None, q=args.get("q") or None)
     except ValueError as exc:
@@ -83,10 +84,11 @@ def list_failure_groups():
     """Failed calls grouped by method + folded route + status, most recently seen first."""
     svc = services()
     try:
+        since_ms, until_ms = time_range(_time_param("since"), _time_param("until"))
         found = groups.query_groups(
             svc.redis, svc.keys, status=request.args.get("status") or None, url=request.args.get("url") or None,
-            project=request.args.get("project") or None, since_ms=_time_param("since"),
-            until_ms=_time_param("until"), limit=_limit())
+            project=request.args.get("project") or None, since_ms=since_ms, until_ms=until_ms,
+            limit=_limit())
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     return jsonify({"groups": found, "count": len(found)})

@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from replay.web.security import allow_assets_from, page_headers
 from replay.web.services import services
-from replay.web.params import epoch_ms, whole_number
+from replay.web.params import epoch_ms, time_range, whole_number
 from replay.viewer import call_detail
 from replay.viewer.session_view import first_call_of_group, recorded_origins, session_view, user_id
 from replay.web.auth import check_csrf, csrf_token, current_user, log_in, log_out, login_required
@@ -132,8 +132,7 @@ def home():
     cursor = request.args.get("cursor", "").strip()
     since_ms = until_ms = None
     try:
-        since_ms = _form_time("From", filters["since"])
-        until_ms = _form_time("To", filters["until"])
+        since_ms, until_ms = time_range(_form_time("From", filters["since"]), _form_time("To", filters["until"]))
         page = index.query_page(
             svc.redis, svc.keys, status=filters["status"] or None, url=filters["url"] or None,
             user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
@@ -164,8 +163,7 @@ def failures():
     filters = {name: request.args.get(name, "").strip() for name in GROUP_FILTERS}
     since_ms = until_ms = None
     try:
-        since_ms = _form_time("From", filters["since"])
-        until_ms = _form_time("To", filters["until"])
+        since_ms, until_ms = time_range(_form_time("From", filters["since"]), _form_time("To", filters["until"]))
         found = groups.query_groups(svc.redis, svc.keys, status=filters["status"] or None,
                                     url=filters["url"] or None, project=filters["project"] or None,
                                     since_ms=since_ms, until_ms=until_ms, limit=GROUPS_LISTED)

@@ -22,3 +22,10 @@ def epoch_ms(raw: str) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return int(when.timestamp() * 1000)
+
+
+def time_range(since_ms: int | None, until_ms: int | None) -> tuple[int | None, int | None]:
+    """(since, until) as given; ValueError when the start is after the end (nothing could match: say so)."""
+    if since_ms is not None and until_ms is not None and since_ms > until_ms:
+        raise ValueError("the start of the time range is after its end: nothing can match (swap them?)")
+    return since_ms, until_ms
