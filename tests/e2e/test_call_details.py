@@ -54,7 +54,7 @@ def pay(browser, url: str) -> str:
     page.goto(url)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
     session_url = page.evaluate("window.Replay.getSessionURL()")
-    poll(lambda: readies, timeout_s=15)
+    poll(lambda: readies, timeout_s=30)
     page.click("#pay")
     page.wait_for_function("window.__status === 502")
     page.wait_for_timeout(500)
