@@ -40,5 +40,10 @@ export function startConsole(emit, early) {
     emit(TAG_CONSOLE, payload, level === 'error', timestamp);
   };
   if (early) early.q.forEach((r) => r.c && record(r.c, r.a, r.t, r.s));
+  // A live loader's wrappers stay (a logger may hold them) and record through its hook.
+  if (early && early.live) {
+    early.c = record;
+    return () => { early.c = () => {}; };
+  }
   return wrapConsole(record);
 }

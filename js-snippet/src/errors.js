@@ -38,6 +38,10 @@ export function startErrors(emit, early) {
     } catch { /* never break the page */ }
   };
   if (early) early.q.forEach((r) => r.w && (r.w.type === 'error' ? onError : onRejection)(r.w, r.s));
+  if (early && early.live) { // the loader's listener stays and reports through its hook
+    early.w = (e) => (e.type === 'error' ? onError : onRejection)(e);
+    return () => { early.w = () => {}; };
+  }
   addEventListener('error', onError);
   addEventListener('unhandledrejection', onRejection);
   return () => {

@@ -81,7 +81,8 @@ function init(options) {
     const session = createSession(Date.now(), early ? early.st : undefined);
     const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
-    const stops = [];
+    // Stopping takes a live loader's wrappers off too (they record through the snippet's hooks till then).
+    const stops = early && early.live ? [() => early.x()] : [];
     let transport = null;
     running = { endpoint, session, stops };
 
@@ -170,7 +171,10 @@ try {
     if (stopped >= 0) {
       calls = calls.slice(stopped + 1);
       const early = takeLoader();
-      if (early) early.q.length = 0;
+      if (early) {
+        early.x(); // its wrappers come off: nothing records, nothing is tagged
+        early.q.length = 0;
+      }
     }
     // The public API takes only what a site passes; the stub's queued calls also carry their time.
     window.Replay = { init, identify: (u, t) => identify(u, t), track: (n, p) => track(n, p), getSessionURL, stop };

@@ -22,11 +22,19 @@ try {
     const session = loadSession(Date.now(), st);
     const data = (document.currentScript || {}).dataset || {};
     const keep = (r) => q.length < MAX_QUEUED && q.push(r);
-    const early = { v: LOADER_VERSION, q, st, d() {} };
-    const onError = (w) => keep({ w, s: Date.now() });
+    // Its wrappers call through these hooks, which the snippet replaces with its own (early.js).
+    const early = {
+      v: LOADER_VERSION, q, st, d() {},
+      t: correlated(data.correlation !== 'off', data.correlationPaths),
+      s: () => session.id,
+      b: keep,
+      c: (c, a, t) => keep({ c, a, t, s: Date.now() }),
+      w: (w) => keep({ w, s: Date.now() }),
+    };
+    const onError = (e) => early.w(e);
     const stops = [
-      wrapCalls({ tagged: correlated(data.correlation !== 'off', data.correlationPaths), sessionId: () => session.id, begin: keep, end: (c) => early.d(c) }),
-      wrapConsole((c, a, t) => keep({ c, a, t, s: Date.now() })),
+      wrapCalls({ tagged: (u) => early.t(u), sessionId: () => early.s(), begin: (c, a, r) => early.b(c, a, r), end: (c) => early.d(c) }),
+      wrapConsole((c, a, t) => early.c(c, a, t)),
       () => ['error', 'unhandledrejection'].forEach((t) => removeEventListener(t, onError)),
     ];
     ['error', 'unhandledrejection'].forEach((t) => addEventListener(t, onError));

@@ -123,7 +123,13 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     try { keepBody(capture, c, a, req); } catch { /* recorded without its body */ }
     return true;
   };
-  const stops = [wrapCalls({ tagged: (u) => !ours(u) && tag(u), sessionId, begin, end: safely })];
+  const tagged = (u) => !ours(u) && tag(u);
+  const stops = [];
+  if (early && early.live) {
+    // The loader's wrappers stay (a library may hold its fetch) and record through its hooks.
+    Object.assign(early, { t: tagged, s: sessionId, b: begin });
+    stops.push(() => Object.assign(early, { t: () => false, b: () => false }));
+  } else stops.push(wrapCalls({ tagged, sessionId, begin, end: safely }));
   // Everything that starts from now on goes through our wrappers.
   const wrappedAt = performance.now();
   const queued = early ? early.q.filter((r) => r.k) : [];

@@ -20,6 +20,7 @@ function takeOver(page) {
   const session = createSession(Date.now(), early ? early.st : undefined);
   const rec = recorder();
   const stops = [startConsole(rec.emit, early), startNetwork({ emit: rec.emit, endpoint: ENDPOINT, sessionId: () => session.id, early })];
+  if (early && early.live) stops.unshift(() => early.x());
   if (early) early.q.length = 0;
   return { early, session, rec, stop: () => stops.forEach((s) => s()) };
 }
@@ -150,21 +151,54 @@ test('calls and console lines wait in the queue, then are recorded once, with th
   assert.deepEqual(later.sentHeaders, [['X-Replay-Session', storedId(page)]]);
 });
 
-test('the loader comes off: the snippet wraps the native functions, and stops back to them', async () => {
+test("the loader's wrappers stay and record for the snippet; stopping puts the native functions back", async () => {
   const page = fakePage();
   await runLoader();
-  assert.notEqual(window.fetch, page.nativeFetch);
-  assert.notEqual(console.log, page.console.log);
-  takeLoader();
-  assert.equal(window.fetch, page.nativeFetch, 'the loader put fetch back');
-  assert.equal(console.log, page.console.log);
-  assert.equal(XMLHttpRequest.prototype.send, page.nativeXHR.send);
+  const loaderFetch = window.fetch;
+  const loaderSend = XMLHttpRequest.prototype.send;
+  assert.notEqual(loaderFetch, page.nativeFetch);
   const { stop } = takeOver(page);
-  assert.notEqual(window.fetch, page.nativeFetch);
+  assert.equal(window.fetch, loaderFetch, 'not wrapped twice');
+  assert.equal(XMLHttpRequest.prototype.send, loaderSend);
   stop();
   assert.equal(window.fetch, page.nativeFetch);
   assert.equal(console.error, page.console.error);
   assert.equal(XMLHttpRequest.prototype.open, page.nativeXHR.open);
+});
+
+test('a library that kept the loader\'s fetch and console.error before the snippet came is recorded after, once', async () => {
+  const page = fakePage();
+  await runLoader();
+  const libFetch = window.fetch; // what a library or logger keeps at import
+  const libLog = console.error;
+  const { rec, session } = takeOver(page);
+  libFetch('/api/lib-ref');
+  libLog('lib logger line');
+  fetch('/api/global');
+  page.fetched[0].answer.resolve(response(502, 'bad'));
+  page.fetched[1].answer.resolve(response(502, 'bad'));
+  await until(() => rec.of(TAG_NETWORK).length === 2);
+  await tick();
+  assert.deepEqual(rec.of(TAG_NETWORK).map((p) => p.url.replace(ORIGIN, '')).sort(), ['/api/global', '/api/lib-ref']);
+  assert.deepEqual(rec.of(TAG_CONSOLE).map((p) => p.args), [['lib logger line']]);
+  assert.equal(page.fetched[0].headers['x-replay-session'], session.id, 'tagged with the snippet\'s session');
+  assert.deepEqual(page.printed.filter((p) => p[0] === 'error').map((p) => p[1]), ['lib logger line'], 'printed once');
+});
+
+test('an older loader (version 1) comes off; its queue is taken and the snippet wraps on its own', async () => {
+  const page = fakePage();
+  const early = await runLoader();
+  console.log('queued by a version 1 loader');
+  early.v = 1;
+  const { rec, stop } = takeOver(page);
+  assert.equal(early.live, false);
+  assert.deepEqual(rec.of(TAG_CONSOLE).map((p) => p.args), [['queued by a version 1 loader']]);
+  assert.notEqual(window.fetch, page.nativeFetch, 'the snippet\'s own wrapper');
+  fetch('/api/after');
+  page.fetched[0].answer.resolve(response(500, 'no'));
+  await until(() => rec.of(TAG_NETWORK).length === 1);
+  stop();
+  assert.equal(window.fetch, page.nativeFetch);
 });
 
 test("a page's wrapper on top of the loader's stays; the loader's goes inert and nothing is recorded twice", async () => {

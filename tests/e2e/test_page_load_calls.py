@@ -42,6 +42,9 @@ def _page(replay_server: str, key: str, loader: bool) -> str:
     window.__earlyBeforeSnippet = !(window.Replay && window.Replay.getSessionURL());
     console.error('{EARLY_LINE}', r.status);
   }});
+  // What a library or logger keeps at import: the loader's wrappers, with the loader.
+  window.__libFetch = window.fetch;
+  window.__libLog = console.error;
   if (window.Replay) {{
     Replay.identify('{EARLY_USER}', {{plan: 'pro'}});
     Replay.track('account opened', {{tab: 'profile'}});
@@ -92,6 +95,8 @@ def _open(browser, url: str) -> tuple[str, list[str]]:
     assert page.evaluate("window.__earlyBeforeSnippet") is True, "the snippet came before the early call ended"
     page.click("#save")
     page.wait_for_function("window.__saveStatus === 502")
+    # After the snippet came, through the references kept before it.
+    page.evaluate("window.__libFetch('/api/lib-ref'); window.__libLog('lib logger line')")
     session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
     page.wait_for_timeout(500)
     context.close()
@@ -152,6 +157,13 @@ def test_with_the_loader_a_502_on_page_load_is_recorded_with_its_console_line(
     [opened] = [p for p in custom(events, "replay.track") if p["name"] == "account opened"]
     assert opened["props"] == {"tab": "profile"}
     assert (api(f"/api/sessions/{session_id}").json().get("user") or {}).get("id") == EARLY_USER
+    # A library's kept fetch and console.error still record after the snippet took over, tagged, once.
+    poll(lambda: _calls(replay_env, session_id, "/api/lib-ref"), timeout_s=20)
+    [lib] = _calls(replay_env, session_id, "/api/lib-ref")
+    assert lib["status"] == 502 and "recovered" not in lib
+    assert re.search(rf"^GET /api/lib-ref 502 [0-9.]+ session={session_id}$", early_site["access_log"].read_text(), re.M)
+    assert [p["args"][0] for p in custom(stored_events(replay_env, session_id), "replay.console")].count(
+        "lib logger line") == 1
     # The loader tagged the call: nginx's log names the session.
     assert re.search(rf"^GET /api/me 502 [0-9.]+ session={session_id}$", early_site["access_log"].read_text(), re.M)
 
