@@ -266,3 +266,18 @@ def test_a_link_to_a_call_that_is_not_there_says_so(browser, replay_server, view
     assert note.is_visible() and "not in this session's failed calls" in note.inner_text()
     assert errors == []
     context.close()
+
+
+def test_the_player_follows_a_resized_window(browser, replay_server, viewer_login, timed):
+    context, page, errors = open_page(browser, replay_server, viewer_login, f"/sessions/{timed['session']}")
+    fits = ("() => { const box = document.getElementById('player').getBoundingClientRect();"
+            " const bar = document.querySelector('#player .rr-controller').getBoundingClientRect();"
+            " return bar.left >= box.left && bar.right <= box.right + 0.5; }")
+    assert page.evaluate(fits)
+    wide = page.evaluate("document.querySelector('#player .rr-player').offsetWidth")
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_function(fits, timeout=5000)
+    assert page.evaluate("document.querySelector('#player .rr-player').offsetWidth") < wide
+    page.screenshot(path=str(ARTIFACTS / "replay-resized-1024.png"))
+    assert errors == []
+    context.close()

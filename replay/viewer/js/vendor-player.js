@@ -6,9 +6,28 @@
 export function createPlayer(target, events, maxWidth) {
   const RrwebPlayer = window.rrwebPlayer;
   if (typeof RrwebPlayer !== "function") throw new Error("rrweb-player.js is not loaded");
-  const width = Math.max(320, Math.min(target.clientWidth - 16, maxWidth));
-  return new RrwebPlayer({
+  const size = () => {
+    const width = Math.max(320, Math.min(target.clientWidth - 16, maxWidth));
+    return { width, height: Math.round(width * 0.56) };
+  };
+  let current = size();
+  const player = new RrwebPlayer({
     target,
-    props: { events, width, height: Math.round(width * 0.56), autoPlay: false, showWarning: false, mouseTail: false },
+    props: { events, ...current, autoPlay: false, showWarning: false, mouseTail: false },
   });
+  // The room changes (a window resized, a narrower screen): the player and its controls follow it.
+  if (typeof ResizeObserver === "function") {
+    let frame = 0;
+    new ResizeObserver(() => {
+      cancelAnimationFrame(frame);
+      frame = requestAnimationFrame(() => {
+        const next = size();
+        if (Math.abs(next.width - current.width) < 2) return;
+        current = next;
+        player.$set(next);
+        player.triggerResize();
+      });
+    }).observe(target);
+  }
+  return player;
 }
