@@ -10,8 +10,8 @@
 //   h request headers as [name, value] pairs, unfiltered (network.js filters),
 //   s start (epoch ms), p start and e end (performance.now());
 //   at the end: st status (0: no response), sx status text, x error ('network',
-//   'abort', 'timeout', or 'unload': cut off by the page going away) when there
-//   was no response; for a failed call with a
+//   'abort', 'timeout'; network.js makes it 'unload' for a call the page's
+//   leaving cut off) when there was no response; for a failed call with a
 //   response also rh response headers (pairs or a Headers) and either r, a clone
 //   of the Response to read the body from (fetch), or b, the body text, and z,
 //   its size (xhr).
@@ -53,14 +53,9 @@ const record = (k, m, u, h) => ({
  */
 export function wrapCalls({ tagged, sessionId, begin, end }) {
   let active = true;
-  // Calls still in flight when the page goes away end without an answer: not the network's fault.
-  let leaving = false;
-  const leave = () => { leaving = true; };
-  addEventListener('pagehide', leave);
-  const restores = [() => removeEventListener('pagehide', leave)];
+  const restores = [];
   const done = (c) => {
     c.e = performance.now();
-    if (!c.st && leaving) c.x = 'unload';
     try { end(c); } catch { /* never break the page */ }
   };
 

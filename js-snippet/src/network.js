@@ -97,7 +97,7 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
       failed,
       error: c.x || null,
     };
-    if (!failed) return withTiming(payload, c);
+    if (!failed) return c.cut ? send(payload) : withTiming(payload, c); // the page is going: now
     payload.requestHeaders = filterHeaders(c.h);
     payload.responseHeaders = filterHeaders(c.rh || []);
     payload.responseSize = c.z === undefined ? null : c.z;
@@ -116,11 +116,31 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     );
   };
   const safely = (c) => { try { finish(c); } catch { /* never break the page */ } };
+  // Calls in flight when the page is left are recorded then, cut off by the unload (an XHR's own end
+  // may never come); one that ends after all is not recorded twice.
+  const inFlight = new Set();
+  let leftAt = 0; // beforeunload: the browser may cancel calls before pagehide comes
+  const leave = () => { leftAt = Date.now(); };
+  addEventListener('beforeunload', leave);
+  const ended = (c) => {
+    if (c.cut) return;
+    inFlight.delete(c);
+    if (!c.st && c.x === 'network' && Date.now() - leftAt < 3000) c.x = 'unload';
+    safely(c);
+  };
+  const cutOff = () => {
+    inFlight.forEach((c) => {
+      c.cut = true;
+      safely({ ...c, st: 0, x: 'unload', e: performance.now() });
+    });
+    inFlight.clear();
+  };
 
   const begin = (c, a, req) => {
     if (ours(c.u)) return false;
     try { if (onStart) onStart(); } catch { /* never break the page */ }
     try { keepBody(capture, c, a, req); } catch { /* recorded without its body */ }
+    inFlight.add(c);
     return true;
   };
   const tagged = (u) => !ours(u) && tag(u);
@@ -129,13 +149,15 @@ export function startNetwork({ emit, endpoint, sessionId, correlation, paths, ea
     // The loader's wrappers stay (a library may hold its fetch) and record through its hooks.
     Object.assign(early, { t: tagged, s: sessionId, b: begin });
     stops.push(() => Object.assign(early, { t: () => false, b: () => false }));
-  } else stops.push(wrapCalls({ tagged, sessionId, begin, end: safely }));
+  } else stops.push(wrapCalls({ tagged, sessionId, begin, end: ended }));
+  if (leaving) stops.push(leaving.add(cutOff, true));
+  stops.push(() => removeEventListener('beforeunload', leave));
   // Everything that starts from now on goes through our wrappers.
   const wrappedAt = performance.now();
   const queued = early ? early.q.filter((r) => r.k) : [];
   if (early) {
-    queued.forEach((c) => c.e && safely(c));
-    early.d = safely; // calls still in flight end here
+    queued.forEach((c) => (c.e ? safely(c) : inFlight.add(c)));
+    early.d = ended; // calls still in flight end here
   }
   stops.push(recoverCalls(wrappedAt, queued, send));
   return () => {

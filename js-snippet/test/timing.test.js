@@ -139,3 +139,26 @@ test('a call to the collector itself is neither recorded, tagged nor recovered',
   assert.deepEqual(calls().map((c) => [c.url, !!c.recovered]), [[ENDPOINT + '/ingest/batch', true]]);
   assert.equal(page.fetched[0].headers['x-replay-session'], undefined);
 });
+
+test('calls in flight when the page is left are recorded then, cut off by the unload, and once only', async () => {
+  const page = fakePage();
+  const leaving = createLeaving();
+  const rec = recorder();
+  const stop = startNetwork({ emit: rec.emit, endpoint: ENDPOINT, sessionId: () => 'sess', leaving });
+  fetch('/api/hang');
+  const xhr = new XMLHttpRequest();
+  xhr.open('GET', '/api/hang-xhr');
+  xhr.send();
+  await settle();
+  dispatchEvent(new Event('pagehide'));
+  const cut = rec.of(TAG_NETWORK);
+  assert.deepEqual(cut.map((p) => [p.url.replace(ORIGIN, ''), p.status, p.error, p.failed]).sort(),
+    [['/api/hang', 0, 'unload', false], ['/api/hang-xhr', 0, 'unload', false]]);
+  assert.ok(cut.every((p) => p.duration >= 0));
+  page.fetched[0].answer.reject(new TypeError('Failed to fetch')); // the browser ends it after all
+  xhr.respond(0, '');
+  await settle();
+  assert.equal(rec.of(TAG_NETWORK).length, 2, 'not twice');
+  stop();
+  leaving.stop();
+});

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 
 from tests.e2e.conftest import poll
 from tests.e2e.test_capture_502 import custom, stored_events, wait_for_failure
@@ -42,4 +43,33 @@ def test_beacons_skip_a_batch_too_large_and_deliver_the_rest(browser, site, api,
 
     events = poll(last_words_stored, timeout_s=20)
     assert any(e["type"] == 4 for e in events), "the page's Meta event (a small batch) was not stored"
+    context.close()
+
+
+def test_calls_still_in_flight_when_the_page_is_left_are_recorded_cut_off(browser, site, replay_env):
+    """A user gives up on a hanging call and leaves: the fetch and the XHR are in the session, cut off by the
+    unload after as long as they hung (not failed: no server answered or refused)."""
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(8)  # accepts, never answers
+    base = f"http://127.0.0.1:{hang.getsockname()[1]}/hang"
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site["url"])
+    page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
+    session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
+    page.evaluate("(base) => { fetch(base + '?via=fetch').catch(() => {});"
+                  " const x = new XMLHttpRequest(); x.open('GET', base + '?via=xhr'); x.send(); }", base)
+    page.wait_for_timeout(1500)
+    page.goto("about:blank")  # pagehide
+    hang.close()
+
+    def both():
+        calls = [p for p in custom(stored_events(replay_env, session_id), "replay.network") if "/hang?" in p["url"]]
+        return calls if len(calls) >= 2 else None
+
+    calls = poll(both, timeout_s=20)
+    assert sorted((p["url"].split("via=")[1], p["error"], p["failed"]) for p in calls) == [
+        ("fetch", "unload", False), ("xhr", "unload", False)]
+    assert all(p["duration"] >= 1400 for p in calls), [p["duration"] for p in calls]
     context.close()
