@@ -1,24 +1,9 @@
 """`replay project server-key PROJECT [--rotate]` prints the key last; rotation refuses the old one."""
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import requests
 
-from tests.process_logs import TRACEBACK
-
-BIN = Path(sys.executable).parent / "replay"
-
-
-def run(env, *args):
-    out = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, timeout=60)
-    assert TRACEBACK not in out.stderr, out.stderr
-    return out
-
-
-def last_word(out):
-    return out.stdout.strip().splitlines()[-1].split()[-1]
+from tests.test_cli import last_word, run
 
 
 def test_server_key_by_key_and_name_rotate_and_refusals(redis_url, tmp_path, live_server):
