@@ -63,9 +63,11 @@ def matches(patterns, url: str) -> bool:
 
 def patterns(redis: Redis, keys: RedisKeys, project_key: str | None) -> list[str]:
     """The project's patterns ([] when it has none, or no such project)."""
-    if not project_key:
-        return []
-    raw = redis.hget(keys.project(project_key), FIELD)
+    return parse(redis.hget(keys.project(project_key), FIELD)) if project_key else []
+
+
+def parse(raw: str | bytes | None) -> list[str]:
+    """Patterns as stored in the project's hash field FIELD ([] for none, or for anything but a list of text)."""
     try:
         value = json.loads(raw) if raw else []
     except ValueError:

@@ -74,7 +74,6 @@ class Ingest:
         self.refusals = RefusalReporter(
             Refusals(redis, keys, settings.REFUSED_ORIGINS_KEPT, settings.REFUSED_ORIGINS_TTL_S),
             RefusalLog(settings.REFUSAL_LOG_INTERVAL_S, settings.REFUSAL_LOG_LINES_PER_MIN))
-        self._captures: dict[str, tuple[float, list[str]]] = {}
 
     # Websocket: one Connection per socket.
     def receive(self, conn: Connection, data: bytes | str) -> dict:
@@ -176,15 +175,12 @@ class Ingest:
         self._projects[key] = (now, project)
         return project
 
-    def _capture(self, project: Project) -> dict:
-        """What the snippet is asked to capture beyond the default ({} for nothing): the `capture` of ready."""
-        now = time.monotonic()
-        hit = self._captures.get(project.key)
-        if not hit or now - hit[0] >= PROJECT_CACHE_S:
-            if len(self._captures) > 10_000:
-                self._captures.clear()
-            hit = self._captures[project.key] = (now, body_capture.patterns(self.redis, self.keys, project.key))
-        return {"capture": {"requestBodies": hit[1]}} if hit[1] else {}
+    @staticmethod
+    def _capture(project: Project) -> dict:
+        """What the snippet is asked to capture beyond the default ({} for nothing): the `capture` of ready.
+        Read from the project's record as cached for its hello (PROJECT_CACHE_S)."""
+        found = body_capture.parse(project.extra.get(body_capture.FIELD))
+        return {"capture": {"requestBodies": found}} if found else {}
 
     def _clamp(self, events: list, now: int) -> bool:
         """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now; any?"""

@@ -176,7 +176,7 @@ def test_ready_names_the_request_bodies_the_project_opted_in_for(ingest, project
 
     assert "capture" not in ingest.receive(Connection(origin=ORIGIN), hello(project_key)), "off by default"
     body_capture.set_patterns(redis, keys, project_key, ["/api/*"])
-    ingest._captures.clear()  # what the cache would forget within PROJECT_CACHE_S
+    ingest.forget_project(project_key)  # what the project cache would forget within PROJECT_CACHE_S
     ready = ingest.receive(Connection(origin=ORIGIN), hello(project_key))
     assert ready["capture"] == {"requestBodies": ["/api/*"]}
     envelope = {**json.loads(hello(project_key)), "batches": [json.loads(batch(1))]}
