@@ -15,8 +15,10 @@ from replay.core.accounts import Accounts
 from replay.core.keys import RedisKeys
 from replay.ingest import log_routes
 from replay.ingest import routes as ingest_routes
+from replay.ingest import server_routes
 from replay.ingest.flush import request_flush
 from replay.ingest.proxy_logs import ProxyLogs
+from replay.ingest.server_events import ServerEvents
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
@@ -41,7 +43,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
                                          store=make_store(settings))
     app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
     app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
-    app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)
+    proxy_logs = app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)
+    app.extensions[server_routes.EXTENSION] = ServerEvents(settings, redis, keys, proxy_logs.server_keys)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),
         SESSION_COOKIE_HTTPONLY=True,
@@ -57,7 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     errors.init_app(app)
     app.after_request(security.nosniff)
     sock.init_app(app)
-    for module in (ingest_routes, log_routes, assets, api_routes, pages, settings_page, share_routes, export):
+    for module in (ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page, share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

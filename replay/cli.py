@@ -67,8 +67,9 @@ def cmd_project_server_key(args, settings) -> int:
     key = server_keys.issue(accounts.redis, accounts.keys, project.key, rotate=args.rotate)
     if key is None:
         raise server_keys.AccountError(f"project {project.key} disappeared")
-    print(f"project {project.name!r} ({project.key}): {'new ' if args.rotate else ''}server key for nginx's syslog tag "
-          "and POST /ingest/logs" + (" (the old one is refused from now)" if args.rotate else ""))
+    print(f"project {project.name!r} ({project.key}): {'new ' if args.rotate else ''}server key for nginx's syslog tag, "
+          "POST /ingest/logs and POST /ingest/server (the SDK's REPLAY_SERVER_KEY)"
+          + (" (the old one is refused from now)" if args.rotate else ""))
     print(f"server key: {key}")
     return 0
 

@@ -105,6 +105,20 @@ class RedisKeys:
         """Hash of counters of syslog datagrams dropped before any project: unknown_tag, not_syslog."""
         return f"{self.prefix}plog:dropped"
 
+    # Application events waiting for the join (replay/ingest/server_events.py; layout in docs/server-events.md).
+    def server_session(self, project: str, session: str) -> str:
+        """List of the app's request events of one session (JSON), oldest first, capped and expiring."""
+        return f"{self.prefix}srv:{project}:s:{session}"
+
+    def server_route(self, project: str, route: str) -> str:
+        """List of the app's request events without a session, of one method + host + folded route."""
+        digest = hashlib.sha1(route.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+        return f"{self.prefix}srv:{project}:r:{digest}"
+
+    def server_stats(self, project: str) -> str:
+        """Hash of counters: events accepted and rejected."""
+        return f"{self.prefix}srv:{project}:stats"
+
     # Ingestion buffer (collector appends, worker drains).
     def buffer(self, session: str) -> str:
         return f"{self.prefix}buf:{session}"

@@ -147,6 +147,20 @@ class Settings:
     PROXY_LOG_MAX_PER_CONNECTION: int = 20
     # A server key -> project lookup is remembered this long per process (a rotated key works until then).
     SERVER_KEY_CACHE_S: float = 5.0
+    # POST /ingest/server (the application's events, docs/server-events.md): body as sent and gunzipped, one
+    # event's line; longer strings, stacks and log lists are cut to these (the innermost frames, the last logs kept).
+    MAX_SERVER_POST_BYTES: int = 2 * 1024 * 1024
+    MAX_SERVER_POST_INFLATED_BYTES: int = 16 * 1024 * 1024
+    MAX_SERVER_EVENT_CHARS: int = 256 * 1024
+    MAX_SERVER_URL_CHARS: int = 4096
+    MAX_SERVER_MESSAGE_CHARS: int = 4000
+    MAX_SERVER_STACK_FRAMES: int = 64
+    MAX_SERVER_LOG_RECORDS: int = 50
+    # How long events wait in Redis for the join, and how many each list keeps (the newest).
+    SERVER_EVENT_TTL_S: int = 24 * 3600
+    SERVER_EVENT_UNKEYED_TTL_S: int = 3600
+    SERVER_EVENT_MAX_PER_SESSION: int = 500
+    SERVER_EVENT_MAX_PER_ROUTE: int = 100
 
     # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"
