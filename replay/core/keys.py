@@ -269,6 +269,11 @@ def manifest_key(session: str) -> str:
     return f"sessions/{session}/manifest.json"
 
 
+def evidence_key(session: str) -> str:
+    """The proxy's (and later the app's) lines joined to the session's failed calls (worker/evidence.py)."""
+    return f"sessions/{session}/evidence.json"
+
+
 def sessions_prefix() -> str:
     return "sessions/"
 
