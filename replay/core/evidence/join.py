@@ -142,8 +142,9 @@ def errors_of(access: dict, errors: list[dict]) -> list[dict]:
 
     The error log's time is nginx's local time with no zone: the zone is taken as the whole quarter hour that
     brings it nearest the access record, then the time must fall inside the request (to the second).
-    Connection numbers restart with nginx and repeat across hosts, hence the time; and when both records name
-    the host that sent them (syslog), they must name the same one.
+    Connection numbers restart with nginx and repeat across hosts, hence the time; when both records name
+    the host that sent them (syslog), they must name the same one; and a browser sends request after request on
+    one kept-alive connection, so an error line naming its request must name this one.
     """
     if access.get("connection") is None:
         return []
@@ -153,6 +154,10 @@ def errors_of(access: dict, errors: list[dict]) -> list[dict]:
         if error.get("connection") != access["connection"]:
             continue
         if access.get("source") and error.get("source") and access["source"] != error["source"]:
+            continue
+        # A keep-alive connection carries one request after another, within the second the time tells apart:
+        # the error line names its request (both are the raw request line's URI).
+        if error.get("uri") and (error["uri"] != access.get("uri") or error.get("method") != access.get("method")):
             continue
         local = _local_ms(error.get("time"))
         if local is None:

@@ -146,6 +146,17 @@ def test_an_error_line_joins_within_its_request_whatever_nginx_zone(time, joins)
     assert (errors_of(line, [_error(time=time)]) != []) is joins
 
 
+def test_requests_on_one_kept_alive_connection_keep_their_own_error_lines():
+    # The browser sent three calls on one connection within a second; nginx's error time has whole seconds.
+    first = access(uri="/fail/refused?order=7", at=T0, took_ms=1)
+    second = access(uri="/fail/slow?order=9", at=T0 + 900, took_ms=850)
+    refused = {**_error(), "method": "GET", "uri": "/fail/refused?order=7"}
+    timed_out = {**_error(), "method": "GET", "uri": "/fail/slow?order=9", "cause": "upstream_timeout"}
+    assert errors_of(first, [refused, timed_out]) == [refused]
+    assert errors_of(second, [refused, timed_out]) == [timed_out]
+    assert errors_of({**first, "method": "POST"}, [refused]) == []
+
+
 def test_an_error_line_of_another_connection_or_host_does_not_join():
     line = access(at=T0, source="10.0.0.5")
     assert errors_of(line, [_error(connection=3)]) == []
