@@ -108,4 +108,13 @@ def test_failed_calls_behind_nginx_show_the_confirmed_cause_and_the_proxy_line(b
     assert "upstream timed out (110" in slow_details.locator("section.proxy-logged").inner_text()
     slow_details.locator("section.diagnosis").evaluate("s => s.scrollIntoView({block: 'start'})")
     page.screenshot(path=str(ARTIFACTS / "proxy-join-timeout-1024.png"))
+
+    exported = page.request.get(f"{replay_server}/sessions/{session_id}/export").text()
+    assert exported.count("What the proxy logged") == 3 and "Confirmed: " in exported
+    (ARTIFACTS / "proxy-join-export.html").write_text(exported)
+    export = browser.new_page(viewport={"width": 1400, "height": 1000})
+    export.goto((ARTIFACTS / "proxy-join-export.html").as_uri())
+    export.locator("section.proxy-logged").first.evaluate("s => s.scrollIntoView({block: 'center'})")
+    export.screenshot(path=str(ARTIFACTS / "proxy-join-export.png"))
+    export.close()
     page.close()

@@ -13,6 +13,7 @@ LIKELY = {"upstream_down": "upstream_refused", "upstream_slow": "upstream_timeou
           "gateway_timeout": "upstream_timeout", "rate_limited": "rate_limited", "server_error": "app_error",
           "no_response_network": "network_error", "no_response_cors_or_blocked": "network_error",
           "aborted": "network_error", "client_timeout": "network_error"}
+APP_UNSEEN = "What the application behind the proxy did with the request: its own logs at that time."
 PROXY_SAYS = "The proxy's error log names no cause for this request; its access log is under the call."
 
 
@@ -27,10 +28,10 @@ def with_proxy(card: dict, proxy: dict | None) -> dict:
     if settled is None:
         card["cannot_show"] = [PROXY_SAYS if line == UPSTREAM_UNSEEN else line for line in card["cannot_show"]]
         return card
+    # What the proxy's log would have told is told: the browser's ways to tell causes apart and to find the lines
+    # are moot. What stays unseen is the application's side.
     card.update(cause=settled["cause"], confirmed=True, title=settled["title"], summary=settled["summary"],
-                next_steps=[settled["summary"], *card["next_steps"]],
-                # What the proxy's log would have said is said: the rest (the upstream's own logs) stays.
-                cannot_show=[line for line in card["cannot_show"] if line != UPSTREAM_UNSEEN])
+                next_steps=[], cannot_show=[APP_UNSEEN])  # the summary is the step: what to fix
     return card
 
 
