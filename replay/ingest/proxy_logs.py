@@ -47,7 +47,9 @@ class _Batch:
     def __init__(self):
         self.lists: dict[str, tuple[list[str], int, int]] = {}
         self.counters: dict[tuple[str, str], int] = {}
-        self.rejoin: set[str] = set()
+        self.rejoin: set[str] = set()  # sessions with a failed line: re-joined if already stored
+        self.strings: dict[str, tuple[str, int]] = {}  # key -> (value, ttl): the session of a connection
+        self.lookups: set[str] = set()  # connections with an error line: their session is re-joined too
 
     def push(self, key: str, value: str, cap: int, ttl_s: int) -> None:
         self.lists.setdefault(key, ([], cap, ttl_s))[0].append(value)
@@ -69,7 +71,18 @@ class _Batch:
             pipe.expire(key, ttl_s)
         for (key, name), n in self.counters.items():
             pipe.hincrby(key, name, n)
+        for key, (value, ttl_s) in self.strings.items():
+            pipe.set(key, value, ex=ttl_s)
         pipe.execute()
+        lookups = sorted(self.lookups - set(self.strings))
+        if lookups:
+            # An error line that came after its access line (files shipped apart): its session joins it again.
+            sessions = {s.decode() for s in redis.mget(lookups) if s}
+            if sessions:
+                pipe = redis.pipeline(transaction=False)
+                for session in sessions:
+                    request_flush(pipe, keys, session, rejoin_delay_ms, if_unscheduled=True)
+                pipe.execute()
 
 
 def _failed(access: dict) -> bool:
@@ -131,11 +144,21 @@ class ProxyLogs:
             target = self._target(project, record)
             if target:
                 batch.push(target[0], json.dumps(record, separators=(",", ":")), target[1], target[2])
-                if record["kind"] == "access" and record["session"] and _failed(record):
-                    batch.rejoin.add(record["session"])
+                self._note_rejoin(batch, project, record)
         stats = self.keys.proxy_stats(project)
         batch.count(stats, f"accepted_{via}", outcome.accepted)
         batch.count(stats, f"rejected_{via}", outcome.rejected)
+
+    def _note_rejoin(self, batch: _Batch, project: str, record: dict) -> None:
+        """What a filed record may change in a stored session's evidence: the flush to schedule for it."""
+        if record["kind"] == "access":
+            if record["session"] and _failed(record):
+                batch.rejoin.add(record["session"])
+                if record["connection"] is not None:
+                    key = self.keys.proxy_connection_session(project, record["connection"])
+                    batch.strings[key] = (record["session"], self.settings.PROXY_LOG_TTL_S)
+        else:
+            batch.lookups.add(self.keys.proxy_connection_session(project, record["connection"]))
 
     def _target(self, project: str, record: dict) -> tuple[str, int, int] | None:
         """(list key, cap, ttl) the record is filed under, or None when no join will need it."""

@@ -104,3 +104,16 @@ def test_no_lines_no_evidence_object(ctx):
     start(ctx)
     assert jobs.flush_session(S)["joined"] == 0
     assert evidence_key(S) not in set(ctx.store.list(f"sessions/{S}/"))
+
+
+def test_an_error_line_shipped_after_its_access_line_is_joined_too(ctx):
+    # Files shipped apart (replay logs ship, Vector): the access line first, the session stored, then the error.
+    file_lines(ctx, [access("/api/orders?x=1", 502, T0 + SKEW + 235)])
+    start(ctx)
+    jobs.flush_session(S)
+    assert load_evidence(ctx.store, S)[the_502(ctx)["id"]]["proxy"]["error_log"] == []
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is None
+    file_lines(ctx, [error(T0 + SKEW + 220)])
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is not None
+    jobs.flush_session(S)
+    assert load_evidence(ctx.store, S)[the_502(ctx)["id"]]["proxy"]["error_log"][0]["cause"] == "upstream_refused"
