@@ -4,7 +4,10 @@ the upstream outlasts proxy_read_timeout 1s). The viewer and the API say "Confir
 the proxy's error line, matched by session."""
 from __future__ import annotations
 
+import time
+
 import pytest
+import requests
 
 from tests.conftest import free_port
 from tests.e2e.conftest import ARTIFACTS, poll, replay_cli
@@ -35,27 +38,34 @@ def shop(replay_env, replay_server, tmp_path_factory):
     key = replay_cli(replay_env, "project", "create", "proxied-shop", "--origin", origin)
     server_key = replay_cli(replay_env, "project", "server-key", key)
     root = tmp_path_factory.mktemp("shop")
-    (root / "index.html").write_text(PAGE.replace("__SNIPPET__", f"{replay_server}/snippet.js").replace("__KEY__", key))
+    page = PAGE.replace("__SNIPPET__", f"{replay_server}/snippet.js").replace("__KEY__", key)
+    (root / "index.html").write_text(page)
+    # The correlation header only for /nothing/: the page's calls reach nginx without a session id.
+    (root / "unkeyed.html").write_text(page.replace("async>", 'data-correlation-paths="/nothing/" async>'))
     target = replay_env["REPLAY_SYSLOG_ADDR"]
+    files = tmp_path_factory.mktemp("late-logs")
     with failure_config() as (http, locations):
         http += f"\n access_log syslog:server={target},tag={server_key},nohostname replay;"
         main = f"error_log syslog:server={target},tag={server_key},nohostname warn;"
         locations += f" location / {{ root {root}; }}"
+        # /late/ logs to files only: its lines reach replay later, posted as `replay logs ship` would.
+        locations += (f" location /late/ {{ access_log {files}/access.log replay; error_log {files}/error.log warn;"
+                      f" proxy_pass http://127.0.0.1:{free_port()}; }}")
         with running_nginx(tmp_path_factory.mktemp("nginx-join"), port, locations, http=http, main=main,
                            log_format=REPLAY_LOG_FORMAT):
-            yield {"origin": origin}
+            yield {"origin": origin, "server_key": server_key, "files": files}
 
 
-def shop_session(browser, shop) -> str:
+def shop_session(browser, shop, cases=CASES, page_path="/") -> str:
     context = browser.new_context()
     page = context.new_page()
-    page.goto(shop["origin"] + "/")
+    page.goto(shop["origin"] + page_path)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
     session_url = page.evaluate("window.Replay.getSessionURL()")
-    for n, (path, status, _, _) in enumerate(CASES, 1):
+    for n, (path, status, _, _) in enumerate(cases, 1):
         page.evaluate(f"window.call({path!r})")
         page.wait_for_function(f"window.__done.length === {n}", timeout=15_000)
-    assert page.evaluate("window.__done") == [status for _, status, _, _ in CASES]
+    assert page.evaluate("window.__done") == [status for _, status, _, _ in cases]
     page.wait_for_timeout(500)
     context.close()
     return session_url.rsplit("/sessions/", 1)[1].split("?")[0]
@@ -118,3 +128,45 @@ def test_failed_calls_behind_nginx_show_the_confirmed_cause_and_the_proxy_line(b
     export.screenshot(path=str(ARTIFACTS / "proxy-join-export.png"))
     export.close()
     page.close()
+
+
+def failed_calls(api, session_id):
+    r = api(f"/api/sessions/{session_id}/calls")
+    return [c for c in r.json().get("calls", []) if c.get("failed")] if r.status_code == 200 else []
+
+
+def test_a_call_without_the_session_header_is_matched_by_time_and_url(browser, shop, api, replay_server,
+                                                                      viewer_login):
+    session_id = shop_session(browser, shop, [("/fail/closed?order=10", 502, None, None)], "/unkeyed.html")
+    [call] = poll(lambda: [c for c in failed_calls(api, session_id) if c["diagnosis"]["confirmed"]], timeout_s=60)
+    d = call["diagnosis"]
+    assert (d["cause"], d["matched_by"], call["proxy"]["matched_by"]) == ("upstream_closed_early", "time_url",
+                                                                          "time_url")
+    assert any(e.startswith("Matched by time and URL, not by session") for e in d["evidence"])
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    login(page, replay_server, viewer_login, f"/sessions/{session_id}?call={call['id']}")
+    logged = page.locator(f"li[data-call-id='{call['id']}'] section.proxy-logged")
+    logged.wait_for()
+    assert "matched by time and url, not by session" in logged.inner_text().lower()
+    assert "upstream prematurely closed connection" in logged.inner_text()
+    page.close()
+
+
+def test_lines_posted_after_the_session_was_stored_show_under_the_call(browser, shop, api, replay_server):
+    session_id = shop_session(browser, shop, [("/late/refused?order=11", 502, None, None)])
+    # Stored, the call listed, with nothing from the proxy yet: its lines are still in nginx's files.
+    [call] = poll(lambda: failed_calls(api, session_id), timeout_s=60)
+    assert call["proxy"] is None and call["diagnosis"]["confirmed"] is False
+    lines = [line for name in ("error.log", "access.log") for line in
+             poll(lambda: (shop["files"] / name).read_text().splitlines(), timeout_s=10)]
+    posted = time.monotonic()
+    r = requests.post(replay_server + "/ingest/logs", data="\n".join(lines),
+                      headers={"Authorization": f"Bearer {shop['server_key']}"}, timeout=10)
+    assert r.status_code == 200 and r.json()["rejected"] == 0, r.json()
+    [call] = poll(lambda: [c for c in failed_calls(api, session_id) if c["diagnosis"]["confirmed"]], timeout_s=60,
+                  interval_s=0.1)
+    took = time.monotonic() - posted
+    print(f"late proxy line to under the call: {took:.2f} s")
+    d = call["diagnosis"]
+    assert (d["cause"], d["matched_by"], call["proxy"]["via"]) == ("upstream_refused", "session", "http")
+    assert took < 15
