@@ -9,6 +9,7 @@ from replay.ingest.service import Connection
 from replay.storage import recording
 from tests.web_fixtures import ORIGIN, SECRET, T0, get, net
 from worker import context, jobs
+from worker.reindex import reindex
 
 SESSION, WINDOW = "sess_proxyev_0123456789", "win_proxyev_0123456789"
 
@@ -97,3 +98,11 @@ def test_late_proxy_lines_confirm_the_cause_under_the_call(app, client, viewer, 
     assert "matched by time and URL, not by session" in html and "abc" not in html
     exported = viewer.get(f"/sessions/{SESSION}/export").get_data(as_text=True)
     assert "What the proxy logged" in exported and "connect() failed (111: Connection refused)" in exported
+
+    # Redis lost (the lines waiting for joins and the index): `replay reindex` and the evidence is still there.
+    for key in svc.redis.scan_iter(match=svc.keys.prefix + "plog:*"):
+        svc.redis.delete(key)
+    reindex(context.current())
+    calls = get(viewer, f"/api/sessions/{SESSION}/calls", token).get_json()["calls"]
+    pay = next(c for c in calls if c["status"] == 502)
+    assert pay["diagnosis"]["confirmed"] is True and pay["proxy"]["request_id"] == "req41"
