@@ -22,7 +22,7 @@ from replay.ingest.server_events import ServerEvents
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
-from replay.viewer import export, pages, settings_page, share_routes
+from replay.viewer import export, pages, session_view, settings_page, share_routes
 from replay.web import assets, errors, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
@@ -40,7 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
         request_flush(redis, keys, session, delay_ms)
 
     app.extensions[EXTENSION] = Services(settings=settings, redis=redis, keys=keys, accounts=Accounts(redis, keys),
-                                         store=make_store(settings))
+                                         store=make_store(settings), diagnose=session_view.call_diagnosis)
     app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
     app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
     proxy_logs = app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)

@@ -23,6 +23,7 @@ from replay.core.events import scrub
 from replay.core.redact import mask_query
 from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.context import Context, current
+from worker.evidence import join_session
 from worker.lock import SessionLock
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,11 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     """One pass, under the session's flush lock: read, store, merge, index, trim."""
     records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES)
     if not records:
-        # Nothing (left) to store: the trim of nothing takes the session off the schedule.
+        # Nothing (left) to store; a stored session is here again when late proxy lines came in: join them.
+        stored = load_manifest(ctx.store, session)
+        if stored is not None:
+            join_session(ctx, stored, schedule.now_ms())
+        # The trim of nothing takes the session off the schedule.
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
     manifest = load_manifest(ctx.store, session) or mf.new(session)
@@ -131,13 +136,14 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
         save_manifest(ctx.store, merged)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
     index_manifest(ctx.redis, ctx.keys, merged)
+    joined = join_session(ctx, merged, schedule.now_ms())
     remaining = ctx.buffer.trim(session, len(records), nbytes, (lock.key, lock.token), schedule.now_ms())
     if remaining is None:
         raise LockLost(f"flush lock of {session} expired before the trim")
-    log.debug("flushed %s: %d records (%d new), %d segments, %d waiting",
-             session, len(records), len(fresh), len(segments), remaining)
+    log.debug("flushed %s: %d records (%d new), %d segments, %d waiting, %d calls joined",
+             session, len(records), len(fresh), len(segments), remaining, joined)
     return {"session": session, "records": len(records), "stored": len(fresh), "segments": list(segments),
-            "remaining": remaining}
+            "remaining": remaining, "joined": joined}
 
 
 def scrubbed(record: Record, bodies: list[str], max_body_chars: int) -> Record:

@@ -10,6 +10,7 @@ from flask import Response, jsonify, stream_with_context
 from replay.api import session_data
 from replay.core.keys import ID_PATTERN
 from replay.storage import recording
+from replay.storage.evidence import load_evidence
 from replay.web.errors import ApiError
 from replay.web.services import services
 
@@ -40,7 +41,17 @@ def events_response(session_id: str) -> Response:
 
 
 def calls_response(manifest: dict) -> Response:
-    found, truncated = session_data.calls(services().store, manifest, services().settings.MAX_BODY_CHARS)
+    """Every call; failed ones carry `proxy` (what the proxy logged, or null) and `diagnosis` (DESIGN)."""
+    svc = services()
+    found, truncated = session_data.calls(svc.store, manifest, svc.settings.MAX_BODY_CHARS)
+    evidence = load_evidence(svc.store, manifest["session"])
+    kept = {f.get("id"): f for f in manifest.get("network_failures") or []}
+    for call in found:
+        if call["failed"] and call["id"]:
+            call["proxy"] = (evidence.get(call["id"]) or {}).get("proxy")
+            # The manifest's record of the call where it has one: the viewer's cards are made from it too.
+            failure = kept.get(call["id"]) or call
+            call["diagnosis"] = svc.diagnose(manifest, failure, call["proxy"]) if svc.diagnose else None
     return jsonify({"session": manifest["session"], "calls": found, "count": len(found), "truncated": truncated})
 
 

@@ -97,6 +97,10 @@ class RedisKeys:
         """List of error-log records of one nginx connection number ($connection, `*N`)."""
         return f"{self.prefix}plog:{project}:c:{connection}"
 
+    def proxy_connection_session(self, project: str, connection: int) -> str:
+        """String: the session of the last failed access record on this nginx connection (a late error line's)."""
+        return f"{self.prefix}plog:{project}:cs:{connection}"
+
     def proxy_stats(self, project: str) -> str:
         """Hash of counters: lines accepted and rejected, by way in (syslog, http)."""
         return f"{self.prefix}plog:{project}:stats"
@@ -281,6 +285,11 @@ def segment_key(session: str, window: str, first_seq: int, last_seq: int) -> str
 
 def manifest_key(session: str) -> str:
     return f"sessions/{session}/manifest.json"
+
+
+def evidence_key(session: str) -> str:
+    """The proxy's (and later the app's) lines joined to the session's failed calls (worker/evidence.py)."""
+    return f"sessions/{session}/evidence.json"
 
 
 def sessions_prefix() -> str:

@@ -145,6 +145,12 @@ class Settings:
     PROXY_LOG_MAX_PER_SESSION: int = 2000
     PROXY_LOG_MAX_PER_ROUTE: int = 200
     PROXY_LOG_MAX_PER_CONNECTION: int = 20
+    # The join: a call's start (moved by its window's clock offset) and its access line's may differ this much.
+    PROXY_JOIN_TOLERANCE_MS: int = 10_000
+    # A failed call's line for a session already stored (not due for a flush) re-joins it this soon.
+    PROXY_JOIN_DELAY_MS: int = 2_000
+    # Error-log lines kept per joined call.
+    MAX_ERROR_LINES_PER_CALL: int = 10
     # A server key -> project lookup is remembered this long per process (a rotated key works until then).
     SERVER_KEY_CACHE_S: float = 5.0
     # POST /ingest/server (the application's events, docs/server-events.md): body as sent and gunzipped, one

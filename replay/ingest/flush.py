@@ -29,9 +29,14 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def request_flush(redis: Redis, keys: RedisKeys, session: str, delay_ms: int) -> None:
-    """Make the session due in `delay_ms` unless it is due sooner already."""
-    redis.zadd(keys.flush_due(), {session: now_ms() + max(0, int(delay_ms))}, lt=True)
+def request_flush(redis: Redis, keys: RedisKeys, session: str, delay_ms: int, if_unscheduled: bool = False) -> None:
+    """Make the session due in `delay_ms` unless it is due sooner already (or, with if_unscheduled, due at all:
+    a live session's next flush comes soon enough, and a late proxy line must not make it flush more often)."""
+    due = {session: now_ms() + max(0, int(delay_ms))}
+    if if_unscheduled:
+        redis.zadd(keys.flush_due(), due, nx=True)
+    else:
+        redis.zadd(keys.flush_due(), due, lt=True)
 
 
 def claim_due(redis: Redis, keys: RedisKeys, lease_ms: int, limit: int = 100) -> list[str]:

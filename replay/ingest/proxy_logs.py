@@ -20,6 +20,7 @@ from replay.core.proxy_logs.lines import LineError, parse_line
 from replay.core.proxy_logs.syslog import parse_frame
 from replay.core.server_keys import ServerKeyCache
 from replay.core.settings import Settings
+from replay.ingest.flush import request_flush
 
 log = logging.getLogger(__name__)
 STORED_LEVELS = {"warn", "error", "crit", "alert", "emerg"}
@@ -46,6 +47,9 @@ class _Batch:
     def __init__(self):
         self.lists: dict[str, tuple[list[str], int, int]] = {}
         self.counters: dict[tuple[str, str], int] = {}
+        self.rejoin: set[str] = set()  # sessions with a failed line: re-joined if already stored
+        self.strings: dict[str, tuple[str, int]] = {}  # key -> (value, ttl): the session of a connection
+        self.lookups: set[str] = set()  # connections with an error line: their session is re-joined too
 
     def push(self, key: str, value: str, cap: int, ttl_s: int) -> None:
         self.lists.setdefault(key, ([], cap, ttl_s))[0].append(value)
@@ -54,17 +58,35 @@ class _Batch:
         if n:
             self.counters[(key, name)] = self.counters.get((key, name), 0) + n
 
-    def write(self, redis: Redis) -> None:
+    def write(self, redis: Redis, keys: RedisKeys, rejoin_delay_ms: int) -> None:
         if not self.lists and not self.counters:
             return
         pipe = redis.pipeline(transaction=False)
+        for session in self.rejoin:
+            # A session already stored (not due for a flush) is flushed again to join the late line.
+            request_flush(pipe, keys, session, rejoin_delay_ms, if_unscheduled=True)
         for key, (values, cap, ttl_s) in self.lists.items():
             pipe.rpush(key, *values)
             pipe.ltrim(key, -cap, -1)
             pipe.expire(key, ttl_s)
         for (key, name), n in self.counters.items():
             pipe.hincrby(key, name, n)
+        for key, (value, ttl_s) in self.strings.items():
+            pipe.set(key, value, ex=ttl_s)
         pipe.execute()
+        lookups = sorted(self.lookups - set(self.strings))
+        if lookups:
+            # An error line that came after its access line (files shipped apart): its session joins it again.
+            sessions = {s.decode() for s in redis.mget(lookups) if s}
+            if sessions:
+                pipe = redis.pipeline(transaction=False)
+                for session in sessions:
+                    request_flush(pipe, keys, session, rejoin_delay_ms, if_unscheduled=True)
+                pipe.execute()
+
+
+def _failed(access: dict) -> bool:
+    return access["status"] >= 400 or access["status"] < 100
 
 
 class ProxyLogs:
@@ -79,7 +101,7 @@ class ProxyLogs:
         """Parse each line, file the good ones under the project; what was refused, by line number (from 1)."""
         batch, outcome = _Batch(), Outcome()
         self._file(batch, project, lines, via, source, outcome)
-        batch.write(self.redis)
+        batch.write(self.redis, self.keys, self.settings.PROXY_JOIN_DELAY_MS)
         return outcome
 
     def store_datagrams(self, datagrams: list[tuple[bytes, str | None]]) -> DatagramCounts:
@@ -103,7 +125,7 @@ class ProxyLogs:
             counts.rejected += outcome.rejected
         batch.count(self.keys.proxy_dropped(), "unknown_tag", counts.unknown_tag)
         batch.count(self.keys.proxy_dropped(), "not_syslog", counts.not_syslog)
-        batch.write(self.redis)
+        batch.write(self.redis, self.keys, self.settings.PROXY_JOIN_DELAY_MS)
         return counts
 
     def _file(self, batch: _Batch, project: str, lines: list[str], via: str, source: str | None,
@@ -122,9 +144,21 @@ class ProxyLogs:
             target = self._target(project, record)
             if target:
                 batch.push(target[0], json.dumps(record, separators=(",", ":")), target[1], target[2])
+                self._note_rejoin(batch, project, record)
         stats = self.keys.proxy_stats(project)
         batch.count(stats, f"accepted_{via}", outcome.accepted)
         batch.count(stats, f"rejected_{via}", outcome.rejected)
+
+    def _note_rejoin(self, batch: _Batch, project: str, record: dict) -> None:
+        """What a filed record may change in a stored session's evidence: the flush to schedule for it."""
+        if record["kind"] == "access":
+            if record["session"] and _failed(record):
+                batch.rejoin.add(record["session"])
+                if record["connection"] is not None:
+                    key = self.keys.proxy_connection_session(project, record["connection"])
+                    batch.strings[key] = (record["session"], self.settings.PROXY_LOG_TTL_S)
+        else:
+            batch.lookups.add(self.keys.proxy_connection_session(project, record["connection"]))
 
     def _target(self, project: str, record: dict) -> tuple[str, int, int] | None:
         """(list key, cap, ttl) the record is filed under, or None when no join will need it."""
@@ -132,7 +166,7 @@ class ProxyLogs:
         if record["kind"] == "access":
             if record["session"]:
                 return self.keys.proxy_session(project, record["session"]), s.PROXY_LOG_MAX_PER_SESSION, s.PROXY_LOG_TTL_S
-            if record["status"] >= 400 or record["status"] < 100:
+            if _failed(record):
                 route = route_of(record["method"], record["host"], record["uri"])
                 return self.keys.proxy_route(project, route), s.PROXY_LOG_MAX_PER_ROUTE, s.PROXY_LOG_UNKEYED_TTL_S
             return None

@@ -11,6 +11,7 @@ from typing import Iterable
 
 from replay.core import events as ev
 from replay.core import frustration, route_folding
+from replay.core.evidence.join import window_offset
 from replay.core.search_terms import add_terms
 from replay.core.records import Record
 from replay.core.useragent import short_browser
@@ -174,6 +175,7 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
         times.extend(record_times or [r.received_ms])
         window = m["windows"].setdefault(r.window, {"seqs": []})
         window["seqs"] = _add_seqs(window["seqs"], [r.seq])
+        _clock_offset(window, r.received_ms, record_times)
 
     if times:
         m["started_ms"], m["ended_ms"] = min(times), max(times)
@@ -188,6 +190,13 @@ def merge(manifest: dict, records: Iterable[Record], *, project: str | None, use
     m["failed_statuses"] = sorted(statuses)
     m["failed_urls"] = failed_urls
     return m
+
+
+def _clock_offset(window: dict, received_ms: int | None, times: list[int]) -> None:
+    """The window's clock offset (server minus browser, ms; replay.core.evidence.join.window_offset), kept tightest."""
+    found = window_offset([(received_ms, times)])
+    if found is not None and (window.get("clock_offset_ms") is None or found < window["clock_offset_ms"]):
+        window["clock_offset_ms"] = found
 
 
 def _signal(m: dict, signal: dict) -> None:

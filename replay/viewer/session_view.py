@@ -8,7 +8,8 @@ from replay.core import urls
 from replay.core.failure_signs import sign as call_sign
 from replay.core.route_folding import route_parts
 from replay.web.services import services
-from replay.viewer.diagnosis import diagnose
+from replay.storage.evidence import load_evidence
+from replay.viewer.diagnosis import api_diagnosis, diagnose
 
 # "Play from before the call" starts this long before the call was sent, so the lead-up is on screen.
 PLAY_LEAD_MS = 3000
@@ -21,6 +22,17 @@ def page_origin(manifest: dict) -> str | None:
     if not pages or not pages[0].get("url"):
         return None
     return urls.origin(pages[0]["url"]) or None
+
+
+def proxy_of(evidence: dict, failure: dict) -> dict | None:
+    """What the proxy logged about this failed call (replay/storage/evidence.py), or None."""
+    return (evidence.get(failure.get("id")) or {}).get("proxy")
+
+
+def call_diagnosis(manifest: dict, failure: dict, proxy: dict | None) -> dict:
+    """The API's `diagnosis` of one failed call (Services.diagnose: the API cannot import the viewer)."""
+    card = diagnose(failure, session_id=manifest["session"], page_origin=page_origin(manifest), proxy=proxy)
+    return api_diagnosis(card)
 
 
 def recorded_origins(manifest: dict) -> tuple[str, ...]:
@@ -179,7 +191,9 @@ def session_view(manifest: dict, t: int | None, call: str | None, share_token: s
     """
     origin = page_origin(manifest)
     failures = manifest.get("network_failures") or []
-    cards = [diagnose(f, session_id=manifest["session"], page_origin=origin) for f in failures]
+    evidence = load_evidence(services().store, manifest["session"])
+    cards = [diagnose(f, session_id=manifest["session"], page_origin=origin, proxy=proxy_of(evidence, f))
+             for f in failures]
     # A moment past the end (an old link, a hand-made URL) opens at the end.
     start = min(t or 0, manifest.get("duration_ms") or 0)
     opened = next((f for f in failures if call and f.get("id") == call), None)

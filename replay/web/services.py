@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from flask import current_app
 from redis import Redis
@@ -21,6 +22,9 @@ class Services:
     keys: RedisKeys
     accounts: Accounts
     store: ObjectStore
+    # (manifest, failed call, proxy evidence) -> the call's `diagnosis`; set by the factory from the viewer,
+    # which the API (a layer below) cannot import.
+    diagnose: Callable[[dict, dict, dict | None], dict] | None = None
 
 
 EXTENSION = "replay"

@@ -16,11 +16,12 @@ def merge(m, records, max_body_chars=1000):
 def test_merging_the_same_records_twice_counts_once():
     records = [Record(W, seq, T0, SITE, [samples.network(502, SITE + "/a", T0 + seq)]) for seq in (1, 2, 4)]
     once = merge(mf.new(S), records)
-    assert once["windows"][W] == {"seqs": [[1, 2], [4, 4]]}
+    # Received at T0 with events up to T0 + 4: the browser's clock is (at least) 4 ms ahead.
+    assert once["windows"][W] == {"seqs": [[1, 2], [4, 4]], "clock_offset_ms": -4}
     assert merge(once, records) == once
     assert mf.uncovered(once, records + [Record(W, 3, T0, SITE, [])]) == [Record(W, 3, T0, SITE, [])]
     later = merge(once, [Record(W, 3, T0, SITE, [])])
-    assert later["windows"][W] == {"seqs": [[1, 4]]} and later["counts"]["network_failures"] == 3
+    assert later["windows"][W] == {"seqs": [[1, 4]], "clock_offset_ms": -4} and later["counts"]["network_failures"] == 3
 
 
 def test_lists_are_capped_but_counts_are_not():

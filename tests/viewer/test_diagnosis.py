@@ -97,8 +97,11 @@ def card(failure, page_origin=ORIGIN):
 
 
 def assert_well_formed(c):
-    assert set(c) == {"title", "summary", "who_answered", "evidence", "cannot_show", "next_steps", "kind"}
+    assert set(c) == {"title", "summary", "who_answered", "evidence", "cannot_show", "next_steps", "kind",
+                      "cause", "confirmed", "matched_by", "proxy"}
     assert c["kind"] in KINDS
+    # Without the proxy's lines nothing is confirmed, whatever the browser's evidence.
+    assert (c["confirmed"], c["matched_by"], c["proxy"]) == (False, None, None)
     for key in ("title", "summary", "who_answered"):
         assert isinstance(c[key], str) and c[key].strip()
     for key in ("evidence", "cannot_show", "next_steps"):

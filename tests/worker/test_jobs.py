@@ -54,7 +54,8 @@ def test_flush_stores_segments_manifest_and_index(ctx):
                            "rage_clicks": 0, "dead_clicks": 0, "retries": 0}
     assert m["user"]["id"] == "u-42" and m["user"]["traits"] == {"plan": "pro"}
     assert [(p["url"], p["window"]) for p in m["pages"]] == [(SITE + "/cart", WA), (SITE + "/help", WB)]
-    assert m["windows"] == {WA: {"seqs": [[1, 3]]}, WB: {"seqs": [[1, 1]]}}
+    # Each window's clock offset: its quickest batch arrived this long after its last event.
+    assert m["windows"] == {WA: {"seqs": [[1, 3]], "clock_offset_ms": 699}, WB: {"seqs": [[1, 1]], "clock_offset_ms": 400}}
     bad, no_response = m["network_failures"]
     assert (bad["method"], bad["url"], bad["status"], bad["status_text"]) == (
         "POST", SITE + "/api/orders?x=1", 502, "Bad Gateway")
@@ -161,7 +162,7 @@ def test_second_flush_appends_a_segment_and_updates_counts(ctx):
     m = recording.load_manifest(ctx.store, S)
     assert m["counts"]["events"] == total + 3 and m["counts"]["network_failures"] == 3
     assert m["ended_ms"] == T0 + 5100 and m["user"]["id"] == "u-43"
-    assert m["windows"][WA] == {"seqs": [[1, 4]]}
+    assert m["windows"][WA] == {"seqs": [[1, 4]], "clock_offset_ms": 699}
     assert [p["url"] for p in m["pages"]] == [SITE + "/cart", SITE + "/help", SITE + "/pay"]
     assert [s["session"] for s in index.query_sessions(ctx.redis, ctx.keys, status="504")] == [S]
     # The user changed: the old user's index no longer lists the session.

@@ -15,11 +15,13 @@ from __future__ import annotations
 from replay.viewer.diagnosis.classify import KINDS, classify
 from replay.viewer.diagnosis.explain import Card, explain
 from replay.viewer.diagnosis.facts import gather
+from replay.viewer.diagnosis.server_side import api_diagnosis, with_proxy
 
-__all__ = ["KINDS", "Card", "diagnose"]
+__all__ = ["KINDS", "Card", "api_diagnosis", "diagnose"]
 
 
-def diagnose(failure: dict, *, session_id: str, page_origin: str | None = None) -> dict:
-    """The diagnosis card of one failed call, as a dict of the Card's fields (what templates and tests read)."""
+def diagnose(failure: dict, *, session_id: str, page_origin: str | None = None, proxy: dict | None = None) -> dict:
+    """The diagnosis card of one failed call, as a dict of the Card's fields (what templates and tests read), with
+    the cause in DESIGN's codes and, when the proxy's joined lines (`proxy`) settle it, confirmed."""
     facts = gather(failure, session_id=session_id, page_origin=page_origin)
-    return explain(facts, classify(facts)).as_dict()
+    return with_proxy(explain(facts, classify(facts)).as_dict(), proxy)

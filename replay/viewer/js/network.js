@@ -4,6 +4,7 @@ import { clock } from "./clock.js";
 import { make } from "./dom.js";
 import { getJSON } from "./http.js";
 import { callDetail } from "./call-detail.js";
+import { proxyDetail } from "./proxy-detail.js";
 
 // "2026-11-22 10:00:00.123 UTC", as the server writes a call's times.
 function utc(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
@@ -47,6 +48,14 @@ function row(call) {
   details.appendChild(make("summary", null, (call.status_text || (call.failed ? "Failed" : "OK")) + " · sent " +
     clock(call.offset_ms) + ", " + (call.status ? "answered " : "failed ") + clock(call.end_offset_ms) +
     (call.initiator ? " · " + call.initiator : "")));
+  const d = call.diagnosis;
+  if (d) {
+    const card = make("section", "diagnosis" + (d.confirmed ? " confirmed" : ""));
+    card.appendChild(make("p", "diag-title", d.title));
+    card.appendChild(make("p", "diag-summary", d.summary));
+    details.appendChild(card);
+  }
+  proxyDetail(call.proxy, details);
   const sent = call.start_ms !== null ? call.start_ms : call.ts;
   const answered = call.end_ms !== null ? call.end_ms : call.ts;
   details.appendChild(table([
