@@ -23,6 +23,7 @@ from replay.core.events import scrub
 from replay.core.redact import mask_query
 from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.context import Context, current
+from worker.cause_index import index_session_causes
 from worker.evidence import join_session
 from worker.lock import SessionLock
 
@@ -116,6 +117,7 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
         stored = load_manifest(ctx.store, session)
         if stored is not None:
             join_session(ctx, stored, schedule.now_ms())
+            index_session_causes(ctx, stored)
         # The trim of nothing takes the session off the schedule.
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
@@ -137,6 +139,7 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
     index_manifest(ctx.redis, ctx.keys, merged)
     joined = join_session(ctx, merged, schedule.now_ms())
+    index_session_causes(ctx, merged)
     remaining = ctx.buffer.trim(session, len(records), nbytes, (lock.key, lock.token), schedule.now_ms())
     if remaining is None:
         raise LockLost(f"flush lock of {session} expired before the trim")

@@ -264,6 +264,22 @@ class RedisKeys:
         """Sessions of the group per release they ran."""
         return f"{self.prefix}idx:group:{group_id}:releases"
 
+    def group_causes(self, group_id: str) -> str:
+        """Hash cause (DESIGN's codes, or 'unconfirmed') -> calls of the group (replay/index/causes.py)."""
+        return f"{self.prefix}idx:group:{group_id}:causes"
+
+    def group_upstreams(self, group_id: str) -> str:
+        """Hash upstream address nginx tried -> calls of the group."""
+        return f"{self.prefix}idx:group:{group_id}:upstreams"
+
+    def groups_by_cause(self, cause: str) -> str:
+        """Zset of the groups with calls of this cause, scored by the time of each group's latest failed call."""
+        return f"{self.prefix}idx:groups:cause:{cause}"
+
+    def session_causes(self, session: str) -> str:
+        """JSON of what this session last added to the groups' cause and upstream counts."""
+        return f"{self.prefix}idx:sesscauses:{session}"
+
     def session_groups(self, session: str) -> str:
         """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
         return f"{self.prefix}idx:sessgroups:{session}"

@@ -15,6 +15,7 @@ import time
 
 from redis import Redis
 
+from replay.core.evidence.cause_codes import parse_cause
 from replay.index.filters import check_paging, parse_status, status_terms
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import failure_groups
@@ -30,6 +31,8 @@ _CAS_TRIES = 5
 _FIELDS = ("method", "host", "route", "status", "sign", "count", "first_ms", "last_ms", "hours")
 # Releases a group lists (the most sessions first).
 MAX_GROUP_RELEASES = 5
+# Upstream addresses a group lists (the most calls first); causes are few and all listed (replay/index/causes.py).
+MAX_GROUP_UPSTREAMS = 8
 
 # KEYS[1]: the session's last contribution; then per group: group, sessions, calls, users, hours, releases and
 # `nlists` zsets listing the group. ARGV: the contribution we read ('' none), the new one ('' none),
@@ -154,8 +157,14 @@ def _chart_hours(since_ms: int | None, until_ms: int | None, now_ms: int) -> lis
     return list(range(first, last + 1, HOUR_MS))
 
 
+def _by_count(found: dict, most: int | None = None) -> dict:
+    """{name: count} from a Redis hash, the most first (then by name)."""
+    items = sorted(((k.decode(), int(v)) for k, v in found.items()), key=lambda kv: (-kv[1], kv[0]))
+    return dict(items[:most])
+
+
 def _describe(gid: str, fields: dict, sessions: int, users: int, hours: list[int], counts: list,
-              releases: dict) -> dict:
+              releases: dict, causes: dict, upstreams: dict) -> dict:
     text = {k.decode(): v.decode() for k, v in fields.items()}
     sign = text.get("sign", "")
     seen_in = sorted(((k.decode(), int(v)) for k, v in releases.items()), key=lambda kv: (-kv[1], kv[0]))
@@ -166,6 +175,8 @@ def _describe(gid: str, fields: dict, sessions: int, users: int, hours: list[int
         "releases": [{"release": r, "sessions": n} for r, n in seen_in[:MAX_GROUP_RELEASES]],
         "release_count": len(seen_in),
         "sessions": sessions, "users": users,
+        "causes": _by_count(causes), "upstreams": _by_count(upstreams, MAX_GROUP_UPSTREAMS),
+        "upstream_count": len(upstreams),
         "first_seen_ms": int(text["first_ms"]), "last_seen_ms": int(text["last_ms"]),
         "buckets": [[h, int(c or 0)] for h, c in zip(hours, counts)],
     }
@@ -178,11 +189,14 @@ def _details(redis: Redis, keys: RedisKeys, found: list[tuple[str, dict]], hours
         pipe.zcard(keys.group_sessions(gid))
         pipe.hlen(keys.group_users(gid))
         pipe.hgetall(keys.group_releases(gid))
+        pipe.hgetall(keys.group_causes(gid))
+        pipe.hgetall(keys.group_upstreams(gid))
         if hours:
             pipe.hmget(keys.group_hours(gid), [str(h) for h in hours])
-    replies, step = pipe.execute(), 4 if hours else 3
+    replies, step = pipe.execute(), 6 if hours else 5
     return [_describe(gid, fields, replies[step * i], replies[step * i + 1], hours,
-                      replies[step * i + 3] if hours else [], replies[step * i + 2])
+                      replies[step * i + 5] if hours else [], replies[step * i + 2], replies[step * i + 3],
+                      replies[step * i + 4])
             for i, (gid, fields) in enumerate(found)]
 
 
@@ -208,12 +222,13 @@ def _in_window(redis: Redis, keys: RedisKeys, gid: str, fields: dict, since_ms, 
 
 def query_groups(redis: Redis, keys: RedisKeys, *, since_ms: int | None = None, until_ms: int | None = None,
                  status: str | int | None = None, url: str | None = None, project: str | None = None,
-                 limit: int = 50, now_ms: int | None = None) -> list[dict]:
+                 cause: str | None = None, limit: int = 50, now_ms: int | None = None) -> list[dict]:
     """Groups with a failed call matching every filter, the most recently failing first.
 
     url is a case-insensitive substring of host + route (a URL is folded first); since/until keep
     groups with a call in that window (to the hour when neither the group's first nor last call is in
-    it). count, sessions and users are totals; buckets are [hour start ms, calls] over the window, or
+    it); cause keeps groups with calls of that cause (DESIGN's codes, or 'unconfirmed'). count, sessions, users,
+    causes and upstreams are totals; buckets are [hour start ms, calls] over the window, or
     the last CHART_HOURS up to now_ms (default: the clock).
     """
     limit = check_paging(limit, since_ms, until_ms)
@@ -224,6 +239,8 @@ def query_groups(redis: Redis, keys: RedisKeys, *, since_ms: int | None = None, 
         sources.append(keys.groups_by_status(parse_status(status)))
     if project:
         sources.append(keys.groups_by_project(project))
+    if cause:
+        sources.append(keys.groups_by_cause(parse_cause(cause)))
     sources = sources or [keys.groups()]
     pipe = redis.pipeline(transaction=False)
     for key in sources:

@@ -6,6 +6,7 @@ from redis import Redis
 from replay.core.keys import RedisKeys
 from replay.core.route_folding import normalize_route
 from replay.index.filters import status_terms
+from replay.index.causes import index_causes
 from replay.index.groups import index_groups
 from replay.index.sessions import get_summary
 
@@ -16,6 +17,7 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     project = summary.get("project") or (manifest or {}).get("project")
     # Indexing an empty manifest takes back what the session added to the failed-call groups.
     index_groups(redis, keys, {"session": session, "project": project})
+    index_causes(redis, keys, {"session": session, "project": project}, {})
     pipe = redis.pipeline(transaction=True)
     lists = [keys.by_time(), keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
     if project:
@@ -28,5 +30,5 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
         lists += [keys.by_failed_url(url), keys.by_failed_route(normalize_route(url))]
     for name in lists:
         pipe.zrem(name, session)
-    pipe.delete(keys.session(session), keys.session_groups(session))
+    pipe.delete(keys.session(session), keys.session_groups(session), keys.session_causes(session))
     pipe.execute()

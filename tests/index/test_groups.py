@@ -12,6 +12,7 @@ from replay.index import sessions as index
 from replay.storage import manifest as mf
 from replay.core.records import Record
 from replay.storage.recording import load_manifest, save_manifest
+from worker.cause_index import index_session_causes
 from worker.reindex import reindex
 from replay.core.route_folding import HOUR_MS as H
 
@@ -60,7 +61,9 @@ def indexed(make_ctx):
     manifests = base_manifests()
     for m in manifests.values():
         save_manifest(ctx.store, m)
+        # As the flush job indexes a session: its groups, then (after the join) their causes.
         index.index_manifest(ctx.redis, ctx.keys, m)
+        index_session_causes(ctx, m)
     return ctx, manifests
 
 

@@ -9,6 +9,7 @@ from replay.index import sessions as index
 from replay.storage import manifest as mf
 from replay.core.records import Record
 from replay.storage.recording import save_manifest
+from worker.cause_index import index_session_causes
 from worker.reindex import reindex
 
 W = "win_idx_0123456789"
@@ -39,7 +40,9 @@ def stored(make_ctx):
     }
     for m in manifests.values():
         save_manifest(ctx.store, m)
+        # As the flush job indexes a session: the session and its groups, then (after the join) their causes.
         index.index_manifest(ctx.redis, ctx.keys, m)
+        index_session_causes(ctx, m)
     names = {m["session"]: name for name, m in manifests.items()}
 
     def query(**filters) -> list[str]:

@@ -10,6 +10,7 @@ from replay.index import sessions as index
 from replay.storage import manifest as mf
 from replay.core.records import Record
 from replay.storage.recording import save_manifest
+from worker.cause_index import index_session_causes
 from worker.reindex import reindex
 
 W = "win_list_0123456789"
@@ -55,6 +56,7 @@ def listed(make_ctx):
     for m in manifests.values():
         save_manifest(ctx.store, m)
         index.index_manifest(ctx.redis, ctx.keys, m)
+        index_session_causes(ctx, m)  # as the flush job does after the join
 
     def query(**filters) -> list[int]:
         return [int(s["session"][-6:]) for s in index.query_sessions(ctx.redis, ctx.keys, **filters)]
