@@ -87,8 +87,8 @@ def list_failure_groups():
         since_ms, until_ms = time_range(_time_param("since"), _time_param("until"))
         found = groups.query_groups(
             svc.redis, svc.keys, status=request.args.get("status") or None, url=request.args.get("url") or None,
-            project=request.args.get("project") or None, since_ms=since_ms, until_ms=until_ms,
-            limit=_limit())
+            project=request.args.get("project") or None, cause=request.args.get("cause") or None,
+            since_ms=since_ms, until_ms=until_ms, limit=_limit())
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     return jsonify({"groups": found, "count": len(found)})

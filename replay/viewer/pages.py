@@ -17,6 +17,7 @@ from replay.web.errors import ApiError
 from replay.index import groups
 from replay.index import sessions as index
 from replay.storage import recording
+from replay.core.evidence.cause_codes import FILTER_VALUES
 from replay.core.keys import ID_PATTERN
 from replay.core.urls import split
 
@@ -27,7 +28,7 @@ LIST_FILTERS = ("q", "status", "url", "user", "errors", "frustration", "release"
 LIST_PARAMS = (*LIST_FILTERS, "cursor")
 LIST_PAGE_SIZE = 50
 # The failed-calls page's filters (as in GET /api/failures), and how many groups it lists.
-GROUP_FILTERS = ("status", "url", "project", "since", "until")
+GROUP_FILTERS = ("status", "url", "cause", "project", "since", "until")
 GROUPS_LISTED = 200
 
 @bp.after_request
@@ -166,7 +167,7 @@ def failures():
         since_ms, until_ms = time_range(_form_time("From", filters["since"]), _form_time("To", filters["until"]))
         found = groups.query_groups(svc.redis, svc.keys, status=filters["status"] or None,
                                     url=filters["url"] or None, project=filters["project"] or None,
-                                    since_ms=since_ms, until_ms=until_ms, limit=GROUPS_LISTED)
+                                    cause=filters["cause"] or None, since_ms=since_ms, until_ms=until_ms, limit=GROUPS_LISTED)
         error = None
     except ValueError as exc:
         found, error = [], str(exc)
@@ -174,6 +175,7 @@ def failures():
     hours = len(found[0]["buckets"]) if found else 0
     return render_template(
         "failures.html", groups=found, filters=filters, active=active, error=error, chart_hours=hours,
+        cause_choices=FILTER_VALUES,
         since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
         **_project_choices(), user=current_user(), csrf=csrf_token()), (400 if error else 200)
 
