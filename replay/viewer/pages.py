@@ -17,7 +17,7 @@ from replay.web.errors import ApiError
 from replay.index import groups
 from replay.index import sessions as index
 from replay.storage import recording
-from replay.core.evidence.cause_codes import FILTER_VALUES
+from replay.core.evidence.cause_codes import FILTER_VALUES, UNCONFIRMED
 from replay.core.keys import ID_PATTERN
 from replay.core.urls import split
 
@@ -154,6 +154,20 @@ def home():
     return html, (400 if error else 200)
 
 
+def _cause_totals(found: list[dict], most_upstreams: int = 8) -> dict:
+    """The calls of the groups listed by cause (confirmed ones first) and by upstream address, the most first."""
+    causes: dict[str, int] = {}
+    upstreams: dict[str, int] = {}
+    for g in found:
+        for c, n in g.get("causes", {}).items():
+            causes[c] = causes.get(c, 0) + n
+        for a, n in g.get("upstreams", {}).items():
+            upstreams[a] = upstreams.get(a, 0) + n
+    ups = sorted(upstreams.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {"causes": sorted(causes.items(), key=lambda kv: (kv[0] == UNCONFIRMED, -kv[1], kv[0])),
+            "upstreams": ups[:most_upstreams], "more_upstreams": max(0, len(ups) - most_upstreams)}
+
+
 @bp.get("/failures")
 @login_required
 def failures():
@@ -175,7 +189,7 @@ def failures():
     hours = len(found[0]["buckets"]) if found else 0
     return render_template(
         "failures.html", groups=found, filters=filters, active=active, error=error, chart_hours=hours,
-        cause_choices=FILTER_VALUES,
+        cause_choices=FILTER_VALUES, totals=_cause_totals(found),
         since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
         **_project_choices(), user=current_user(), csrf=csrf_token()), (400 if error else 200)
 
