@@ -1,4 +1,4 @@
-"""The join, run by the flush job: the proxy's lines waiting in Redis joined to the session's failed calls and
+"""The join, run by the flush job: the proxy's lines (and the app's events: worker/app_evidence.py) waiting in Redis joined to the session's failed calls and
 stored beside its manifest (replay/storage/evidence.py). Lines keyed by the session join by session; failed lines
 without one (kept per route) join what is left by host, method, URI and time ("time_url")."""
 from __future__ import annotations
@@ -10,6 +10,7 @@ from replay.core.evidence.proxy import proxy_entry
 from replay.core.proxy_logs.access_log import route_of
 from replay.core.urls import parts as split_url
 from replay.storage.evidence import load_evidence, save_evidence
+from worker.app_evidence import app_entries
 from worker.context import Context
 
 
@@ -52,18 +53,30 @@ def join_session(ctx: Context, manifest: dict, now_ms: int) -> int:
         unkeyed = [r for raw in pipe.execute() for r in _records(raw) if r.get("kind") == "access"]
         for cid, r in join_access(rest, offsets, unkeyed, s.PROXY_JOIN_TOLERANCE_MS, by_host=True).items():
             joined[cid] = (r, "time_url")
-    if not joined:
+    fresh = _proxy_entries(ctx, project, joined)
+    server = app_entries(ctx, project, session, failures, offsets, _records)
+    if not fresh and not server:
         return 0
+    stored = load_evidence(ctx.store, session)
+    # Lines and events expire from Redis; what was joined before stays unless a join now says otherwise.
+    merged = dict(stored)
+    for name, found in (("proxy", fresh), ("server", server)):
+        for cid, entry in found.items():
+            merged[cid] = {**merged.get(cid, {}), name: entry}
+    if merged != stored:
+        save_evidence(ctx.store, session, merged, now_ms)
+    return len(set(fresh) | set(server))
+
+
+def _proxy_entries(ctx: Context, project: str, joined: dict) -> dict:
+    """{call id: proxy entry}: each joined access record with the error lines of its nginx connection."""
+    s, keys = ctx.settings, ctx.keys
+    if not joined:
+        return {}
     connections = sorted({r["connection"] for r, _ in joined.values() if r.get("connection") is not None})
     pipe = ctx.redis.pipeline(transaction=False)
     for connection in connections:
         pipe.lrange(keys.proxy_connection(project, connection), 0, -1)
     errors = [e for raw in pipe.execute() for e in _records(raw) if e.get("kind") == "error"] if connections else []
-    fresh = {cid: proxy_entry(r, errors_of(r, errors), how, s.MAX_ERROR_LINES_PER_CALL)
-             for cid, (r, how) in joined.items()}
-    stored = load_evidence(ctx.store, session)
-    # Lines expire from Redis; what was joined before stays unless a join now says otherwise.
-    merged = {**stored, **{cid: {**stored.get(cid, {}), "proxy": entry} for cid, entry in fresh.items()}}
-    if merged != stored:
-        save_evidence(ctx.store, session, merged, now_ms)
-    return len(fresh)
+    return {cid: proxy_entry(r, errors_of(r, errors), how, s.MAX_ERROR_LINES_PER_CALL)
+            for cid, (r, how) in joined.items()}

@@ -41,7 +41,8 @@ def events_response(session_id: str) -> Response:
 
 
 def calls_response(manifest: dict) -> Response:
-    """Every call; failed ones carry `proxy` (what the proxy logged, or null) and `diagnosis` (DESIGN)."""
+    """Every call; failed ones carry `proxy` (what the proxy logged, or null), `server` (what the app raised, or
+    null) and `diagnosis` (DESIGN)."""
     svc = services()
     found, truncated = session_data.calls(svc.store, manifest, svc.settings.MAX_BODY_CHARS)
     evidence = load_evidence(svc.store, manifest["session"])
@@ -49,9 +50,11 @@ def calls_response(manifest: dict) -> Response:
     for call in found:
         if call["failed"] and call["id"]:
             call["proxy"] = (evidence.get(call["id"]) or {}).get("proxy")
+            call["server"] = (evidence.get(call["id"]) or {}).get("server")
             # The manifest's record of the call where it has one: the viewer's cards are made from it too.
             failure = kept.get(call["id"]) or call
-            call["diagnosis"] = svc.diagnose(manifest, failure, call["proxy"]) if svc.diagnose else None
+            call["diagnosis"] = (svc.diagnose(manifest, failure, call["proxy"], call["server"])
+                                 if svc.diagnose else None)
     return jsonify({"session": manifest["session"], "calls": found, "count": len(found), "truncated": truncated})
 
 

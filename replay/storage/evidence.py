@@ -1,6 +1,9 @@
-"""A session's server-side evidence object: what the proxy logged about each failed call, kept beside its manifest.
+"""A session's server-side evidence object: what the proxy logged and the app raised about each failed call,
+kept beside its manifest.
 
-{"v": 1, "session", "updated_ms", "calls": {call id: {"proxy": {"matched_by", access fields..., "error_log"}}}}.
+{"v": 1, "session", "updated_ms", "calls": {call id: {"proxy": {"matched_by", access fields..., "error_log"},
+"server": {"matched_by", "time_ms", "method", "url", "status", "duration_ms", "service", "release", "exception",
+"logs", "logs_omitted"}}}} (either may be absent).
 Written by the worker's join (worker/evidence.py); read with the manifest by the API and the viewer, so
 `replay reindex` has nothing to rebuild: the evidence lives in object storage like the recording.
 """

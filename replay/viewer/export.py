@@ -11,7 +11,7 @@ from replay.web.services import services
 from replay.web.auth import login_required
 from replay.web.paths import static_dir
 from replay.viewer.pages import not_found
-from replay.viewer.session_view import PLAY_LEAD_MS, call_times, clock, offset_ms, page_origin, proxy_of, user_id
+from replay.viewer.session_view import PLAY_LEAD_MS, call_times, clock, offset_ms, page_origin, proxy_of, server_of, user_id
 from replay.viewer.diagnosis import diagnose
 from replay.storage import recording
 from replay.storage.evidence import load_evidence
@@ -50,8 +50,8 @@ def export_session(session_id: str):
     # The file opens on the first failed call, paused where it failed, with its diagnosis.
     origin = page_origin(manifest)
     evidence = load_evidence(services().store, session_id)
-    failures = [(f, diagnose(f, session_id=session_id, page_origin=origin, proxy=proxy_of(evidence, f)),
-                 call_times(manifest, f))
+    failures = [(f, diagnose(f, session_id=session_id, page_origin=origin, proxy=proxy_of(evidence, f),
+                             server=server_of(evidence, f)), call_times(manifest, f))
                 for f in manifest.get("network_failures") or []]
     first = failures[0] if failures else None
     calls, calls_cut = session_data.calls(store, manifest, services().settings.MAX_BODY_CHARS)

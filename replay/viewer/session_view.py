@@ -29,9 +29,15 @@ def proxy_of(evidence: dict, failure: dict) -> dict | None:
     return (evidence.get(failure.get("id")) or {}).get("proxy")
 
 
-def call_diagnosis(manifest: dict, failure: dict, proxy: dict | None) -> dict:
+def server_of(evidence: dict, failure: dict) -> dict | None:
+    """What the app raised about this failed call (its joined event), or None."""
+    return (evidence.get(failure.get("id")) or {}).get("server")
+
+
+def call_diagnosis(manifest: dict, failure: dict, proxy: dict | None, server: dict | None = None) -> dict:
     """The API's `diagnosis` of one failed call (Services.diagnose: the API cannot import the viewer)."""
-    card = diagnose(failure, session_id=manifest["session"], page_origin=page_origin(manifest), proxy=proxy)
+    card = diagnose(failure, session_id=manifest["session"], page_origin=page_origin(manifest), proxy=proxy,
+                    server=server)
     return api_diagnosis(card)
 
 
@@ -192,8 +198,8 @@ def session_view(manifest: dict, t: int | None, call: str | None, share_token: s
     origin = page_origin(manifest)
     failures = manifest.get("network_failures") or []
     evidence = load_evidence(services().store, manifest["session"])
-    cards = [diagnose(f, session_id=manifest["session"], page_origin=origin, proxy=proxy_of(evidence, f))
-             for f in failures]
+    cards = [diagnose(f, session_id=manifest["session"], page_origin=origin, proxy=proxy_of(evidence, f),
+                      server=server_of(evidence, f)) for f in failures]
     # A moment past the end (an old link, a hand-made URL) opens at the end.
     start = min(t or 0, manifest.get("duration_ms") or 0)
     opened = next((f for f in failures if call and f.get("id") == call), None)

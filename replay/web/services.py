@@ -22,9 +22,9 @@ class Services:
     keys: RedisKeys
     accounts: Accounts
     store: ObjectStore
-    # (manifest, failed call, proxy evidence) -> the call's `diagnosis`; set by the factory from the viewer,
+    # (manifest, failed call, proxy evidence, app event) -> the call's `diagnosis`; set by the factory from the viewer,
     # which the API (a layer below) cannot import.
-    diagnose: Callable[[dict, dict, dict | None], dict] | None = None
+    diagnose: Callable[[dict, dict, dict | None, dict | None], dict] | None = None
 
 
 EXTENSION = "replay"

@@ -98,7 +98,7 @@ def card(failure, page_origin=ORIGIN):
 
 def assert_well_formed(c):
     assert set(c) == {"title", "summary", "who_answered", "evidence", "cannot_show", "next_steps", "kind",
-                      "cause", "confirmed", "matched_by", "proxy"}
+                      "cause", "confirmed", "matched_by", "proxy", "server"}
     assert c["kind"] in KINDS
     # Without the proxy's lines nothing is confirmed, whatever the browser's evidence.
     assert (c["confirmed"], c["matched_by"], c["proxy"]) == (False, None, None)

@@ -97,8 +97,8 @@ def test_every_field_a_text_uses_is_filled_in():
 def test_the_card_keeps_the_page_s_shape():
     c = diagnose(call(502, duration=38, headers=NGINX, body=NGINX_502), session_id=SID, page_origin=ORIGIN)
     assert list(c) == ["title", "summary", "who_answered", "evidence", "cannot_show", "next_steps", "kind",
-                       "cause", "confirmed", "matched_by", "proxy"]
-    browser_side = {k: v for k, v in c.items() if k not in ("cause", "confirmed", "matched_by", "proxy")}
+                       "cause", "confirmed", "matched_by", "proxy", "server"]
+    browser_side = {k: v for k, v in c.items() if k not in ("cause", "confirmed", "matched_by", "proxy", "server")}
     assert Card(**browser_side).as_dict() == browser_side
 
 

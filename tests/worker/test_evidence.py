@@ -117,3 +117,62 @@ def test_an_error_line_shipped_after_its_access_line_is_joined_too(ctx):
     assert schedule.due_at(ctx.redis, ctx.keys, S) is not None
     jobs.flush_session(S)
     assert load_evidence(ctx.store, S)[the_502(ctx)["id"]]["proxy"]["error_log"][0]["cause"] == "upstream_refused"
+
+
+def app_event(status, at_ms, session=S, url="https://shop.example/api/orders?x=1", exception=True, took_ms=30):
+    event = {"v": 1, "type": "request", "session": session, "time_ms": at_ms, "method": "POST", "url": url,
+             "status": status, "duration_ms": took_ms, "service": "orders", "release": "1.4.2",
+             "exception": {"type": "KeyError", "message": "'sku'", "stack": [
+                 {"file": "/app/orders.py", "line": 41, "function": "create", "code": "sku = body['sku']"}]}
+             if exception else None,
+             "logs": [{"time_ms": at_ms + 5, "level": "ERROR", "logger": "orders", "message": "no sku"}]}
+    return json.dumps(event)
+
+
+def file_events(ctx, lines):
+    from replay.core.server_keys import ServerKeyCache
+    from replay.ingest.server_events import ServerEvents
+    cache = ServerKeyCache(ctx.redis, ctx.keys, 0)
+    outcome = ServerEvents(ctx.settings, ctx.redis, ctx.keys, cache).store(PROJECT, lines)
+    assert outcome.rejected == 0, outcome.errors
+
+
+def test_the_apps_event_joins_its_call_by_session_in_the_same_evidence_object(ctx):
+    # The browser got nginx's 502; the app logged the request it was on (its 500) on the server's clock.
+    file_lines(ctx, [access("/api/orders?x=1", 502, T0 + SKEW + 235), error(T0 + SKEW + 220)])
+    file_events(ctx, [app_event(500, T0 + SKEW + 205), app_event(500, T0 + SKEW + 60_000)])
+    start(ctx)
+    jobs.flush_session(S)
+    entry = load_evidence(ctx.store, S)[the_502(ctx)["id"]]
+    assert entry["proxy"]["error_log"][0]["cause"] == "upstream_refused"
+    server = entry["server"]
+    assert (server["matched_by"], server["status"], server["time_ms"]) == ("session", 500, T0 + SKEW + 205)
+    assert server["exception"]["type"] == "KeyError" and server["exception"]["stack"][0]["line"] == 41
+    assert (server["service"], server["release"], server["logs"][0]["level"]) == ("orders", "1.4.2", "ERROR")
+
+
+def test_an_event_arriving_after_the_session_was_stored_schedules_a_flush_that_joins_it(ctx):
+    start(ctx)
+    jobs.flush_session(S)
+    assert schedule.due_at(ctx.redis, ctx.keys, S) is None
+    file_events(ctx, [app_event(500, T0 + SKEW + 205)])
+    due = schedule.due_at(ctx.redis, ctx.keys, S)
+    assert due is not None and due <= schedule.now_ms() + ctx.settings.PROXY_JOIN_DELAY_MS
+    jobs.flush_session(S)
+    assert load_evidence(ctx.store, S)[the_502(ctx)["id"]]["server"]["exception"]["message"] == "'sku'"
+
+
+def test_an_event_without_a_session_joins_by_route_and_time_and_says_so(ctx):
+    file_events(ctx, [app_event(500, T0 + SKEW + 205, session=None),
+                      app_event(500, T0 + SKEW + 205, session=None, url="https://other.example/api/orders?x=1")])
+    start(ctx)
+    jobs.flush_session(S)
+    server = load_evidence(ctx.store, S)[the_502(ctx)["id"]]["server"]
+    assert server["matched_by"] == "time_url" and server["url"].startswith("https://shop.example/")
+
+
+def test_an_event_minutes_away_from_the_call_or_of_another_url_joins_nothing(ctx):
+    file_events(ctx, [app_event(500, T0 + SKEW + 205 + 11_000), app_event(500, T0 + SKEW + 205, url="/api/cart")])
+    start(ctx)
+    jobs.flush_session(S)
+    assert load_evidence(ctx.store, S) == {}

@@ -20,8 +20,10 @@ from replay.viewer.diagnosis.server_side import api_diagnosis, with_proxy
 __all__ = ["KINDS", "Card", "api_diagnosis", "diagnose"]
 
 
-def diagnose(failure: dict, *, session_id: str, page_origin: str | None = None, proxy: dict | None = None) -> dict:
+def diagnose(failure: dict, *, session_id: str, page_origin: str | None = None, proxy: dict | None = None,
+             server: dict | None = None) -> dict:
     """The diagnosis card of one failed call, as a dict of the Card's fields (what templates and tests read), with
-    the cause in DESIGN's codes and, when the proxy's joined lines (`proxy`) settle it, confirmed."""
+    the cause in DESIGN's codes and, when the proxy's joined lines (`proxy`) or the app's event (`server`) settle
+    it, confirmed."""
     facts = gather(failure, session_id=session_id, page_origin=page_origin)
-    return with_proxy(explain(facts, classify(facts)).as_dict(), proxy)
+    return with_proxy(explain(facts, classify(facts)).as_dict(), proxy, server, failure.get("status"))

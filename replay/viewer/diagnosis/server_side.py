@@ -1,10 +1,13 @@
-"""The card with what the proxy logged about the call: a confirmed cause when its lines settle one.
+"""The card with what the proxy logged and the app raised about the call: a confirmed cause when they settle one.
 
 Each card also names a cause in DESIGN's codes (`cause`): the likely one from the browser's evidence, or the
-confirmed one (`confirmed` true) from a joined error-log line (replay/core/evidence/confirm.py).
+confirmed one (`confirmed` true) from a joined error-log line (replay/core/evidence/confirm.py) or from the app's
+own event when it answered the 5xx itself (replay/core/evidence/app_confirm.py). Where the proxy failed (its line
+settles a cause), the proxy's cause wins and the app's record of the request it was on is shown beside it.
 """
 from __future__ import annotations
 
+from replay.core.evidence.app_confirm import confirm_app, server_lines
 from replay.core.evidence.confirm import confirm, proxy_lines
 from replay.viewer.diagnosis.texts import UPSTREAM_UNSEEN
 
@@ -17,26 +20,40 @@ APP_UNSEEN = "What the application behind the proxy did with the request: its ow
 PROXY_SAYS = "The proxy's error log names no cause for this request; its access log is under the call."
 
 
-def with_proxy(card: dict, proxy: dict | None) -> dict:
-    """The card with cause, confirmed, matched_by and proxy (the joined lines, or None)."""
+APP_SEEN = "What the app raised about this request is under the call."
+APP_FIXED = "The values of the variables at the raising line: the stack and the request's log records are what the app sent."
+
+
+def with_proxy(card: dict, proxy: dict | None, server: dict | None = None, status: int | None = None) -> dict:
+    """The card with cause, confirmed, matched_by, proxy (the joined lines, or None) and server (the app's event)."""
     card = {**card, "cause": LIKELY.get(card["kind"], "unknown"), "confirmed": False, "matched_by": None,
-            "proxy": proxy}
+            "proxy": proxy, "server": server}
+    settled = confirm(proxy) if proxy else None
+    by_app = confirm_app(server, status) if settled is None else None
+    if by_app is not None:
+        # The app answered the error itself and said why: the browser's guesses and the proxy's silence are moot.
+        card.update(cause="app_error", confirmed=True, title=by_app["title"], summary=by_app["summary"],
+                    next_steps=[], cannot_show=[APP_FIXED], matched_by=by_app["matched_by"])
+        return card
+    if server:
+        card["matched_by"] = server.get("matched_by")
+        card["cannot_show"] = [APP_SEEN if line in (UPSTREAM_UNSEEN, APP_UNSEEN) else line for line in card["cannot_show"]]
     if not proxy:
         return card
     card["matched_by"] = proxy.get("matched_by")
-    settled = confirm(proxy)
     if settled is None:
         card["cannot_show"] = [PROXY_SAYS if line == UPSTREAM_UNSEEN else line for line in card["cannot_show"]]
         return card
     # What the proxy's log would have told is told: the browser's ways to tell causes apart and to find the lines
     # are moot. What stays unseen is the application's side.
     card.update(cause=settled["cause"], confirmed=True, title=settled["title"], summary=settled["summary"],
-                next_steps=[], cannot_show=[APP_UNSEEN])  # the summary is the step: what to fix
+                next_steps=[], cannot_show=[APP_SEEN if server else APP_UNSEEN])  # the summary is the step
     return card
 
 
 def api_diagnosis(card: dict) -> dict:
     """The API's `diagnosis` of a failed call (DESIGN): the card's cause, its words, and every line of evidence."""
-    evidence = list(card["evidence"]) + (proxy_lines(card["proxy"]) if card.get("proxy") else [])
+    evidence = (list(card["evidence"]) + (proxy_lines(card["proxy"]) if card.get("proxy") else [])
+                + (server_lines(card["server"]) if card.get("server") else []))
     return {"cause": card["cause"], "confirmed": card["confirmed"], "title": card["title"], "summary": card["summary"],
             "evidence": evidence, "matched_by": card["matched_by"]}

@@ -5,6 +5,7 @@ import { make } from "./dom.js";
 import { getJSON } from "./http.js";
 import { callDetail } from "./call-detail.js";
 import { proxyDetail } from "./proxy-detail.js";
+import { serverDetail } from "./server-detail.js";
 
 // "2026-11-22 10:00:00.123 UTC", as the server writes a call's times.
 function utc(ms) { return new Date(ms).toISOString().replace("T", " ").replace("Z", " UTC"); }
@@ -56,6 +57,7 @@ function row(call) {
     details.appendChild(card);
   }
   proxyDetail(call.proxy, details);
+  serverDetail(call.server, details);
   const sent = call.start_ms !== null ? call.start_ms : call.ts;
   const answered = call.end_ms !== null ? call.end_ms : call.ts;
   details.appendChild(table([
