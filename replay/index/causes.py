@@ -76,7 +76,7 @@ def _contribution(manifest: dict, evidence: dict) -> dict:
         group = out.get(gid)
         if group is None or entry is None:
             continue
-        cause = confirmed_cause(entry)
+        cause = confirmed_cause(entry, call.get("status"))
         if cause is not None:
             group["causes"][cause] = group["causes"].get(cause, 0) + 1
         for addr in upstream_addrs(entry):

@@ -1,6 +1,7 @@
 """The cause codes of DESIGN ("Server-side evidence"), and the cause a call's joined evidence confirms."""
 from __future__ import annotations
 
+from replay.core.evidence.app_confirm import app_answered
 from replay.core.evidence.confirm import settling_line
 
 CAUSE_CODES = ("upstream_refused", "upstream_reset", "upstream_closed_early", "upstream_timeout",
@@ -20,17 +21,13 @@ def parse_cause(value: str) -> str:
     return cause
 
 
-def confirmed_cause(entry: dict | None) -> str | None:
-    """The cause a call's stored evidence ({"proxy": ..., "server": ...}) settles, or None."""
+def confirmed_cause(entry: dict | None, call_status: int | None) -> str | None:
+    """The cause a call's stored evidence ({"proxy": ..., "server": ...}) settles, or None: as the diagnosis
+    confirms it (a proxy error line that names a cause, else the app answering the browser's 5xx itself)."""
     line = settling_line((entry or {}).get("proxy"))
     if line is not None:
         return line["cause"]
-    server = (entry or {}).get("server")
-    # The app's own account: an exception it raised on the call's request (the app's evidence, when joined).
-    events = server if isinstance(server, list) else (server or {}).get("events") if isinstance(server, dict) else None
-    if any(isinstance(e, dict) and e.get("exception") for e in events or []):
-        return "app_error"
-    return None
+    return "app_error" if app_answered((entry or {}).get("server"), call_status) else None
 
 
 def upstream_addrs(entry: dict | None) -> list[str]:
