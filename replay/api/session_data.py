@@ -47,14 +47,12 @@ def calls(store: ObjectStore, manifest: dict, max_body_chars: int) -> tuple[list
     return out[:MAX_ROWS], len(out) > MAX_ROWS
 
 
-def console(store: ObjectStore, manifest: dict) -> tuple[list[dict], bool]:
-    """Console calls of every level and uncaught errors, in time order."""
+def _rows(store: ObjectStore, manifest: dict, entry_of) -> tuple[list[dict], bool]:
+    """`entry_of(event)` for each event of the recording that has one, timed and in time order; capped."""
     out: list[dict] = []
     for _, batch in recording.iter_batches(store, manifest):
         for event in batch.get("events") or []:
-            entry = ev.console_entry(event)
-            if entry is None and (entry := ev.exception(event)) is not None:
-                entry["level"] = "error"
+            entry = entry_of(event)
             if entry is None:
                 continue
             if entry["ts"] is None:
@@ -63,6 +61,18 @@ def console(store: ObjectStore, manifest: dict) -> tuple[list[dict], bool]:
             out.append(entry)
     out.sort(key=lambda e: e["offset_ms"])
     return out[:MAX_ROWS], len(out) > MAX_ROWS
+
+
+def _console_entry(event) -> dict | None:
+    entry = ev.console_entry(event)
+    if entry is None and (entry := ev.exception(event)) is not None:
+        entry["level"] = "error"
+    return entry
+
+
+def console(store: ObjectStore, manifest: dict) -> tuple[list[dict], bool]:
+    """Console calls of every level and uncaught errors, in time order."""
+    return _rows(store, manifest, _console_entry)
 
 
 # A tracked event's name and its props (as compact JSON) are cut at these lengths.
@@ -88,15 +98,4 @@ def _track_entry(event) -> dict | None:
 
 def tracked(store: ObjectStore, manifest: dict) -> tuple[list[dict], bool]:
     """The page's own events (Replay.track), in time order."""
-    out: list[dict] = []
-    for _, batch in recording.iter_batches(store, manifest):
-        for event in batch.get("events") or []:
-            entry = _track_entry(event)
-            if entry is None:
-                continue
-            if entry["ts"] is None:
-                entry["ts"] = batch.get("received_ms")
-            entry["offset_ms"] = _offset(manifest, entry["ts"])
-            out.append(entry)
-    out.sort(key=lambda e: e["offset_ms"])
-    return out[:MAX_ROWS], len(out) > MAX_ROWS
+    return _rows(store, manifest, _track_entry)

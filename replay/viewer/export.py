@@ -67,6 +67,7 @@ def export_session(session_id: str):
         calls=calls, calls_cut=calls_cut, console=console, console_cut=console_cut, tracked=tracked,
         tracked_cut=tracked_cut,
         player_js=inline_script(_asset("rrweb-player.js")), player_css=_asset("rrweb-player.css"),
+        evidence_css=_asset("call-evidence.css"),
         export_js=inline_script(_asset("export-viewer.js")), offset=lambda ts: offset_ms(manifest, ts), clock=clock)
     return Response(html, mimetype="text/html", headers={
         "Content-Disposition": f'attachment; filename="replay-{session_id}.html"',
