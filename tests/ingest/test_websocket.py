@@ -8,7 +8,8 @@ import websocket
 from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize
 
 from replay.ingest import routes
-from tests.ingest.rawclient import RawWebSocket
+from tests.ingest.fuzz_cases import deflate_bomb
+from tests.ingest.rawclient import OP_TEXT, RawWebSocket, frame
 from tests.web_fixtures import ORIGIN, SECRET
 
 SESSION, WINDOW = "sess_0123456789abcdef", "win_0123456789abcdef"
@@ -94,7 +95,6 @@ def test_http_batch_answers_json_with_cors_and_errors(live_server, project_key):
 
 
 @pytest.mark.parametrize("header", [("Sec-WebSocket-Key", None), ("Sec-WebSocket-Version", "12"),
-                                    ("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits=x"),
                                     ("Sec-WebSocket-Protocol", "\u00e9".encode("latin-1"))])
 def test_a_handshake_the_websocket_library_refuses_is_a_400(live_server, project_key, header):
     # flask-sock accepts the upgrade before the route runs; what it raised there was answered with a 500.
@@ -103,6 +103,25 @@ def test_a_handshake_the_websocket_library_refuses_is_a_400(live_server, project
     ws.shutdown()
     assert ws.result.handshake_status == 400
     assert json.loads(ws.result.handshake_body)["error"]["code"] == "invalid_handshake"
+
+
+@pytest.mark.parametrize("offer", ["permessage-deflate; client_max_window_bits",
+                                   "permessage-deflate; client_max_window_bits=x"])
+def test_compression_is_never_negotiated_and_a_deflate_bomb_costs_nothing(live_server, project_key, offer):
+    # The library inflated a compressed frame whole before the size cap saw it: 64 KB on the wire, 64 MB here.
+    host, port = live_server.split(":")
+    ws = RawWebSocket(host, int(port), "/ingest/ws", [("Origin", ORIGIN), ("Sec-WebSocket-Extensions", offer)], 5)
+    assert ws.result.handshake_status == 101 and not ws.deflate
+    ws.send_raw(frame(OP_TEXT, hello(project_key).encode()))
+    assert json.loads(ws.reply()[1])["type"] == "ready"
+    ws.send_raw(frame(OP_TEXT, deflate_bomb(), rsv=4))
+    ws.drain()
+    ws.shutdown()
+    assert ws.result.close_code == 1002  # RSV1 on a socket without compression: a protocol error
+    again = connect(live_server)
+    again.send(hello(project_key))
+    assert json.loads(again.recv())["type"] == "ready"
+    again.close()
 
 
 @pytest.mark.parametrize("error", [BrokenPipeError, ConnectionResetError])
