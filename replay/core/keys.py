@@ -272,6 +272,10 @@ class RedisKeys:
         """Hash upstream address nginx tried -> calls of the group."""
         return f"{self.prefix}idx:group:{group_id}:upstreams"
 
+    def sessions_by_cause(self, cause: str) -> str:
+        """Zset of the sessions with a failed call of this cause (or 'unconfirmed'), scored by start time."""
+        return f"{self.prefix}idx:cause:{cause}"
+
     def groups_by_cause(self, cause: str) -> str:
         """Zset of the groups with calls of this cause, scored by the time of each group's latest failed call."""
         return f"{self.prefix}idx:groups:cause:{cause}"

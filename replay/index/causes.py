@@ -1,7 +1,8 @@
 """The failed-call groups by confirmed cause and by upstream address, and the groups of one cause.
 
 Per group: a hash cause -> calls (DESIGN's codes and "unconfirmed") and a hash upstream address -> calls; per
-cause, a zset of the groups with such calls, scored by each group's latest call (as the group lists are).
+cause, a zset of the groups with such calls, scored by each group's latest call (as the group lists are), and
+a zset of the sessions with such calls, scored by start time (as the session lists are: the list's cause= filter).
 Built at flush time after the join (worker/cause_index.py) from the manifest and its evidence object. As in
 groups.py, what a session added is kept per session, so indexing it again applies only the difference.
 """
@@ -22,18 +23,22 @@ from replay.storage.manifest import failure_groups
 MAX_SESSION_UPSTREAMS = 16
 _CAS_TRIES = 5
 
-# KEYS[1]: the session's last contribution; KEYS[2..1+#FILTER_VALUES]: the groups-by-cause zsets, in
-# FILTER_VALUES order; then per group: group hash, causes hash, upstreams hash. ARGV: the contribution read
-# ('' none), the new one ('' none), the group ids in KEYS order, the cause names. 0 and no change if KEYS[1] moved.
+# KEYS[1]: the session's last contribution; KEYS[2..1+#FILTER_VALUES]: the groups-by-cause zsets, then as many
+# sessions-by-cause zsets, both in FILTER_VALUES order; then per group: group hash, causes hash, upstreams hash.
+# ARGV: the contribution read ('' none), the new one ('' none), the group ids in KEYS order, the cause names,
+# the session id and its start time. 0 and no change if KEYS[1] moved.
 _APPLY = """
 local raw = redis.call('GET', KEYS[1])
 if (raw or '') ~= ARGV[1] then return 0 end
 local old = ARGV[1] ~= '' and cjson.decode(ARGV[1]) or {groups = {}}
 local new = ARGV[2] ~= '' and cjson.decode(ARGV[2]) or {groups = {}}
 local gids, names = cjson.decode(ARGV[3]), cjson.decode(ARGV[4])
-local lists = {}
-for i, name in ipairs(names) do lists[name] = KEYS[1 + i] end
-local k = 2 + #names
+local lists, sessions = {}, {}
+for i, name in ipairs(names) do
+  lists[name] = KEYS[1 + i]
+  sessions[name] = KEYS[1 + #names + i]
+end
+local k = 2 + 2 * #names
 local function apply(H, o, n)
   local seen = {}
   for f in pairs(o) do seen[f] = true end
@@ -55,6 +60,16 @@ for _, gid in ipairs(gids) do
     local calls = tonumber(redis.call('HGET', C, name) or '0')
     if calls > 0 and last then redis.call('ZADD', L, last, gid) else redis.call('ZREM', L, gid) end
   end
+end
+-- The session is in the list of each cause one of its groups has calls of.
+local has = {}
+for _, g in pairs(new.groups) do
+  for name, calls in pairs(g.causes or {}) do
+    if calls > 0 then has[name] = true end
+  end
+end
+for name, S in pairs(sessions) do
+  if has[name] then redis.call('ZADD', S, ARGV[6], ARGV[5]) else redis.call('ZREM', S, ARGV[5]) end
 end
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1
@@ -102,10 +117,13 @@ def index_causes(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict) 
             return
         old = json.loads(old_raw) if old_raw else {"groups": {}}
         gids = sorted(set(old["groups"]) | set(new["groups"]))
-        names = [keys.session_causes(session), *(keys.groups_by_cause(c) for c in FILTER_VALUES)]
+        names = [keys.session_causes(session), *(keys.groups_by_cause(c) for c in FILTER_VALUES),
+                 *(keys.sessions_by_cause(c) for c in FILTER_VALUES)]
         for gid in gids:
             names += [keys.group(gid), keys.group_causes(gid), keys.group_upstreams(gid)]
-        if apply(keys=names, args=[old_raw, new_raw, json.dumps(gids), json.dumps(list(FILTER_VALUES))]):
+        started = int(manifest.get("started_ms") or 0)
+        if apply(keys=names, args=[old_raw, new_raw, json.dumps(gids), json.dumps(list(FILTER_VALUES)), session,
+                                   started]):
             return
     raise RuntimeError(f"the cause counts of {session} kept changing while being indexed")
 

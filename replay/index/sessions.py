@@ -17,6 +17,7 @@ from redis import Redis
 
 from replay.core import frustration
 from replay.core.events import normalise_url
+from replay.core.evidence.cause_codes import parse_cause
 from replay.core.search_terms import query_terms
 from replay.index.filters import (check_paging, format_cursor, parse_cursor, parse_errors, parse_frustration,
                                   parse_status, status_terms)
@@ -221,13 +222,14 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
                user: str | None = None, project: str | None = None, errors: str | None = None,
                since_ms: int | None = None, until_ms: int | None = None, limit: int = 50,
                cursor: str | None = None, release: str | None = None, frustration: str | None = None,
-               q: str | None = None) -> Page:
+               q: str | None = None, cause: str | None = None) -> Page:
     """One page of the sessions matching every given filter, newest first (by start time, then id).
 
     status: '502', '5xx' or 'error' (no response); url: a failed call's URL or folded route contains it;
     errors: 'console', 'exception' or 'any'; release: exactly a release the session ran; frustration:
     'rage', 'dead' or 'retry'; q: words (URLs, user id and traits, console and error text) that must all
-    be among the session's search terms; cursor: a previous page's next_cursor. ValueError for a filter
+    be among the session's search terms; cause: a cause code of DESIGN (or 'unconfirmed') that one of the
+    session's failed calls has (replay/index/causes.py); cursor: a previous page's next_cursor. ValueError for a filter
     of the wrong kind.
     """
     limit = check_paging(limit, since_ms, until_ms)
@@ -246,6 +248,8 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
         filters.append([keys.by_release(release.strip())])
     if frustration:
         filters.append([keys.with_frustration(parse_frustration(frustration))])
+    if cause:
+        filters.append([keys.sessions_by_cause(parse_cause(cause))])
     if q:
         # Each word is one zset: the walk drives by the rarest and checks the rest per candidate.
         filters.extend([keys.by_term(term)] for term in query_terms(q))

@@ -24,7 +24,7 @@ from replay.core.urls import split
 bp = Blueprint("pages", __name__)
 
 # The sessions list's filters (query string names, as in GET /api/sessions), and its page size.
-LIST_FILTERS = ("q", "status", "url", "user", "errors", "frustration", "release", "project", "since", "until")
+LIST_FILTERS = ("q", "status", "cause", "url", "user", "errors", "frustration", "release", "project", "since", "until")
 LIST_PARAMS = (*LIST_FILTERS, "cursor")
 LIST_PAGE_SIZE = 50
 # The failed-calls page's filters (as in GET /api/failures), and how many groups it lists.
@@ -138,13 +138,15 @@ def home():
             svc.redis, svc.keys, status=filters["status"] or None, url=filters["url"] or None,
             user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
             since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None,
-            release=filters["release"] or None, frustration=filters["frustration"] or None, q=filters["q"] or None)
+            release=filters["release"] or None, frustration=filters["frustration"] or None, q=filters["q"] or None,
+            cause=filters["cause"] or None)
         error = None
     except ValueError as exc:
         page, error = index.Page([], None), str(exc)
     active = {k: v for k, v in filters.items() if v}
     html = render_template(
         "home.html", sessions=page.sessions, filters=filters, active=active, cursor=cursor, error=error,
+        cause_choices=FILTER_VALUES,
         since_value=_time_input(since_ms) or filters["since"], until_value=_time_input(until_ms) or filters["until"],
         **_project_choices(),
         older_url=url_for("pages.home", **active, cursor=page.next_cursor) if page.next_cursor else None,

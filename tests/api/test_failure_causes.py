@@ -1,5 +1,7 @@
 """GET /api/failures by confirmed cause and upstream address: proxy lines posted to /ingest/logs, joined by the real
 flush job, counted per group; the cause filter, and a clear 400 for a cause DESIGN does not name."""
+import pytest
+
 from tests.api.test_proxy_evidence import SESSION, access, error, post_lines, record
 from tests.web_fixtures import T0, get
 from worker import jobs
@@ -39,10 +41,21 @@ def test_groups_carry_causes_and_upstreams_and_filter_by_cause(app, client, view
     # Another flush of the same session (nothing new) counts nothing twice.
     jobs.flush_session(SESSION)
     assert groups(viewer, token) == found
+    # The session list takes the same filter: a session with a call of that cause.
+    assert sessions(viewer, token, "cause=upstream_refused") == [SESSION]
+    assert sessions(viewer, token, "cause=unconfirmed&status=504") == [SESSION]
+    assert sessions(viewer, token, "cause=upstream_timeout") == []
 
 
-def test_an_unknown_cause_is_a_clear_400(app, viewer, token):
-    r = get(viewer, "/api/failures?cause=refused", token)
+def sessions(viewer, token, query):
+    r = get(viewer, "/api/sessions?" + query, token)
+    assert r.status_code == 200, r.get_json()
+    return [s["session"] for s in r.get_json()["sessions"]]
+
+
+@pytest.mark.parametrize("path", ["/api/failures", "/api/sessions"])
+def test_an_unknown_cause_is_a_clear_400(app, viewer, token, path):
+    r = get(viewer, path + "?cause=refused", token)
     assert r.status_code == 400
     err = r.get_json()["error"]
     assert err["code"] == "invalid_parameter" and "upstream_refused" in err["message"] and "unconfirmed" in err["message"]

@@ -1,7 +1,7 @@
 """The failed-calls overview by cause, end to end: two Chromium sessions call through a real nginx to a port where
 nothing listens; nginx ships its logs to `replay serve` over syslog. /failures shows the group's calls confirmed as
 upstream_refused with the upstream address nginx tried, and the Cause filter keeps them (and drops them for another
-cause); the group's page says the same. Screenshots at 1400 and 1024 px."""
+cause); the group's page says the same, and the sessions list filters by cause too. Screenshots at 1400 and 1024 px."""
 from __future__ import annotations
 
 from tests.e2e.conftest import ARTIFACTS, poll
@@ -59,4 +59,17 @@ def test_failures_page_counts_confirmed_causes_and_upstreams_and_filters_by_caus
     page.screenshot(path=str(ARTIFACTS / "failure-group-causes-1024.png"), full_page=True)
     page.locator(".cause-totals a.badge").first.click()
     page.wait_for_url("**/failures?cause=upstream_refused")
+
+    # The sessions list takes the same filter: both sessions, and none for another cause.
+    page.goto(f"{replay_server}/?url=/fail/refused")
+    page.select_option("select[name=cause]", "upstream_refused")
+    page.click("form.list-filters button[type=submit]")
+    page.wait_for_url("**cause=upstream_refused**")
+    listed = {page.locator("table.sessions tbody tr").nth(i).get_attribute("data-session")
+              for i in range(page.locator("table.sessions tbody tr").count())}
+    assert listed == set(sessions)
+    page.screenshot(path=str(ARTIFACTS / "sessions-by-cause-1024.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024, "the page scrolls sideways"
+    page.goto(f"{replay_server}/?cause=upstream_timeout&url=/fail/refused")
+    assert page.locator("table.sessions tbody tr").count() == 0
     page.close()

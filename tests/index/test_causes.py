@@ -7,7 +7,7 @@ from tests.samples import T0
 from tests.worker.test_evidence import PROJECT, S, SKEW, access, error, file_lines, start
 from replay.index import groups
 from replay.index.removal import unindex_session
-from replay.index.sessions import index_manifest
+from replay.index.sessions import index_manifest, query_sessions
 from replay.storage import recording
 from worker import jobs
 from worker.cause_index import index_session_causes
@@ -48,6 +48,31 @@ def test_the_cause_filter_keeps_the_groups_with_calls_of_that_cause(ctx):
     assert by_route(ctx, cause="upstream_refused", status="4xx") == {}
     with pytest.raises(ValueError, match="cause is one of upstream_refused"):
         groups.query_groups(ctx.redis, ctx.keys, cause="refused")
+
+
+def sessions_of(ctx, cause: str, **filters) -> list[str]:
+    return [s["session"] for s in query_sessions(ctx.redis, ctx.keys, cause=cause, **filters)]
+
+
+def test_the_session_list_filters_by_the_cause_of_any_of_its_failed_calls(ctx):
+    start(ctx)
+    jobs.flush_session(S)
+    # Nothing from the proxy yet: both calls unconfirmed.
+    assert sessions_of(ctx, "unconfirmed") == [S] and sessions_of(ctx, "upstream_refused") == []
+    lines_of_the_502(ctx)
+    jobs.flush_session(S)
+    assert sessions_of(ctx, "upstream_refused") == [S]
+    assert sessions_of(ctx, "upstream_refused", status="502", project=PROJECT) == [S]
+    assert sessions_of(ctx, "upstream_refused", status="504") == []
+    # The network error is still unconfirmed; no call timed out.
+    assert sessions_of(ctx, "unconfirmed") == [S] and sessions_of(ctx, "upstream_timeout") == []
+    summary = query_sessions(ctx.redis, ctx.keys, cause="upstream_refused")[0]
+    assert summary["started_ms"] == recording.load_manifest(ctx.store, S)["started_ms"]
+    with pytest.raises(ValueError, match="cause is one of upstream_refused"):
+        query_sessions(ctx.redis, ctx.keys, cause="refused")
+    unindex_session(ctx.redis, ctx.keys, S, recording.load_manifest(ctx.store, S))
+    assert sessions_of(ctx, "upstream_refused") == [] and sessions_of(ctx, "unconfirmed") == []
+    assert ctx.redis.zcard(ctx.keys.sessions_by_cause("upstream_refused")) == 0
 
 
 def test_reflushing_and_reindexing_count_each_call_once(ctx):
