@@ -32,9 +32,10 @@ def test_an_error_line_confirms_the_cause_names_the_upstream_and_the_fix():
     assert (c["cause"], c["confirmed"], c["matched_by"]) == ("upstream_refused", True, "session")
     assert c["title"] == "Confirmed: 10.0.0.7:8080 refused nginx's connection: nothing listens there (upstream_refused)"
     assert c["summary"].startswith("Start the service that should listen on 10.0.0.7:8080")
-    # What the browser could not show is shown: only the application's side stays unseen.
+    # What the browser could not show is shown; the app never got a refused connection's request.
     assert c["next_steps"] == []
-    assert c["cannot_show"] == ["What the application behind the proxy did with the request: its own logs at that time."]
+    assert c["cannot_show"] == ["Nothing on the application's side: the request never reached it (nginx answered the "
+                                "browser itself)."]
     d = api_diagnosis(c)
     assert set(d) == {"cause", "confirmed", "title", "summary", "evidence", "matched_by"}
     assert f"nginx error log: {LINE}" in d["evidence"] and d["evidence"][-1].startswith("Matched by session")

@@ -17,6 +17,10 @@ LIKELY = {"upstream_down": "upstream_refused", "upstream_slow": "upstream_timeou
           "no_response_network": "network_error", "no_response_cors_or_blocked": "network_error",
           "aborted": "network_error", "client_timeout": "network_error"}
 APP_UNSEEN = "What the application behind the proxy did with the request: its own logs at that time."
+# Causes where nginx answered without the app ever getting the request: nothing of the app's to look for.
+NEVER_REACHED = {"upstream_refused", "upstream_connect_timeout", "upstream_dns", "upstream_tls", "no_live_upstreams",
+                 "rate_limited"}
+APP_NEVER = "Nothing on the application's side: the request never reached it (nginx answered the browser itself)."
 PROXY_SAYS = "The proxy's error log names no cause for this request; its access log is under the call."
 
 
@@ -47,8 +51,14 @@ def with_proxy(card: dict, proxy: dict | None, server: dict | None = None, statu
     # What the proxy's log would have told is told: the browser's ways to tell causes apart and to find the lines
     # are moot. What stays unseen is the application's side.
     card.update(cause=settled["cause"], confirmed=True, title=settled["title"], summary=settled["summary"],
-                next_steps=[], cannot_show=[APP_SEEN if server else APP_UNSEEN])  # the summary is the step
+                next_steps=[], cannot_show=[APP_SEEN if server else APP_NEVER if _never_reached(proxy)
+                                            else APP_UNSEEN])  # the summary is the step
     return card
+
+
+def _never_reached(proxy: dict) -> bool:
+    """Every error line naming a cause says nginx got no request to the app (a retry may have reached one before)."""
+    return all(e.get("cause") in NEVER_REACHED for e in proxy.get("error_log") or [] if e.get("cause"))
 
 
 def api_diagnosis(card: dict) -> dict:

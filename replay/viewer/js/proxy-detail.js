@@ -24,14 +24,18 @@ export function proxyDetail(proxy, into) {
     bySession ? "matched by session" : "matched by time and URL, not by session"));
   section.appendChild(h);
   const t = make("table", "headers proxy");
-  line(t, "Status", proxy.status + " · " + proxy.method + " " + (proxy.host || "") + proxy.uri);
+  // nginx logs a reply it relayed as HTTP/0.9 (an upstream that sent no status line) with status 009.
+  line(t, "Status", (proxy.status === 9 ? "009 (an HTTP/0.9 reply)" : proxy.status) + " · " + proxy.method + " " + (proxy.host || "") + proxy.uri);
   line(t, "Logged at", new Date(proxy.time_ms).toISOString().replace("T", " ").replace("Z", " UTC") +
     " · took " + ms(proxy.request_time_ms));
   const ups = proxy.upstreams || [];
   ups.forEach((u, i) => {
-    line(t, "Upstream" + (ups.length > 1 ? " " + (i + 1) : ""), (u.addr || "—") + " · status " +
-      (u.status === null ? "—" : u.status) + " · connect " + ms(u.connect_ms) + " · header " + ms(u.header_ms) +
-      " · response " + ms(u.response_ms));
+    // An address has a port (or is unix:...); nginx writes the group's name when it found no server to try.
+    const group = u.addr && u.addr.indexOf(":") === -1;
+    line(t, "Upstream" + (ups.length > 1 ? " " + (i + 1) : ""), group
+      ? "group " + u.addr + ": no server tried (each marked failed)"
+      : (u.addr || "—") + " · status " + (u.status === null ? "—" : u.status) + " · connect " + ms(u.connect_ms) +
+        " · header " + ms(u.header_ms) + " · response " + ms(u.response_ms));
   });
   if (!ups.length) line(t, "Upstream", "none tried");
   line(t, "Request id", proxy.request_id || "—");

@@ -105,6 +105,23 @@ def test_every_captured_access_line_parses():
     assert gone["status"] == 499 and gone["upstreams"][0]["status"] is None
 
 
+def test_access_lines_of_the_failures_nginx_answers_without_a_working_upstream():
+    by_uri = {}
+    for line in lines("access.log"):
+        record = access_log.parse(line)
+        by_uri.setdefault(record["uri"].split("?")[0], []).append(record)
+    # An upstream that sent no status line: nginx relays its bytes as HTTP/0.9 and logs status "009".
+    [no_http] = by_uri["/fail/no_http"]
+    assert no_http["status"] == 9 and no_http["upstreams"][0]["status"] == 200
+    # The second request to a group whose servers were all marked failed: the group's name, no address.
+    marking, no_live = by_uri["/fail/no_live"]
+    assert len(marking["upstreams"]) == 2 and [u["addr"] for u in no_live["upstreams"]] == ["all_down"]
+    assert no_live["status"] == 502 and no_live["upstreams"][0]["connect_ms"] is None
+    # limit_req lets the first request through (rate=1r/m) and answers the second 503 itself: no upstream.
+    passed, limited = by_uri["/fail/limited"]
+    assert (passed["status"], limited["status"], limited["upstreams"]) == (200, 503, [])
+
+
 def test_retries_are_lists_of_upstreams():
     retried = next(access_log.parse(l) for l in lines("access.log") if ", " in json.loads(l)["upstream_addr"])
     assert [u["status"] for u in retried["upstreams"]] == [502, 502]
