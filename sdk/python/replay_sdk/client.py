@@ -84,18 +84,23 @@ class Client:
             self.watchdog.start(state, task)
 
     def done(self, state: RequestState, ending: bool = True) -> None:
-        """The request answered (`ending`: and ended): its final event if it failed, or if it ended after it was
-        sent as in flight (the final event replaces that record on the collector)."""
+        """The request answered (`ending`: and ended): its final event if it failed, or if it was sent as in
+        flight (the final event replaces that record on the collector)."""
         if state.exception is not None and not state.status:
             state.status = 500
-        in_flight = self.watchdog.end(state) if ending and self.watchdog is not None else False
-        if (self.failed(state) or in_flight) and not state.reported and state.request:
-            state.reported = True
+        if state.request is None:
+            return
+        if self.watchdog is not None:
+            report = self.watchdog.end(state, self.failed(state), ending)
+        else:
+            report = self.failed(state) and not state.reported
+            state.reported = state.reported or report
+        if report:
             self.report(state, *state.request)
 
     def forget(self, state: RequestState) -> None:
         if self.watchdog is not None:
-            self.watchdog.end(state)
+            self.watchdog.end(state, failed=False)
 
     def interrupted(self, state: RequestState, exc: BaseException) -> None:
         """The process is ending on this request (SystemExit from a worker timeout's handler, Ctrl-C): it is sent

@@ -33,15 +33,22 @@ def stack_of(exc: BaseException) -> list:
 
 def frames_of(frame) -> list:
     """A live frame's stack, outermost first (the SDK's own frames left out), as stack_of gives an exception's."""
+    chain = []
+    while frame is not None and len(chain) < 4 * MAX_FRAMES:
+        chain.append(frame)
+        frame = frame.f_back
+    return frame_list(chain[::-1])
+
+
+def frame_list(frames: list) -> list:
+    """Frame objects, outermost first, as the events carry them (the SDK's own left out, the innermost kept)."""
     out = []
-    while frame is not None and len(out) < 4 * MAX_FRAMES:
+    for frame in frames:
         code = frame.f_code
         if not os.path.abspath(code.co_filename).startswith(_OWN_DIR + os.sep):
             line = frame.f_lineno
             out.append({"file": code.co_filename, "line": line, "function": code.co_name,
                         "code": linecache.getline(code.co_filename, line).strip()[:MAX_CODE_CHARS] or None})
-        frame = frame.f_back
-    out.reverse()
     return out[-MAX_FRAMES:]
 
 

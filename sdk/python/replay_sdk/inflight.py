@@ -19,31 +19,33 @@ import time
 from typing import Callable, Optional
 
 from replay_sdk.context import RequestState
-from replay_sdk.events import frames_of
+from replay_sdk.events import MAX_FRAMES, frame_list, frames_of
 
 log = logging.getLogger("replay_sdk")
 REFRESH_S = 5.0
 MAX_SENDS = 3
 
 
-def _task_frame(task, thread: Optional[int]):
-    """The innermost frame of an asyncio task: down its await chain; the loop thread's frame if it is running."""
-    coro = task.get_coro() if task is not None else None
-    frame = None
-    while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or frame
+def _task_stack(task, thread: Optional[int]) -> list:
+    """An asyncio task's frames down its await chain (a suspended coroutine's frame has no f_back); when one is
+    running, the loop thread's own stack from there on."""
+    coro, frames = task.get_coro(), []
+    while coro is not None and len(frames) < 4 * MAX_FRAMES:
         if getattr(coro, "cr_running", False) or getattr(coro, "gi_running", False):
-            return sys._current_frames().get(thread) if thread is not None else frame
+            running = sys._current_frames().get(thread) if thread is not None else None
+            return frames_of(running) if running is not None else frame_list(frames)
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return frame
+    return frame_list(frames)
 
 
 def stack_now(state: RequestState) -> list:
     """Where the request is now, outermost frame first; [] when its thread or task is gone."""
     if state.task is not None:
-        frame = _task_frame(state.task, state.thread)
-    else:
-        frame = sys._current_frames().get(state.thread) if state.thread is not None else None
+        return _task_stack(state.task, state.thread)
+    frame = sys._current_frames().get(state.thread) if state.thread is not None else None
     return frames_of(frame) if frame is not None else []
 
 
@@ -63,11 +65,16 @@ class Watchdog:
         with self._lock:
             self._running[id(state)] = state
 
-    def end(self, state: RequestState) -> bool:
-        """Stop watching; True when an in-flight record of it was sent (its final event must follow)."""
+    def end(self, state: RequestState, failed: bool, ending: bool = True) -> bool:
+        """The request answered (`ending`: and ended); True when its final event is to be sent now: it failed, or
+        it was sent as in flight (the final event replaces that record). Taken once, under the watchdog's lock."""
         with self._lock:
-            self._running.pop(id(state), None)
-            return state.in_flight_sent > 0
+            if ending:
+                self._running.pop(id(state), None)
+            if state.reported or not (failed or state.in_flight_sent):
+                return False
+            state.reported = True
+            return True
 
     def _start_thread(self) -> None:
         with self._lock:
@@ -92,8 +99,8 @@ class Watchdog:
             running = list(self._running.values())
         sent = 0
         for state in running:
-            if state.reported or (not everything and now - state.started < self.after_s):
-                continue
+            if state.reported or state.status is not None or (not everything and now - state.started < self.after_s):
+                continue  # an answered request (its body may still stream) is no longer the proxy's to lose
             if state.in_flight_sent and not everything and (state.in_flight_sent >= MAX_SENDS
                                                              or now - state.in_flight_at < REFRESH_S):
                 continue
@@ -102,7 +109,7 @@ class Watchdog:
             if state.in_flight_sent and key == state.in_flight_key:
                 continue  # still where it was when sent: nothing new to say
             with self._lock:  # the request ends under this lock too: once it has, it is not sent as in flight
-                if id(state) not in self._running:
+                if id(state) not in self._running or state.reported:
                     continue
                 state.in_flight_sent += 1
                 state.in_flight_at, state.in_flight_key = now, key
@@ -115,6 +122,7 @@ class Watchdog:
         with self._lock:
             if self._running.pop(id(state), None) is None or state.reported:
                 return
+            state.reported = True
             state.in_flight_sent += 1
         self.submit(state, stack)
 
