@@ -26,6 +26,8 @@ MAX_FILE_CHARS = 500
 MAX_CODE_CHARS = 500
 MAX_LEVEL_CHARS = 20
 METHOD = re.compile(r"\A[A-Za-z]{1,20}\Z")
+REQUEST_ID = re.compile(r"\A[A-Za-z0-9_.:-]{1,64}\Z")
+TYPES = ("request", "in_flight")
 CUT = "…"
 
 
@@ -90,10 +92,10 @@ def _url(value) -> tuple[str, str | None, str]:
     return redact.scrub_text(redact.mask_query(rest)), host, rest_path
 
 
-def _frame(frame, index: int) -> dict:
-    where = f"exception.stack[{index}]."
+def _frame(frame, index: int, field: str = "exception.stack") -> dict:
+    where = f"{field}[{index}]."
     if not isinstance(frame, dict):
-        raise EventError(f"exception.stack[{index}] must be an object")
+        raise EventError(f"{field}[{index}] must be an object")
     line = frame.get("line")
     if line is not None and (isinstance(line, bool) or not isinstance(line, int) or line < 0):
         raise EventError(f"{where}line must be a non-negative integer or null")
@@ -102,20 +104,31 @@ def _frame(frame, index: int) -> dict:
             "code": _text(frame, "code", MAX_CODE_CHARS, required=False, where=where)}
 
 
+def _stack(stack, s: Settings, field: str) -> tuple[list[dict], int]:
+    """The frames kept (the innermost: where it raised, or where it is) and how many were not."""
+    if not isinstance(stack, list):
+        raise EventError(f"{field} must be a list")
+    omitted = max(0, len(stack) - s.MAX_SERVER_STACK_FRAMES)
+    return [_frame(f, omitted + i, field) for i, f in enumerate(stack[omitted:])], omitted
+
+
 def _exception(value, s: Settings) -> dict | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         raise EventError("exception must be an object or null")
-    stack = value.get("stack", [])
-    if not isinstance(stack, list):
-        raise EventError("exception.stack must be a list")
-    omitted = max(0, len(stack) - s.MAX_SERVER_STACK_FRAMES)
-    kept = stack[omitted:]  # the innermost frames: where it raised
+    stack, omitted = _stack(value.get("stack", []), s, "exception.stack")
     message = _text(value, "message", s.MAX_SERVER_MESSAGE_CHARS, required=False, where="exception.") or ""
     return {"type": _text(value, "type", MAX_NAME_CHARS, where="exception."),
-            "message": redact.scrub_text(message),
-            "stack": [_frame(f, omitted + i) for i, f in enumerate(kept)], "frames_omitted": omitted}
+            "message": redact.scrub_text(message), "stack": stack, "frames_omitted": omitted}
+
+
+def _request_id(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not REQUEST_ID.match(value):
+        raise EventError("request_id must be 1..64 letters, digits, '_', '.', ':' or '-'")
+    return value
 
 
 def _logs(value, s: Settings) -> tuple[list[dict], int]:
@@ -159,8 +172,9 @@ def parse_event(line: str, s: Settings) -> dict:
         raise EventError("an event must be a JSON object")
     if obj.get("v") != VERSION or isinstance(obj.get("v"), bool):
         raise EventError(f"v must be {VERSION} (the version of this contract)")
-    if obj.get("type") != "request":
-        raise EventError('type must be "request"')
+    kind = obj.get("type")
+    if kind not in TYPES:
+        raise EventError('type must be "request" or "in_flight"')
     method = obj.get("method")
     if not isinstance(method, str) or not METHOD.match(method):
         raise EventError("method must be an HTTP method (letters only)")
@@ -168,15 +182,25 @@ def parse_event(line: str, s: Settings) -> dict:
         raise EventError(f"url is {len(obj['url'])} characters; the limit is {s.MAX_SERVER_URL_CHARS}")
     url, host, path = _url(obj.get("url"))
     logs, logs_omitted = _logs(obj.get("logs"), s)
-    return {
-        "v": VERSION, "type": "request", "session": _session(obj.get("session")),
+    event = {
+        "v": VERSION, "type": kind, "request_id": _request_id(obj.get("request_id")),
+        "session": _session(obj.get("session")),
         "time_ms": int(_number(obj, "time_ms", MIN_TIME_MS, MAX_TIME_MS)),
         "method": method.upper(), "url": url, "host": host.lower() if host else None,
         "route": route_of(method, host, path),
-        "status": _number(obj, "status", 100, 599, integer=True),
-        "duration_ms": round(float(_number(obj, "duration_ms", 0, MAX_DURATION_MS)), 3),
         "service": _text(obj, "service", MAX_NAME_CHARS, required=False) or None,
         "release": _text(obj, "release", MAX_NAME_CHARS, required=False) or None,
-        "exception": _exception(obj.get("exception"), s),
-        "logs": logs, "logs_omitted": logs_omitted,
     }
+    if kind == "in_flight":
+        # The request as it stood while it still ran: no status, how long so far, where it was.
+        if event["request_id"] is None:
+            raise EventError("an in_flight event needs its request_id (its final event carries the same)")
+        stack, omitted = _stack(obj.get("stack", []), s, "stack")
+        event.update(status=None, elapsed_ms=round(float(_number(obj, "elapsed_ms", 0, MAX_DURATION_MS)), 3),
+                     stack=stack, frames_omitted=omitted)
+    else:
+        event.update(status=_number(obj, "status", 100, 599, integer=True),
+                     duration_ms=round(float(_number(obj, "duration_ms", 0, MAX_DURATION_MS)), 3),
+                     exception=_exception(obj.get("exception"), s))
+    event.update(logs=logs, logs_omitted=logs_omitted)
+    return event

@@ -31,6 +31,19 @@ def event(**over):
     return e
 
 
+def in_flight(**over):
+    """A request the app was still on, as the SDK's watchdog sends it."""
+    e = {"v": 1, "type": "in_flight", "request_id": "6f1c2a9e4b7d4f0e", "session": SESSION,
+         "time_ms": int(time.time() * 1000) - 1500, "method": "GET", "url": "https://shop.example/api/report?key=k1",
+         "elapsed_ms": 1500.25, "service": "shop", "release": "1.4.2",
+         "stack": [{"file": "/app/shop/views.py", "line": 80, "function": "report", "code": "rows = slow_query()"},
+                   {"file": "/app/shop/db.py", "line": 12, "function": "slow_query", "code": "cur.execute(sql)"}],
+         "logs": [{"time_ms": int(time.time() * 1000), "level": "WARNING", "logger": "shop.db",
+                   "message": "query over 1 s"}]}
+    e.update(over)
+    return e
+
+
 def body(*events):
     return "\n".join(e if isinstance(e, str) else json.dumps(e) for e in events) + "\n"
 
@@ -62,6 +75,20 @@ def test_an_event_is_filed_under_its_session_with_its_stack(client, redis, keys,
     assert stats == {"accepted": 1}
 
 
+def test_an_in_flight_record_is_filed_beside_the_final_event_that_replaces_it(client, redis, keys, project_key,
+                                                                             server_key):
+    final = event(type="request", request_id="6f1c2a9e4b7d4f0e", status=200, exception=None, logs=[])
+    r = post(client, body(in_flight(), final), server_key)
+    assert r.json == {"accepted": 2, "rejected": 0, "errors": []}
+    running, done = stored(redis, keys.server_session(project_key, SESSION))
+    assert (running["type"], running["request_id"], running["status"], running["elapsed_ms"]) == \
+        ("in_flight", "6f1c2a9e4b7d4f0e", None, 1500.25)
+    assert running["url"] == "https://shop.example/api/report?key=[masked]" and "duration_ms" not in running
+    assert [f["function"] for f in running["stack"]] == ["report", "slow_query"] and running["frames_omitted"] == 0
+    assert running["logs"][0]["message"] == "query over 1 s"
+    assert (done["type"], done["request_id"], done["status"]) == ("request", "6f1c2a9e4b7d4f0e", 200)
+
+
 def test_without_a_session_the_event_waits_by_route(client, redis, keys, project_key, server_key):
     for session in (None, "", "not a session id!"):
         assert post(client, body(event(session=session, url="/api/orders/9")), server_key).json["accepted"] == 1
@@ -84,7 +111,13 @@ BAD = [
     ("[1, 2]", "must be a JSON object"),
     (event(v=2), "v must be 1"),
     (event(v=True), "v must be 1"),
-    (event(type="log"), 'type must be "request"'),
+    (event(type="log"), 'type must be "request" or "in_flight"'),
+    (event(request_id="has spaces"), "request_id must be"),
+    (in_flight(request_id=None), "an in_flight event needs its request_id"),
+    (in_flight(elapsed_ms=-3), "elapsed_ms -3 is outside"),
+    (in_flight(elapsed_ms=None), "no elapsed_ms"),
+    (in_flight(stack=[{"file": "a.py", "line": 1}]), "no stack[0].function"),
+    (in_flight(stack="a.py:1"), "stack must be a list"),
     (event(method="GET /x"), "method"),
     (event(url="shop.example/x"), "url must be absolute"),
     (event(url=7), "url must be a string"),

@@ -6,6 +6,10 @@ access line does (replay/core/evidence/join.py): same method and URL, the call's
 offset within the tolerance, and the same status when the browser got one. A browser that got 502 or 504 got the
 proxy's answer, not the app's, so the app's status may differ there: that is the proxy failing on a request the
 app was still on (or had answered), and both accounts are shown.
+
+An `in_flight` event is the app's record of a request it was still on (sent while it ran past a threshold):
+its final event (same `request_id`) replaces it, whatever its status. One left without a final event is a
+request the app never finished: it joins only a call the proxy answered 502 (the app's process ended on it).
 """
 from __future__ import annotations
 
@@ -13,15 +17,37 @@ from replay.core.evidence.join import join_access
 
 # Statuses a proxy makes itself when the upstream failed: the app's own status never reached the browser.
 PROXY_MADE = {502, 504}
+# The proxy's answer when the app's connection ended without an answer: where an unfinished request can join.
+IN_FLIGHT_JOINS = 502
 # Frames in these paths are the libraries the app runs on; the frame to fix is the app's own innermost one.
 LIBRARY_PATHS = ("site-packages", "dist-packages", "/lib/python", "<frozen ", "node_modules")
 EVENT_FIELDS = ("time_ms", "method", "url", "status", "duration_ms", "service", "release", "exception", "logs",
                 "logs_omitted")
+IN_FLIGHT_FIELDS = ("request_id", "elapsed_ms", "stack", "frames_omitted")  # and at_frame (server_entry)
+
+
+def in_flight(event: dict | None) -> bool:
+    return (event or {}).get("type") == "in_flight"
+
+
+def current_events(events: list[dict]) -> list[dict]:
+    """The events that still stand: an in_flight record goes when its request's final event came (same
+    request_id); of several in_flight records of one request, the latest (the longest elapsed) stays."""
+    finished = {e.get("request_id") for e in events if not in_flight(e) and e.get("request_id")}
+    latest: dict[str, dict] = {}
+    for e in events:
+        if in_flight(e) and e.get("request_id") not in finished:
+            seen = latest.get(e.get("request_id"))
+            if seen is None or (e.get("elapsed_ms") or 0) >= (seen.get("elapsed_ms") or 0):
+                latest[e.get("request_id")] = e
+    kept = {id(e) for e in latest.values()}
+    return [e for e in events if not in_flight(e) or id(e) in kept]
 
 
 def _as_record(event: dict, call_status: int | None) -> dict:
     """The event in the access record's shape join_access reads: the URI, the end time, the time it took."""
-    start, took = event.get("time_ms"), int(round(event.get("duration_ms") or 0))
+    start = event.get("time_ms")
+    took = int(round(event.get("elapsed_ms" if in_flight(event) else "duration_ms") or 0))
     status = event.get("status")
     if call_status in PROXY_MADE and status != call_status:
         status = call_status  # the proxy answered the browser: the app's status is its own story
@@ -40,7 +66,8 @@ def join_events(calls: list[dict], offsets: dict[str, int | None], events: list[
         if not group:
             continue
         taken = {id(e) for e in out.values()}
-        records = [_as_record(e, status) for e in events if id(e) not in taken]
+        records = [_as_record(e, status) for e in current_events(events)
+                   if id(e) not in taken and (status == IN_FLIGHT_JOINS or not in_flight(e))]
         for cid, record in join_access(group, offsets, records, tolerance_ms, by_host).items():
             out[cid] = record["event"]
     return out
@@ -48,7 +75,13 @@ def join_events(calls: list[dict], offsets: dict[str, int | None], events: list[
 
 def server_entry(event: dict, matched_by: str) -> dict:
     """The stored evidence of what the app raised about a call: the event's fields and how it was matched."""
-    return {"matched_by": matched_by, **{k: event.get(k) for k in EVENT_FIELDS}}
+    entry = {"matched_by": matched_by, "type": event.get("type") or "request",
+             **{k: event.get(k) for k in EVENT_FIELDS}}
+    if in_flight(event):
+        entry.update({k: event.get(k) for k in IN_FLIGHT_FIELDS})
+        at = raising_frame({"stack": entry.get("stack")})
+        entry["at_frame"] = None if at is None else entry["stack"].index(at)  # where it was: the app's own frame
+    return entry
 
 
 def raising_frame(exception: dict | None) -> dict | None:

@@ -2,15 +2,18 @@
 
 The app settles it when it answered the browser's 5xx itself (the same status reached the browser, so no proxy
 made it): with an exception, the headline names it and the line it raised on; without one, the app answered the
-error on purpose and its WARNING+ records say why.
+error on purpose and its WARNING+ records say why. When the app's record is of a request it was still on (in
+flight) and the proxy says the connection ended without an answer, the summary says the app's process died on it.
 """
 from __future__ import annotations
 
-from replay.core.evidence.app import raising_frame
+from replay.core.evidence.app import in_flight, raising_frame
 
 MATCHED = {"session": "Matched by session (the request's X-Replay-Session header, read by the app's SDK)",
            "time_url": "Matched by time and URL, not by session (the app's request carried no X-Replay-Session header)"}
 MESSAGE_CHARS = 160
+# The proxy's causes that an app's process ending mid-request makes (nginx: closed prematurely, reset).
+PROCESS_ENDED = ("upstream_closed_early", "upstream_reset")
 
 
 def _where(frame: dict | None) -> str:
@@ -27,6 +30,26 @@ def _exception_text(exc: dict) -> str:
     return f"{exc.get('type') or 'Exception'}" + (f": {message}" if message else "")
 
 
+def elapsed_text(ms) -> str:
+    return "?" if ms is None else f"{round(ms)} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def in_flight_where(server: dict) -> str:
+    """"<elapsed> in, at <function> (<file>:<line>)": how long the app had been on it and where it was."""
+    frame = raising_frame({"stack": server.get("stack")})
+    return f"{elapsed_text(server.get('elapsed_ms'))} in" + (f", at{_where(frame)[3:]}" if frame else "")
+
+
+def process_ended(server: dict | None, cause: str) -> str | None:
+    """The summary when the app's in-flight record shows its process ended on the request, else None."""
+    if not in_flight(server) or cause not in PROCESS_ENDED:
+        return None
+    return (f"The app's process ended while it was still working on this request ({in_flight_where(server)}): "
+            "it crashed, was killed (the OOM killer, SIGKILL) or its server's worker timeout ended it. Find which "
+            "in the host's log at that moment (dmesg for the OOM killer, gunicorn's WORKER TIMEOUT), and make that "
+            "code finish sooner or use less memory; its stack and log records are under the call.")
+
+
 def app_answered(server: dict | None, call_status: int | None) -> bool:
     """The app itself answered the status the browser got, and it is a server error."""
     status = (server or {}).get("status")
@@ -37,6 +60,13 @@ def server_lines(server: dict) -> list[str]:
     """Evidence lines of what the app raised: its request, its exception and raising line, its records, the match."""
     who = " · ".join(x for x in (server.get("service"), server.get("release") and f"release {server['release']}") if x)
     took = server.get("duration_ms")
+    if in_flight(server):
+        frame = raising_frame({"stack": server.get("stack")})
+        out = [f"app{f' ({who})' if who else ''}: {server.get('method')} {server.get('url')} still in flight, "
+               f"{in_flight_where(server)}" + (f": {frame['code'].strip()}" if frame and frame.get("code") else "")]
+        out += [f"app log {r.get('level')} {r.get('logger') or ''}: {r.get('message')}".replace("  ", " ")
+                for r in server.get("logs") or []]
+        return out + [MATCHED.get(server.get("matched_by"), "Matched by the app's event")]
     out = [f"app{f' ({who})' if who else ''}: {server.get('method')} {server.get('url')} answered "
            f"{server.get('status')}" + (f" after {round(took)} ms" if took is not None else "")]
     exc = server.get("exception")

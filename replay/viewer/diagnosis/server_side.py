@@ -7,7 +7,7 @@ settles a cause), the proxy's cause wins and the app's record of the request it 
 """
 from __future__ import annotations
 
-from replay.core.evidence.app_confirm import confirm_app, server_lines
+from replay.core.evidence.app_confirm import confirm_app, process_ended, server_lines
 from replay.core.evidence.confirm import confirm, proxy_lines
 from replay.viewer.diagnosis.texts import UPSTREAM_UNSEEN
 
@@ -50,7 +50,8 @@ def with_proxy(card: dict, proxy: dict | None, server: dict | None = None, statu
         return card
     # What the proxy's log would have told is told: the browser's ways to tell causes apart and to find the lines
     # are moot. What stays unseen is the application's side.
-    card.update(cause=settled["cause"], confirmed=True, title=settled["title"], summary=settled["summary"],
+    card.update(cause=settled["cause"], confirmed=True, title=settled["title"],
+                summary=process_ended(server, settled["cause"]) or settled["summary"],
                 next_steps=[], cannot_show=[APP_SEEN if server else APP_NEVER if _never_reached(proxy)
                                             else APP_UNSEEN])  # the summary is the step
     return card

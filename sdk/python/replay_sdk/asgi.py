@@ -1,7 +1,8 @@
 """ASGI middleware (FastAPI, Starlette, Django's ASGI handler): reports each request that fails to replay.
 
 A request fails when the app answers 5xx or raises; the exception is re-raised unchanged. The report is
-queued for the background sender, so the app's answer is never delayed by it.
+queued for the background sender, so the app's answer is never delayed by it. A request still running past
+the client's in_flight_after_ms is sent as in flight meanwhile, with its task's await stack.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Optional
 from replay_sdk.client import Client, default_client
 from replay_sdk.context import CURRENT, RequestState
 from replay_sdk.events import url_of
+from replay_sdk.inflight import current_task
 
 SESSION_HEADER = b"x-replay-session"
 
@@ -43,6 +45,8 @@ class ReplayASGIMiddleware:
             return await self.app(scope, receive, send)
         state = RequestState()
         token = CURRENT.set(state)
+        self.client.watch(state, scope.get("method", "GET"), _url(scope), _header(scope, SESSION_HEADER),
+                          current_task())
 
         async def watched_send(message):
             if message.get("type") == "http.response.start":
@@ -54,13 +58,14 @@ class ReplayASGIMiddleware:
         except Exception as exc:
             state.exception = state.exception or exc
             state.status = state.status if (state.status or 0) >= 500 else 500
-            self._finish(scope, state)
+            self.client.done(state)
+            raise
+        except (SystemExit, KeyboardInterrupt) as exc:  # the process ends on this request
+            self.client.interrupted(state, exc)
+            raise
+        except BaseException:  # cancelled (the client went away): no longer watched, nothing more sent
+            self.client.forget(state)
             raise
         finally:
             CURRENT.reset(token)
-        self._finish(scope, state)
-
-    def _finish(self, scope, state: RequestState) -> None:
-        if Client.failed(state) and not state.reported:
-            state.reported = True
-            self.client.report(state, scope.get("method", "GET"), _url(scope), _header(scope, SESSION_HEADER))
+        self.client.done(state)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -24,6 +25,21 @@ class RequestState:
     logs: list = field(default_factory=list)
     logs_dropped: int = 0
     reported: bool = False
+    # Set while the request is watched for running long (replay_sdk/inflight.py): where it runs and what it is.
+    thread: Optional[int] = None
+    task: object = None
+    request: Optional[tuple] = None  # (method, url, session) as the events carry them
+    in_flight_sent: int = 0
+    in_flight_at: float = 0.0
+    in_flight_key: Optional[tuple] = None
+    _request_id: Optional[str] = None
+
+    @property
+    def request_id(self) -> str:
+        """Ties the request's in_flight records to its final event; made only when one is sent."""
+        if self._request_id is None:
+            self._request_id = uuid.uuid4().hex
+        return self._request_id
 
 
 CURRENT: contextvars.ContextVar[Optional[RequestState]] = contextvars.ContextVar("replay_sdk_request", default=None)

@@ -1,7 +1,8 @@
 """WSGI middleware (Flask, Django, any WSGI app): reports each request that fails to replay.
 
 A request fails when the app answers 5xx or raises; the exception is re-raised unchanged. The report is
-queued for the background sender, so the app's answer is never delayed by it.
+queued for the background sender, so the app's answer is never delayed by it. A request still running past
+the client's in_flight_after_ms is sent as in flight meanwhile (replay_sdk/inflight.py).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class ReplayMiddleware:
             return self.app(environ, start_response)
         state = RequestState()
         token = CURRENT.set(state)
+        self.client.watch(state, environ.get("REQUEST_METHOD", "GET"), _url(environ), environ.get(SESSION_HEADER))
 
         def start(status, headers, exc_info=None):
             try:
@@ -48,27 +50,22 @@ class ReplayMiddleware:
             result = self.app(environ, start)
         except Exception as exc:
             state.exception = state.exception or exc
-            self._finish(environ, state)
+            self.client.done(state)
+            raise
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: the process ends on this request
+            self.client.interrupted(state, exc)
             raise
         finally:
             CURRENT.reset(token)
         if state.status is not None:
-            self._finish(environ, state)  # most apps have answered by now: report without waiting for the body
-        return _Body(result, lambda exc: self._body_done(environ, state, exc))
+            self.client.done(state, ending=False)  # most apps have answered: report a failure before the body
+        return _Body(result, lambda exc: self._body_done(state, exc))
 
-    def _body_done(self, environ, state: RequestState, exc: Optional[BaseException]) -> None:
+    def _body_done(self, state: RequestState, exc: Optional[BaseException]) -> None:
         if exc is not None:
             state.exception = state.exception or exc
             state.status = state.status if (state.status or 0) >= 500 else 500
-        self._finish(environ, state)
-
-    def _finish(self, environ, state: RequestState) -> None:
-        if state.exception is not None and not state.status:
-            state.status = 500
-        if Client.failed(state) and not state.reported:
-            state.reported = True
-            self.client.report(state, environ.get("REQUEST_METHOD", "GET"), _url(environ),
-                               environ.get(SESSION_HEADER))
+        self.client.done(state)
 
 
 class _Body:
