@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Folders from the bottom up: each may import only those before it (and itself).
-LAYERS = ["replay.core", "replay.storage", "replay.index", "replay.web", "replay.ingest", "replay.api",
+# The log shipper (replay.ship) is a client of the HTTP API: it may use the core (settings, logging), nothing else.
+LAYERS = ["replay.core", "replay.ship", "replay.storage", "replay.index", "replay.web", "replay.ingest", "replay.api",
           "replay.viewer", "replay.app", "replay.serve", "replay.cli", "replay.__main__"]
 # The RQ side sits beside the web tier: it may use the data layers and the ingest buffer, never the web.
 WORKER_MAY_IMPORT = {"replay.core", "replay.storage", "replay.index", "replay.ingest", "worker"}
