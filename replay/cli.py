@@ -308,6 +308,9 @@ def parser() -> argparse.ArgumentParser:
     ps.add_argument("--rotate", action="store_true", help="replace the key: the old one is refused from now")
     ps.set_defaults(func=cmd_project_server_key)
     add_bodies_parser(project)
+    from replay.ship.command import add_parser as add_logs_parser
+
+    add_logs_parser(sub)
 
     user = sub.add_parser("user", help="viewer logins").add_subparsers(dest="action", required=True)
     uc = user.add_parser("create", help="create a viewer login (--reset: new password for an existing one)")

@@ -8,7 +8,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Folders from the bottom up: each may import only those before it (and itself).
-LAYERS = ["replay.core", "replay.storage", "replay.index", "replay.web", "replay.ingest", "replay.api",
+# The log shipper (replay.ship) is a client of the HTTP API: it may use the core (settings, logging), nothing else.
+LAYERS = ["replay.core", "replay.ship", "replay.storage", "replay.index", "replay.web", "replay.ingest", "replay.api",
           "replay.viewer", "replay.app", "replay.serve", "replay.cli", "replay.__main__"]
 # The RQ side sits beside the web tier: it may use the data layers and the ingest buffer, never the web.
 WORKER_MAY_IMPORT = {"replay.core", "replay.storage", "replay.index", "replay.ingest", "worker"}
@@ -117,3 +118,11 @@ def test_the_core_imports_nothing_of_ours_above_it():
 def test_modules_stay_short(module):
     lines = MODULES[module].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_MODULE_LINES, f"{module} has {lines} lines; split it by concern"
+
+
+def test_the_log_shipper_is_a_client_of_the_http_api():
+    """`replay logs ship` runs on the nginx host: it reaches the collector over HTTP, never through our web code."""
+    reaches = sorted(f"{m} -> {d}" for m, deps in GRAPH.items() if _box(m) == "replay.ship"
+                     for d in deps if _box(d) not in ("replay.ship", "replay.core"))
+    users = sorted(m for m, deps in GRAPH.items() if _box(m) != "replay.ship" and any(_box(d) == "replay.ship" for d in deps))
+    assert reaches == [] and users == ["replay.cli"]
