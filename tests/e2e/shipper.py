@@ -47,7 +47,7 @@ class ShipperProcess:
     def __init__(self, env: dict, url: str, server_key: str, state: Path, log: Path, *files: str):
         self.env = {**env, "REPLAY_SERVER_KEY": server_key}
         self.args = [str(BIN / "replay"), "logs", "ship", *files, "--url", url, "--state", str(state),
-                     "--batch-wait", "0.2", "--rotate-wait", "1", "--max-backoff", "1"]
+                     "--batch-wait", "0.2", "--rotate-wait", "3", "--max-backoff", "1"]
         self.log = log
         self.proc: subprocess.Popen | None = None
 

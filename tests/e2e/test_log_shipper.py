@@ -91,7 +91,7 @@ def test_rotation_by_rename_mid_stream_loses_and_repeats_nothing(logs, project):
     write_lines(access, range(100))
     os.rename(access.path, str(access.path) + ".1")  # logrotate: rename, create
     access.path.touch()
-    time.sleep(0.6)  # the shipper sees the new file (rotate wait 1 s)...
+    time.sleep(0.6)  # the shipper sees the new file (rotate wait 3 s: room for a slow machine)...
     write_lines(access, range(100, 150))  # ...and nginx writes on to the renamed one until it reopens
     access.reopen()
     write_lines(access, range(150, 250))
