@@ -51,7 +51,8 @@ def list_sessions():
             user=args.get("user") or None, project=args.get("project") or None, errors=args.get("errors") or None,
             since_ms=since_ms, until_ms=until_ms, limit=_limit(),
             cursor=args.get("cursor") or None, release=args.get("release") or None,
-            frustration=args.get("frustration") or None, q=args.get("q") or None, cause=args.get("cause") or None)
+            frustration=args.get("frustration") or None, q=args.get("q") or None, cause=args.get("cause") or None,
+            environment=args.get("environment") or None)
     except ValueError as exc:
         raise ApiError(400, "invalid_parameter", str(exc)) from None
     for item in page.sessions:

@@ -208,6 +208,10 @@ class RedisKeys:
         """Sessions that ran this release (the snippet's `release`)."""
         return f"{self.prefix}idx:release:{release}"
 
+    def by_environment(self, environment: str) -> str:
+        """Sessions whose last environment was this one (the snippet's `environment`)."""
+        return f"{self.prefix}idx:environment:{environment}"
+
     def with_frustration(self, kind: str) -> str:
         """Sessions with a rage click, a dead click or a retried call (kind: rage, dead, retry)."""
         return f"{self.prefix}idx:frustration:{kind}"

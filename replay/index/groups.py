@@ -78,10 +78,12 @@ for _, item in ipairs(cjson.decode(ARGV[4])) do
     if n.call then redis.call('HSET', C, session, n.call) else redis.call('HDEL', C, session) end
     -- A session's calls only ever add up, so the group's first and last are a running min and max.
     local first, last = tonumber(redis.call('HGET', G, 'first_ms')), tonumber(redis.call('HGET', G, 'last_ms'))
-    if not first or n.first_ms < first then first = n.first_ms end
+    -- The release of the session with the group's first call: where the failure was first seen.
+    local first_release = redis.call('HGET', G, 'first_release') or ''
+    if not first or n.first_ms < first then first, first_release = n.first_ms, new.release or '' end
     if not last or n.last_ms > last then last = n.last_ms end
     redis.call('HSET', G, 'project', new.project or '', 'method', n.method, 'host', n.host, 'route', n.route,
-               'status', n.status, 'sign', n.sign, 'first_ms', first, 'last_ms', last)
+               'status', n.status, 'sign', n.sign, 'first_ms', first, 'last_ms', last, 'first_release', first_release)
     for _, L in ipairs(lists) do redis.call('ZADD', L, last, gid) end
   else
     redis.call('ZREM', S, session)
@@ -116,6 +118,8 @@ def _contribution(manifest: dict) -> dict:
         out["user"] = user
     if manifest.get("releases"):
         out["releases"] = list(manifest["releases"])
+    if manifest.get("release"):
+        out["release"] = manifest["release"]
     return out
 
 
@@ -173,7 +177,7 @@ def _describe(gid: str, fields: dict, sessions: int, users: int, hours: list[int
         "route": text["route"], "status": int(text["status"]), "count": int(text["count"]),
         "sign": sign, "sign_label": sign_label(int(text["status"]), sign),
         "releases": [{"release": r, "sessions": n} for r, n in seen_in[:MAX_GROUP_RELEASES]],
-        "release_count": len(seen_in),
+        "release_count": len(seen_in), "first_release": text.get("first_release") or None,
         "sessions": sessions, "users": users,
         "causes": _by_count(causes), "upstreams": _by_count(upstreams, MAX_GROUP_UPSTREAMS),
         "upstream_count": len(upstreams),

@@ -22,6 +22,9 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     lists = [keys.by_time(), keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
     if project:
         lists.append(keys.by_project(project))
+    if summary.get("environment"):
+        lists.append(keys.by_environment(summary["environment"]))
+    lists += [keys.by_release(r) for r in summary.get("releases") or []]
     user = (summary.get("user") or {}).get("id")
     if user:
         lists.append(keys.by_user(user))

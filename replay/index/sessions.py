@@ -115,6 +115,11 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
         pipe.sadd(keys.failed_routes(), route)
     for release in s["releases"]:
         pipe.zadd(keys.by_release(release), {session: score})
+    old_environment = (previous or {}).get("environment")
+    if old_environment and old_environment != s["environment"]:
+        pipe.zrem(keys.by_environment(old_environment), session)
+    if s["environment"]:
+        pipe.zadd(keys.by_environment(s["environment"]), {session: score})
     for kind, count in s["frustration"].items():
         if count:
             pipe.zadd(keys.with_frustration(kind), {session: score})
@@ -222,11 +227,12 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
                user: str | None = None, project: str | None = None, errors: str | None = None,
                since_ms: int | None = None, until_ms: int | None = None, limit: int = 50,
                cursor: str | None = None, release: str | None = None, frustration: str | None = None,
-               q: str | None = None, cause: str | None = None) -> Page:
+               q: str | None = None, cause: str | None = None, environment: str | None = None) -> Page:
     """One page of the sessions matching every given filter, newest first (by start time, then id).
 
     status: '502', '5xx' or 'error' (no response); url: a failed call's URL or folded route contains it;
-    errors: 'console', 'exception' or 'any'; release: exactly a release the session ran; frustration:
+    errors: 'console', 'exception' or 'any'; release: exactly a release the session ran; environment: exactly
+    the environment it ran in (its last); frustration:
     'rage', 'dead' or 'retry'; q: words (URLs, user id and traits, console and error text) that must all
     be among the session's search terms; cause: a cause code of DESIGN (or 'unconfirmed') that one of the
     session's failed calls has (replay/index/causes.py); cursor: a previous page's next_cursor. ValueError for a filter
@@ -246,6 +252,8 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
         filters.append([keys.by_project(project)])
     if release:
         filters.append([keys.by_release(release.strip())])
+    if environment:
+        filters.append([keys.by_environment(environment.strip())])
     if frustration:
         filters.append([keys.with_frustration(parse_frustration(frustration))])
     if cause:

@@ -24,7 +24,7 @@ from replay.core.urls import split
 bp = Blueprint("pages", __name__)
 
 # The sessions list's filters (query string names, as in GET /api/sessions), and its page size.
-LIST_FILTERS = ("q", "status", "cause", "url", "user", "errors", "frustration", "release", "project", "since", "until")
+LIST_FILTERS = ("q", "status", "cause", "url", "user", "errors", "frustration", "release", "environment", "project", "since", "until")
 LIST_PARAMS = (*LIST_FILTERS, "cursor")
 LIST_PAGE_SIZE = 50
 # The failed-calls page's filters (as in GET /api/failures), and how many groups it lists.
@@ -139,7 +139,7 @@ def home():
             user=filters["user"] or None, project=filters["project"] or None, errors=filters["errors"] or None,
             since_ms=since_ms, until_ms=until_ms, limit=LIST_PAGE_SIZE, cursor=cursor or None,
             release=filters["release"] or None, frustration=filters["frustration"] or None, q=filters["q"] or None,
-            cause=filters["cause"] or None)
+            cause=filters["cause"] or None, environment=filters["environment"] or None)
         error = None
     except ValueError as exc:
         page, error = index.Page([], None), str(exc)

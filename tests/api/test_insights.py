@@ -85,6 +85,28 @@ def test_release_reaches_the_list_the_filter_and_the_failure_groups(client, toke
     assert (s["release"], s["environment"], s["releases"]) == ("2.4.1", "production", ["2.4.1"])
     [group] = [g for g in get(client, "/api/failures", token).get_json()["groups"] if g["status"] == 502]
     assert group["releases"] == [{"release": "2.4.1", "sessions": 1}] and group["count"] == 2
+    assert group["first_release"] == "2.4.1"
+
+
+def test_a_failure_group_names_the_release_it_was_first_seen_in(app, client, token, project_key, sessions):
+    # 2.5.0 fails the same way later, and an earlier 2.4.0 session is flushed last: the first call decides.
+    record(app, project_key, "sess_later_00000000004", [net(502, ORIGIN + "/api/orders/18", T0 + 900, method="POST")],
+           release="2.5.0")
+    [group] = [g for g in get(client, "/api/failures", token).get_json()["groups"] if g["status"] == 502]
+    assert group["first_release"] == "2.4.1"
+    assert {r["release"]: r["sessions"] for r in group["releases"]} == {"2.4.1": 1, "2.5.0": 1}
+    record(app, project_key, "sess_early_00000000005", [net(502, ORIGIN + "/api/orders/3", T0 + 10, method="POST")],
+           release="2.4.0")
+    [group] = [g for g in get(client, "/api/failures", token).get_json()["groups"] if g["status"] == 502]
+    assert group["first_release"] == "2.4.0" and group["count"] == 4
+
+
+def test_environment_is_listed_and_filtered(client, viewer, token, sessions):
+    assert found(client, token, "environment=production") == [sessions["rage"]]
+    assert found(client, token, "environment=staging") == []
+    html = viewer.get("/?environment=production").get_data(as_text=True)
+    assert f'data-session="{sessions["rage"]}"' in html and f'data-session="{sessions["dead"]}"' not in html
+    assert 'class="env" href="/?environment=production"' in html
 
 
 @pytest.mark.parametrize("q, who", [
