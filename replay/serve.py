@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -36,6 +38,29 @@ def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> i
 
 
 def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
+    # Before prometheus_client is imported anywhere (it picks its value store then): every worker's metrics go
+    # to files there, and a scrape of any worker sums them.
+    metrics_dir = _fresh_metrics_dir(settings)
+    try:
+        return _run_gunicorn_with(settings, host, port, metrics_dir)
+    finally:
+        if not settings.METRICS_DIR:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fresh_metrics_dir(settings: Settings) -> str:
+    """METRICS_DIR emptied, or a new temporary folder; set as PROMETHEUS_MULTIPROC_DIR for the workers."""
+    if settings.METRICS_DIR:
+        path = Path(settings.METRICS_DIR)
+        shutil.rmtree(path, ignore_errors=True)  # a previous run's counters would be summed with ours
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="replay-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+def _run_gunicorn_with(settings: Settings, host: str, port: int, metrics_dir: str) -> int:
     # Patched before gunicorn (which imports ssl) and everything else is imported, so nothing keeps
     # an unpatched socket or ssl module; the workers it forks inherit the patched modules.
     from gevent import monkey
@@ -49,6 +74,12 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
     syslog_sock = syslog_listener.bind(settings)
     if syslog_sock is not None:
         print(f"replay: listening for nginx syslog on udp {settings.SYSLOG_ADDR}", flush=True)
+
+    def child_exit(server, worker):
+        # A dead worker's open-socket gauge no longer counts (its counters still do).
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, metrics_dir)
 
     def post_worker_init(worker):
         from replay.core import logs
@@ -72,7 +103,12 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         # Several servers may run on one host (tests, the embedded default): no shared control socket.
         "control_socket_disable": True,
         "post_worker_init": post_worker_init,
+        "child_exit": child_exit,
     }
+    if settings.LOG_FORMAT == "json":
+        from replay.core import logs
+
+        options["logconfig_dict"] = logs.gunicorn_config()
 
     class Application(BaseApplication):
         def load_config(self):
