@@ -11,6 +11,7 @@ REPLAY_REDIS_URL, and restarts whichever of the three dies.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import signal
@@ -29,9 +30,22 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # A child that exits this soon after starting, this many times in a row, is not restarted again.
 QUICK_EXIT_S, GIVE_UP_AFTER = 5.0, 3
 CHECK_EVERY_S = 0.5
+log = logging.getLogger(__name__)
+
+
+def _say(settings: Settings, text: str, problem: bool = False) -> None:
+    """A line for whoever runs the service: printed, or under LOG_FORMAT json a log line like every other."""
+    if settings.LOG_FORMAT == "json":
+        log.log(logging.WARNING if problem else logging.INFO, text)
+    else:
+        print(f"replay: {text}", file=sys.stderr if problem else sys.stdout, flush=True)
 
 
 def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> int:
+    if settings.LOG_FORMAT == "json":
+        from replay.core import logs
+
+        logs.configure(fmt="json")
     if settings.embedded_redis:
         return _run_embedded(settings, host, port, with_worker)
     return _run_gunicorn(settings, host, port)
@@ -73,7 +87,8 @@ def _run_gunicorn_with(settings: Settings, host: str, port: int, metrics_dir: st
     # Bound here, once, and read by every worker (replay/ingest/syslog_listener.py says why).
     syslog_sock = syslog_listener.bind(settings)
     if syslog_sock is not None:
-        print(f"replay: listening for nginx syslog on udp {settings.SYSLOG_ADDR}", flush=True)
+        if settings.LOG_FORMAT != "json":  # as JSON, the listener's own log line says it
+            _say(settings, f"listening for nginx syslog on udp {settings.SYSLOG_ADDR}")
 
     def child_exit(server, worker):
         # A dead worker's open-socket gauge no longer counts (its counters still do).
@@ -158,14 +173,13 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"replay: serving http://{host}:{port}/  (data in {data}, embedded Redis at {embedded_redis.url(settings)})",
-          flush=True)
+    _say(settings, f"serving http://{host}:{port}/  (data in {data}, embedded Redis at {embedded_redis.url(settings)})")
     try:
         while not stopping:
             stopping = stop_requested.wait(CHECK_EVERY_S)
             if redis.poll() is not None and not stopping:
                 # Its AOF holds every acked batch; the children reconnect to the same socket.
-                print(f"replay: redis-server exited with {redis.returncode}; restarting", file=sys.stderr, flush=True)
+                _say(settings, f"redis-server exited with {redis.returncode}; restarting", problem=True)
                 time.sleep(RESTART_DELAY_S)
                 redis = embedded_redis.start(settings)
             for name, proc in list(children.items()):
@@ -174,11 +188,10 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
                 # One that cannot even start (its port is taken, say) would only fail again: give up.
                 quick_exits[name] = quick_exits[name] + 1 if time.monotonic() - started[name] < QUICK_EXIT_S else 0
                 if quick_exits[name] >= GIVE_UP_AFTER:
-                    print(f"replay: {name} keeps exiting at start (code {proc.returncode}); stopping", file=sys.stderr,
-                          flush=True)
+                    _say(settings, f"{name} keeps exiting at start (code {proc.returncode}); stopping", problem=True)
                     stopping, code = True, 1
                     break
-                print(f"replay: {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
+                _say(settings, f"{name} exited with {proc.returncode}; restarting", problem=True)
                 time.sleep(RESTART_DELAY_S)
                 children[name] = spawn(name)
                 started[name] = time.monotonic()

@@ -102,9 +102,10 @@ def status_lines(report: Report) -> list[str]:
     lines = [f"replay: {head}"]
     for name in ("redis", "storage", "queue"):
         c = report.checks[name]
-        lines.append(f"  {name:<19}{'ok' if c['ok'] else 'FAILED (' + c.get('error', '?') + ')'}")
+        lines.append(f"  {name:<20}{'ok' if c['ok'] else 'FAILED (' + c.get('error', '?') + ')'}")
     queue = report.checks["queue"]
     for key, label, unit in STATUS_ROWS:
         if key in queue:
-            lines.append(f"  {label:<19}{queue[key]}{unit}")
+            shown = f"{queue[key]:.1f}" if isinstance(queue[key], float) else queue[key]
+            lines.append(f"  {label:<20}{shown}{unit}")
     return lines

@@ -60,12 +60,12 @@ def configure(level: int = logging.INFO, fmt: str | None = None) -> None:
 
 
 def gunicorn_config() -> dict:
-    """gunicorn's logconfig_dict: its error log (boot, worker start and exit) as JSON lines on stderr."""
+    """gunicorn's logconfig_dict: its error log (boot, worker start and exit) and ours as JSON lines on stderr."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
         "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
-        "root": {"level": "INFO", "handlers": []},
+        "root": {"level": "INFO", "handlers": ["stderr"]},
     }
