@@ -62,7 +62,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     app.after_request(security.nosniff)
     app.before_request(no_deflate.refuse_compression)
     sock.init_app(app)
-    for module in (health, ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page, share_routes, export):
+    for module in (health, ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page,
+                   share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

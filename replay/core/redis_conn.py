@@ -6,7 +6,7 @@ for this process.
 """
 from __future__ import annotations
 
-from redis import BlockingConnectionPool, ConnectionPool, Redis
+from redis import BlockingConnectionPool, Redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
@@ -38,4 +38,6 @@ def probe_client(redis: Redis, timeout_s: float) -> Redis:
     pool = redis.connection_pool
     kwargs = dict(pool.connection_kwargs, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
                   retry=Retry(NoBackoff(), 0), retry_on_error=[], health_check_interval=0)
-    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, max_connections=4, **kwargs))
+    # A few connections, waited for (not refused) when probes and scrapes come at once.
+    return Redis(connection_pool=BlockingConnectionPool(connection_class=pool.connection_class, max_connections=8,
+                                                        timeout=timeout_s, **kwargs))

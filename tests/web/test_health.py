@@ -169,3 +169,19 @@ def test_metrics_show_the_workers_flushes_and_the_backlog(app, client, recorded,
     assert value(samples, "replay_worker_storage_errors_total") == 1
     assert value(samples, "replay_flush_duration_seconds_bucket", le="0.25") == value(
         samples, "replay_flush_duration_seconds_bucket", le="0.1")  # the 0.3 s flush lands above 0.25
+
+
+def test_metrics_count_proxy_log_lines_accepted_and_rejected(app, client, project_key, token):
+    from replay.core import server_keys
+    from tests.ingest.test_proxy_logs import ACCESS
+
+    svc = app.extensions["replay"]
+    key = server_keys.issue(svc.redis, svc.keys, project_key)
+    before = scrape(client, token)
+    body = ACCESS + "not a log line\n"
+    r = client.post("/ingest/logs", data=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200 and r.json["rejected"] == 1
+    after = scrape(client, token)
+    for outcome in ("accepted", "rejected"):
+        assert value(after, "replay_proxy_log_lines_total", via="http", outcome=outcome) - value(
+            before, "replay_proxy_log_lines_total", via="http", outcome=outcome) == r.json[outcome]
