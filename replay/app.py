@@ -23,7 +23,7 @@ from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
 from replay.viewer import export, pages, session_view, settings_page, share_routes
-from replay.web import assets, errors, no_deflate, security
+from replay.web import assets, errors, health, no_deflate, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
 from replay.web.services import EXTENSION, Services
@@ -45,6 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
     proxy_logs = app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)
     app.extensions[server_routes.EXTENSION] = ServerEvents(settings, redis, keys, proxy_logs.server_keys)
+    app.extensions[health.EXTENSION] = health.HealthState(redis, settings)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),
         SESSION_COOKIE_HTTPONLY=True,
@@ -61,7 +62,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     app.after_request(security.nosniff)
     app.before_request(no_deflate.refuse_compression)
     sock.init_app(app)
-    for module in (ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page, share_routes, export):
+    for module in (health, ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page,
+                   share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

@@ -41,6 +41,21 @@ def cmd_reindex(args, settings) -> int:
     return 0
 
 
+def cmd_status(args, settings) -> int:
+    import json
+
+    from replay.core import health, redis_conn
+    from replay.core.keys import RedisKeys
+    from replay.storage.store import make_store
+
+    redis = redis_conn.probe_client(redis_conn.connect(settings), settings.READY_TIMEOUT_S)
+    report = health.check(redis, RedisKeys(settings.KEY_PREFIX), make_store(settings), settings)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else "\n".join(health.status_lines(report)))
+    for note in report.notes:
+        print(f"replay: {note}", file=sys.stderr)
+    return 0 if report.ready else 1
+
+
 def _when(ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(ms / 1000)) if ms else "-"
 
@@ -273,6 +288,9 @@ def parser() -> argparse.ArgumentParser:
     w.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     w.set_defaults(func=cmd_worker)
 
+    st = sub.add_parser("status", help="health and backlog: Redis, storage, queue, workers (exit 1 when not ready)")
+    st.add_argument("--json", action="store_true", help="the JSON /readyz answers")
+    st.set_defaults(func=cmd_status)
     r = sub.add_parser("reindex", help="rebuild the Redis index from object storage")
     r.set_defaults(func=cmd_reindex)
 

@@ -11,10 +11,13 @@ REPLAY_REDIS_URL, and restarts whichever of the three dies.
 from __future__ import annotations
 
 import gc
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,15 +30,51 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # A child that exits this soon after starting, this many times in a row, is not restarted again.
 QUICK_EXIT_S, GIVE_UP_AFTER = 5.0, 3
 CHECK_EVERY_S = 0.5
+log = logging.getLogger(__name__)
+
+
+def _say(settings: Settings, text: str, problem: bool = False) -> None:
+    """A line for whoever runs the service: printed, or under LOG_FORMAT json a log line like every other."""
+    if settings.LOG_FORMAT == "json":
+        log.log(logging.WARNING if problem else logging.INFO, text)
+    else:
+        print(f"replay: {text}", file=sys.stderr if problem else sys.stdout, flush=True)
 
 
 def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> int:
+    if settings.LOG_FORMAT == "json":
+        from replay.core import logs
+
+        logs.configure(fmt="json")
     if settings.embedded_redis:
         return _run_embedded(settings, host, port, with_worker)
     return _run_gunicorn(settings, host, port)
 
 
 def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
+    # Before prometheus_client is imported anywhere (it picks its value store then): every worker's metrics go
+    # to files there, and a scrape of any worker sums them.
+    metrics_dir = _fresh_metrics_dir(settings)
+    try:
+        return _run_gunicorn_with(settings, host, port, metrics_dir)
+    finally:
+        if not settings.METRICS_DIR:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _fresh_metrics_dir(settings: Settings) -> str:
+    """METRICS_DIR emptied, or a new temporary folder; set as PROMETHEUS_MULTIPROC_DIR for the workers."""
+    if settings.METRICS_DIR:
+        path = Path(settings.METRICS_DIR)
+        shutil.rmtree(path, ignore_errors=True)  # a previous run's counters would be summed with ours
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        path = Path(tempfile.mkdtemp(prefix="replay-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return str(path)
+
+
+def _run_gunicorn_with(settings: Settings, host: str, port: int, metrics_dir: str) -> int:
     # Patched before gunicorn (which imports ssl) and everything else is imported, so nothing keeps
     # an unpatched socket or ssl module; the workers it forks inherit the patched modules.
     from gevent import monkey
@@ -48,7 +87,14 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
     # Bound here, once, and read by every worker (replay/ingest/syslog_listener.py says why).
     syslog_sock = syslog_listener.bind(settings)
     if syslog_sock is not None:
-        print(f"replay: listening for nginx syslog on udp {settings.SYSLOG_ADDR}", flush=True)
+        if settings.LOG_FORMAT != "json":  # as JSON, the listener's own log line says it
+            _say(settings, f"listening for nginx syslog on udp {settings.SYSLOG_ADDR}")
+
+    def child_exit(server, worker):
+        # A dead worker's open-socket gauge no longer counts (its counters still do).
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, metrics_dir)
 
     def post_worker_init(worker):
         from replay.core import logs
@@ -72,7 +118,12 @@ def _run_gunicorn(settings: Settings, host: str, port: int) -> int:
         # Several servers may run on one host (tests, the embedded default): no shared control socket.
         "control_socket_disable": True,
         "post_worker_init": post_worker_init,
+        "child_exit": child_exit,
     }
+    if settings.LOG_FORMAT == "json":
+        from replay.core import logs
+
+        options["logconfig_dict"] = logs.gunicorn_config()
 
     class Application(BaseApplication):
         def load_config(self):
@@ -122,14 +173,13 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"replay: serving http://{host}:{port}/  (data in {data}, embedded Redis at {embedded_redis.url(settings)})",
-          flush=True)
+    _say(settings, f"serving http://{host}:{port}/  (data in {data}, embedded Redis at {embedded_redis.url(settings)})")
     try:
         while not stopping:
             stopping = stop_requested.wait(CHECK_EVERY_S)
             if redis.poll() is not None and not stopping:
                 # Its AOF holds every acked batch; the children reconnect to the same socket.
-                print(f"replay: redis-server exited with {redis.returncode}; restarting", file=sys.stderr, flush=True)
+                _say(settings, f"redis-server exited with {redis.returncode}; restarting", problem=True)
                 time.sleep(RESTART_DELAY_S)
                 redis = embedded_redis.start(settings)
             for name, proc in list(children.items()):
@@ -138,11 +188,10 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
                 # One that cannot even start (its port is taken, say) would only fail again: give up.
                 quick_exits[name] = quick_exits[name] + 1 if time.monotonic() - started[name] < QUICK_EXIT_S else 0
                 if quick_exits[name] >= GIVE_UP_AFTER:
-                    print(f"replay: {name} keeps exiting at start (code {proc.returncode}); stopping", file=sys.stderr,
-                          flush=True)
+                    _say(settings, f"{name} keeps exiting at start (code {proc.returncode}); stopping", problem=True)
                     stopping, code = True, 1
                     break
-                print(f"replay: {name} exited with {proc.returncode}; restarting", file=sys.stderr, flush=True)
+                _say(settings, f"{name} exited with {proc.returncode}; restarting", problem=True)
                 time.sleep(RESTART_DELAY_S)
                 children[name] = spawn(name)
                 started[name] = time.monotonic()

@@ -7,11 +7,13 @@ and the retried job writes the same keys and skips what the manifest covers.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import replace
 
 from redis.exceptions import RedisError
 
+from replay.core import worker_stats
 from replay.core.keys import ID_PATTERN, segment_key
 from replay.core.records import Record
 from replay.ingest import flush as schedule
@@ -21,6 +23,7 @@ from replay.storage import manifest as mf
 from replay.core import body_capture
 from replay.core.events import scrub
 from replay.core.redact import mask_query
+from replay.storage.store import StorageError
 from replay.storage.recording import encode_segment, load_manifest, save_manifest, segment_span
 from worker.context import Context, current
 from worker.cause_index import index_session_causes
@@ -80,14 +83,18 @@ def flush_session(session_id: str) -> dict:
         # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.
         request_flush(ctx.redis, ctx.keys, session_id, LOCKED_RETRY_MS)
         return {"session": session_id, "locked": True}
+    started = time.perf_counter()
     try:
         with lock.kept_alive():
             result = flush(ctx, session_id, lock)
     except Exception as exc:
+        worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=False,
+                                  storage_error=isinstance(exc, StorageError))
         _retry_later(ctx, session_id, exc)
         raise
     finally:
         _release(lock)
+    worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=True)
     schedule.succeeded(ctx.redis, ctx.keys, session_id)
     return result
 

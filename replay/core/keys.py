@@ -171,6 +171,10 @@ class RedisKeys:
     def flush_lock(self, session: str) -> str:
         return f"{self.prefix}flushlock:{session}"
 
+    def worker_stats(self) -> str:
+        """Hash: what every `replay worker` counted (flushes, their durations, storage errors); read by /metrics."""
+        return f"{self.prefix}stats:worker"
+
     # Index (rebuildable from object storage by `replay reindex`).
     def session(self, session: str) -> str:
         """JSON summary of one session, as listed by the API."""

@@ -7,7 +7,7 @@ for this process.
 from __future__ import annotations
 
 from redis import BlockingConnectionPool, Redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
 
@@ -30,3 +30,14 @@ def connect(settings: Settings) -> Redis:
         health_check_interval=30, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
         retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError])
     return Redis(connection_pool=pool)
+
+
+def probe_client(redis: Redis, timeout_s: float) -> Redis:
+    """A client to the same server that gives up after `timeout_s` and never retries: a health probe says
+    "unreachable" within its own deadline instead of waiting out the request client's retries."""
+    pool = redis.connection_pool
+    kwargs = dict(pool.connection_kwargs, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                  retry=Retry(NoBackoff(), 0), retry_on_error=[], health_check_interval=0)
+    # A few connections, waited for (not refused) when probes and scrapes come at once.
+    return Redis(connection_pool=BlockingConnectionPool(connection_class=pool.connection_class, max_connections=8,
+                                                        timeout=timeout_s, **kwargs))

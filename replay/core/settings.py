@@ -168,6 +168,20 @@ class Settings:
     SERVER_EVENT_MAX_PER_SESSION: int = 500
     SERVER_EVENT_MAX_PER_ROUTE: int = 100
 
+    # The service's own health (GET /readyz, `replay status`): not ready when the oldest queued flush job has
+    # waited, or the most overdue flush is late, longer than these; each probe waits this long for an answer.
+    READY_MAX_JOB_AGE_S: float = 120.0
+    READY_MAX_FLUSH_LAG_S: float = 120.0
+    READY_TIMEOUT_S: float = 2.0
+    # GET /metrics answers an API token (Authorization: Bearer) or clients in these networks
+    # (comma-separated CIDRs, "127.0.0.1/32,10.0.0.0/8"); empty: tokens only.
+    METRICS_ALLOW: str = ""
+    # Where `replay serve`'s gunicorn workers keep their Prometheus values (emptied at start); empty: a new
+    # temporary folder per start.
+    METRICS_DIR: str = ""
+    # Log lines as text, or "json": one JSON object per line (time, level, logger, message and extra fields).
+    LOG_FORMAT: str = "text"
+
     # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"
     # Prefix of every Redis key; tests isolate themselves with it.

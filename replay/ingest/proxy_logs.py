@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from redis import Redis
 
+from replay.core import metrics
 from replay.core.keys import RedisKeys
 from replay.core.proxy_logs.access_log import route_of
 from replay.core.proxy_logs.lines import LineError, parse_line
@@ -102,6 +103,7 @@ class ProxyLogs:
         batch, outcome = _Batch(), Outcome()
         self._file(batch, project, lines, via, source, outcome)
         batch.write(self.redis, self.keys, self.settings.PROXY_JOIN_DELAY_MS)
+        metrics.proxy_lines(via, outcome.accepted, outcome.rejected)
         return outcome
 
     def store_datagrams(self, datagrams: list[tuple[bytes, str | None]]) -> DatagramCounts:
@@ -126,6 +128,7 @@ class ProxyLogs:
         batch.count(self.keys.proxy_dropped(), "unknown_tag", counts.unknown_tag)
         batch.count(self.keys.proxy_dropped(), "not_syslog", counts.not_syslog)
         batch.write(self.redis, self.keys, self.settings.PROXY_JOIN_DELAY_MS)
+        metrics.proxy_lines("syslog", counts.accepted, counts.rejected + counts.unknown_tag + counts.not_syslog)
         return counts
 
     def _file(self, batch: _Batch, project: str, lines: list[str], via: str, source: str | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from flask import Blueprint, Response, current_app, g, request
 from redis.exceptions import RedisError
@@ -17,7 +18,7 @@ from simple_websocket import ConnectionClosed
 from werkzeug.exceptions import HTTPException
 from wsproto.utilities import LocalProtocolError
 
-from replay.core import wire
+from replay.core import metrics, wire
 from replay.ingest.protocol import ProtocolError
 from replay.ingest.service import Connection, Ingest
 from replay.ingest.sockets import SocketCaps
@@ -61,7 +62,9 @@ def ingest_ws(ws):
     ip = request.remote_addr or ""
     refused = caps.open(ip)
     if refused:
+        metrics.refused("too_many_connections")
         return _close(ws, "too_many_connections", refused, wire.CLOSE_TRY_AGAIN)
+    metrics.OPEN_SOCKETS.inc()
     conn = Connection(origin=request.headers.get("Origin"))
     project = None
     try:
@@ -76,24 +79,31 @@ def ingest_ws(ws):
                     return _close(ws, "hello_timeout", "no hello in time", wire.CLOSE_TIMEOUT)
                 return _close(ws, "idle_timeout", "nothing sent for a while; reconnect when there is",
                               wire.CLOSE_TIMEOUT)
+            arrived = time.perf_counter()
             reply = ingest.receive(conn, data)
             if project is None and conn.project is not None:
                 refused = caps.join_project(conn.project.key)
                 if refused:
+                    metrics.refused("too_many_connections")
                     return _close(ws, "too_many_connections", refused, wire.CLOSE_TRY_AGAIN)
                 project = conn.project.key
             ws.send(json.dumps(reply, separators=(",", ":")))
+            if reply["type"] == "ack":
+                metrics.ACK_SECONDS.labels("ws").observe(time.perf_counter() - arrived)
     except (ConnectionClosed, OSError):
         pass  # the client went away (a reset connection is an OSError from the socket)
     except ProtocolError as exc:
+        metrics.refused(exc.code)
         _close(ws, exc.code, exc.message, exc.close_code)
     except RedisError as exc:
+        metrics.refused("unavailable")
         log.warning("ingest socket closed: Redis unavailable (%s)", exc)
         _close(ws, "unavailable", "the collector cannot store right now; retry", wire.CLOSE_SERVER_ERROR)
     except Exception:
         log.exception("ingest socket failed")
         _close(ws, "internal_error", "the collector failed to handle this message", wire.CLOSE_SERVER_ERROR)
     finally:
+        metrics.OPEN_SOCKETS.dec()
         caps.close(ip, project)
         _closed(ingest, conn)
 
@@ -139,12 +149,16 @@ def ingest_batch_preflight():
 def ingest_batch():
     origin = request.headers.get("Origin")
     readable = False
+    arrived = time.perf_counter()
     try:
         result = ingest_service().http_batch(origin, request.get_data(cache=False))
         body, status, readable = {"ok": True, **result}, 200, True
+        metrics.ACK_SECONDS.labels("http").observe(time.perf_counter() - arrived)
     except ProtocolError as exc:
+        metrics.refused(exc.code)
         body, status, readable = {"error": {"code": exc.code, "message": exc.message}}, exc.http_status, exc.admitted
     except RedisError as exc:
+        metrics.refused("unavailable")
         log.warning("ingest batch refused: Redis unavailable (%s)", exc)
         body, status = {"error": {"code": "unavailable", "message": "the collector cannot store right now; retry"}}, 503
     response = Response(json.dumps(body), status=status, mimetype="application/json")

@@ -14,7 +14,7 @@ from typing import Callable
 
 from redis import Redis
 
-from replay.core import body_capture
+from replay.core import body_capture, metrics
 from replay.core.accounts import Accounts, Project
 from replay.core.keys import RedisKeys
 from replay.core.refusals import Refusals
@@ -97,12 +97,17 @@ class Ingest:
 
     def batch(self, conn: Connection, msg: dict, text: bytes | None = None) -> dict:
         """`text`: the message as it came; stored as it is unless an event time had to be reset."""
-        batch = parse_batch(msg, self.settings)
+        try:
+            batch = parse_batch(msg, self.settings)
+        except ProtocolError:
+            metrics.batch("refused", _event_count(msg))
+            raise
         h = conn.hello
         now = _now_ms()
         as_sent = text if text is not None and not self._clamp(batch.events, now) else None
         result = self.buffer.append(h.session, h.window, batch.seq, batch.events, now, h.url,
                                     project=conn.project.key, batch_json=as_sent)
+        metrics.batch("refused" if result.limited else "acked" if result.stored else "duplicate", len(batch.events))
         _check(result)
         conn.stored += result.stored
         return {"type": "ack", "seq": batch.seq, "acked": result.acked}
@@ -128,6 +133,8 @@ class Ingest:
             self.buffer.append(hello.session, hello.window, batch.seq, batch.events, now,
                                hello.url, project=project.key, idle=True, client=pipe)
         results = [Buffer.result(reply) for reply in pipe.execute()]
+        for batch, r in zip(batches, results):
+            metrics.batch("refused" if r.limited else "acked" if r.stored else "duplicate", len(batch.events))
         # What was stored before a refusal stays stored; the refusal is the answer, so the client resends the rest.
         refused = next((r for r in results if r.limited), None)
         if refused is not None:
@@ -196,6 +203,11 @@ class Ingest:
 def _check(result: AppendResult) -> None:
     if result.limited:
         raise ProtocolError("rate_limited", f"too many batches for this {result.limited}; slow down and retry")
+
+
+def _event_count(msg: dict) -> int:
+    events = msg.get("events")
+    return len(events) if isinstance(events, list) else 0
 
 
 def _digest(secret: str) -> str:

@@ -7,6 +7,9 @@ from flask import Flask, jsonify
 from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import HTTPException
 
+from replay.core import metrics
+from replay.storage.store import StorageError
+
 log = logging.getLogger(__name__)
 
 
@@ -33,6 +36,8 @@ def handle(exc: Exception):
     if isinstance(exc, ParseException):
         # gunicorn parses a chunked body as the view reads it: a malformed one is the client's error.
         return error_response(400, "bad_request", f"the request body cannot be read: {str(exc)[:200]}")
+    if isinstance(exc, StorageError):
+        metrics.STORAGE_ERRORS.inc()
     log.exception("unhandled error")
     return error_response(500, "internal_error", "the server failed to handle this request")
 
