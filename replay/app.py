@@ -23,7 +23,7 @@ from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
 from replay.viewer import export, pages, session_view, settings_page, share_routes
-from replay.web import assets, errors, health, no_deflate, security
+from replay.web import assets, bounded_deflate, errors, health, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
 from replay.web.services import EXTENSION, Services
@@ -60,7 +60,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.TRUSTED_PROXIES, x_proto=0)
     errors.init_app(app)
     app.after_request(security.nosniff)
-    app.before_request(no_deflate.refuse_compression)
+    bounded_deflate.install(settings.MAX_MESSAGE_BYTES)
     sock.init_app(app)
     for module in (health, ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page,
                    share_routes, export):

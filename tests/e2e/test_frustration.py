@@ -102,7 +102,7 @@ def test_rage_clicks_retries_and_search_from_the_list_to_the_viewer(browser, che
     row = page.locator(f"table.sessions tbody tr[data-session='{session_id}']")
     assert row.locator("td.frustration .fr-rage").inner_text() == "rage 1"
     assert row.locator("td.frustration .fr-dead").inner_text() == "dead 1"
-    assert row.locator("td.release").inner_text() == RELEASE
+    assert row.locator("td.release").inner_text().split() == [RELEASE, "e2e"]  # the release, and its environment
     assert row.locator("td.endpoint").inner_text() == "POST /api/pay"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sessions-frustration.png"), full_page=True)
@@ -129,6 +129,7 @@ def test_rage_clicks_retries_and_search_from_the_list_to_the_viewer(browser, che
     group.locator("td.call a").click()
     page.wait_for_selector("p.group-facts")
     assert f"seen in release {RELEASE} (1)" in page.locator("p.group-facts").first.inner_text()
+    assert page.locator("p.group-facts .first-release").inner_text() == RELEASE  # where the failure was first seen
     assert "refused or dropped" in page.locator("p.group-facts.sign").inner_text()
     page.screenshot(path=str(ARTIFACTS / "failure-group-1024.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})

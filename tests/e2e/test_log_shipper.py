@@ -50,7 +50,12 @@ def expected(numbers) -> list[str]:
 def arrived(project, numbers, timeout_s=30.0):
     """All these lines arrived, none twice: waits for the count, then checks that it stays."""
     want = expected(numbers)
-    poll(lambda: len(request_ids(project)) >= len(want), timeout_s)
+    try:
+        poll(lambda: len(request_ids(project)) >= len(want), timeout_s)
+    except AssertionError:
+        got = set(request_ids(project))
+        raise AssertionError(f"{len(got)} of {len(want)} lines arrived; missing "
+                             f"{sorted(set(want) - got)[:10]}...") from None
     time.sleep(1.0)  # a duplicate would be a later post: give it the time to come
     assert request_ids(project) == want
 
@@ -89,6 +94,7 @@ def test_rotation_by_rename_mid_stream_loses_and_repeats_nothing(logs, project):
     ship = logs["shipper"].start()
     access = logs["access"]
     write_lines(access, range(100))
+    ship.wait_for_log("appeared: reading it from its start")  # the shipper holds the file before it is renamed
     os.rename(access.path, str(access.path) + ".1")  # logrotate: rename, create
     access.path.touch()
     time.sleep(0.6)  # the shipper sees the new file (rotate wait 3 s: room for a slow machine)...

@@ -84,7 +84,10 @@ def test_the_page_lands_at_the_failing_call_with_its_details(browser, replay_ser
     # The timeline has a red marker for the call, orange for each error, blue for both page loads.
     assert page.locator("#timeline .marker.failed").count() == 1
     assert len(recorded["detail"]["errors"]) == 3  # two console.error calls and the page's TypeError
-    assert page.locator("#timeline .marker.error").count() == 3
+    # Errors closer than the stacking distance share one mark that says how many (the TypeError and the page's
+    # console.error come within milliseconds of each other, so whether they stack depends on the run).
+    marks = page.locator("#timeline .marker.error").evaluate_all("ms => ms.map(m => Number(m.textContent) || 1)")
+    assert sum(marks) == 3 and 2 <= len(marks) <= 3
     assert page.locator("#timeline .marker.page").count() == 2
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "replay-panels.png"))

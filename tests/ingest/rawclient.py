@@ -152,6 +152,7 @@ class RawWebSocket:
         self.buf = bytearray()
         self.result = WsResult()
         self.inflater = None  # permessage-deflate, when the server accepted it
+        self.last_compressed = False  # whether the last frame read came compressed (RSV1)
         key = base64.b64encode(os.urandom(16)).decode()
         default = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", key),
                    ("Sec-WebSocket-Version", "13")]
@@ -210,6 +211,7 @@ class RawWebSocket:
         self._need(at + n)
         payload = bytes(self.buf[at:at + n])
         del self.buf[:at + n]
+        self.last_compressed = bool(b0 & 0x40)
         if b0 & 0x40:
             if not b0 & 0x80:
                 raise ValueError("a fragmented compressed message from the server (this client reads whole ones)")

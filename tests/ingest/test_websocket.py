@@ -2,6 +2,8 @@
 import gzip
 import io
 import json
+import tracemalloc
+import zlib
 
 import pytest
 import websocket
@@ -105,19 +107,36 @@ def test_a_handshake_the_websocket_library_refuses_is_a_400(live_server, project
     assert json.loads(ws.result.handshake_body)["error"]["code"] == "invalid_handshake"
 
 
-@pytest.mark.parametrize("offer", ["permessage-deflate; client_max_window_bits",
-                                   "permessage-deflate; client_max_window_bits=x"])
-def test_compression_is_never_negotiated_and_a_deflate_bomb_costs_nothing(live_server, project_key, offer):
-    # The library inflated a compressed frame whole before the size cap saw it: 64 KB on the wire, 64 MB here.
+def deflated(text: str, compressor) -> bytes:
+    """One permessage-deflate message body (RFC 7692: a sync flush, its last four bytes dropped)."""
+    return (compressor.compress(text.encode()) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def test_compressed_messages_are_taken_and_a_deflate_bomb_is_refused_at_the_cap(live_server, project_key, app):
+    # wsproto inflated a compressed frame whole before the size cap saw it: 64 KB on the wire, 64 MB here.
     host, port = live_server.split(":")
-    ws = RawWebSocket(host, int(port), "/ingest/ws", [("Origin", ORIGIN), ("Sec-WebSocket-Extensions", offer)], 5)
-    assert ws.result.handshake_status == 101 and not ws.deflate
-    ws.send_raw(frame(OP_TEXT, hello(project_key).encode()))
-    assert json.loads(ws.reply()[1])["type"] == "ready"
-    ws.send_raw(frame(OP_TEXT, deflate_bomb(), rsv=4))
-    ws.drain()
+    ws = RawWebSocket(host, int(port), "/ingest/ws", [("Origin", ORIGIN),
+                                                      ("Sec-WebSocket-Extensions", "permessage-deflate")], 5)
+    assert ws.result.handshake_status == 101 and ws.deflate
+    c = zlib.compressobj(wbits=-15)  # context kept across messages, as browsers do
+    ws.send_raw(frame(OP_TEXT, deflated(hello(project_key), c), rsv=4))
+    opcode, payload = ws.read_frame()
+    assert json.loads(payload) == {"type": "ready", "acked": 0}
+    assert not ws.last_compressed  # our own messages go uncompressed: no compressor per socket
+    batch = {"type": "batch", "seq": 1, "events": [{"type": 3, "timestamp": 1, "data": {"text": "x" * 5000}}]}
+    ws.send_raw(frame(OP_TEXT, deflated(json.dumps(batch), c), rsv=4))
+    assert json.loads(ws.read_frame()[1]) == {"type": "ack", "seq": 1, "acked": 1}
+    bomb = frame(OP_TEXT, deflate_bomb(), rsv=4)
+    tracemalloc.start()
+    try:
+        ws.send_raw(bomb)
+        ws.drain()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     ws.shutdown()
-    assert ws.result.close_code == 1002  # RSV1 on a socket without compression: a protocol error
+    assert ws.result.close_code == 1009  # too large, as a plain frame over the cap
+    assert peak < 2 * 1024 * 1024, f"the server inflated {peak} bytes for a frame of {len(bomb)}"
     again = connect(live_server)
     again.send(hello(project_key))
     assert json.loads(again.recv())["type"] == "ready"
