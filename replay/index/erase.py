@@ -9,6 +9,7 @@ later by the retention job (worker/retention.py) to take that too.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from redis import Redis
@@ -52,11 +53,35 @@ def drop_buffered(redis: Redis, keys: RedisKeys, session: str, windows: Iterable
         names += [keys.seqs(session, window), keys.rate_window(session, window)]
     if project:
         names += [keys.proxy_session(project, session), keys.server_session(project, session)]
+        _forget_connections(redis, keys, project, session)
     pipe = redis.pipeline(transaction=True)
     pipe.delete(*names)
     pipe.zrem(keys.flush_due(), session)
     pipe.hdel(keys.flush_tries(), session)
     pipe.execute()
+
+
+_DELETE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end
+return 0
+"""
+
+
+def _forget_connections(redis: Redis, keys: RedisKeys, project: str, session: str) -> None:
+    """The nginx connections whose last failed line was this session's: the error lines waiting on them and their
+    pointer to the session go (a browser's connection is its own; the lists expire within PROXY_LOG_TTL_S anyway)."""
+    delete_if = redis.register_script(_DELETE_IF)
+    connections = set()
+    for raw in redis.lrange(keys.proxy_session(project, session), 0, -1):
+        try:
+            connection = json.loads(raw).get("connection")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(connection, int):
+            connections.add(connection)
+    for connection in sorted(connections):
+        delete_if(keys=[keys.proxy_connection_session(project, connection), keys.proxy_connection(project, connection)],
+                  args=[session])
 
 
 def forget_shares(redis: Redis, keys: RedisKeys, session: str) -> int:
