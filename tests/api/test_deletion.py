@@ -83,7 +83,7 @@ def test_under_the_disk_floor_new_sessions_are_refused_and_the_viewer_says_so(ma
     app.extensions["replay"].accounts.create_user("ann@example.com", "correct horse battery")
     log_in_as(app, client, "ann@example.com")
     html = client.get("/").get_data(as_text=True)
-    assert "Not recording new sessions" in html and "free" in html
+    assert "Disk nearly full" in html and "new sessions are not recorded" in html
     # With room on the disk, no banner and new sessions are taken.
     roomy = make_app()
     assert hello(roomy, key, "sess_new_0123456789")["type"] == "ready"
