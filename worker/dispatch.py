@@ -2,7 +2,8 @@
 
 It claims what is due in the flush schedule (replay/ingest/flush.py) and
 enqueues one flush job per session right away, and takes its turn at the
-sweep. Every worker runs one, on its own Redis connection, so no due flush
+sweep and at enqueueing the retention job (worker/retention.py). Every
+worker runs one, on its own Redis connection, so no due flush
 waits on any single process: when one dies, the others claim what it leased
 once the lease runs out.
 """
@@ -22,6 +23,7 @@ from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
 from replay.ingest.flush import claim_due
 from worker import sweep
+from worker.retention import retention_if_my_turn
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,7 @@ class Dispatcher(threading.Thread):
             try:
                 busy = dispatch_once(self.redis, self.keys, self.settings) == CLAIM_BATCH
                 sweep_if_my_turn(self.redis, self.keys, self.settings)
+                retention_if_my_turn(self.redis, self.keys, self.settings)
                 backoff = BACKOFF_S
                 wait = 0 if busy else self.settings.DISPATCH_INTERVAL_MS / 1000
             except RedisError as exc:

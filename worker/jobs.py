@@ -18,6 +18,8 @@ from replay.core.keys import ID_PATTERN, segment_key
 from replay.core.records import Record
 from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
+from replay.index.erase import drop_buffered, is_deleted
+from replay.index.expiry import expire_session_keys
 from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
 from replay.core import body_capture
@@ -118,6 +120,8 @@ def _release(lock: SessionLock) -> None:
 
 def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     """One pass, under the session's flush lock: read, store, merge, index, trim."""
+    if is_deleted(ctx.redis, ctx.keys, session):
+        return _deleted(ctx, session)
     records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES)
     if not records:
         # Nothing (left) to store; a stored session is here again when late proxy lines came in: join them.
@@ -141,12 +145,15 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
     if not lock.renew():
         raise LockLost(f"flush lock of {session} expired before the manifest write")
+    if is_deleted(ctx.redis, ctx.keys, session):
+        return _deleted(ctx, session)  # deleted while this flush ran: its segments go with the second erasure
     if fresh:
         save_manifest(ctx.store, merged)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
     index_manifest(ctx.redis, ctx.keys, merged)
     joined = join_session(ctx, merged, schedule.now_ms())
     index_session_causes(ctx, merged)
+    expire_session_keys(ctx.redis, ctx.keys, mf.summary(merged), ctx.settings.RETENTION_DAYS, schedule.now_ms())
     remaining = ctx.buffer.trim(session, len(records), nbytes, (lock.key, lock.token), schedule.now_ms())
     if remaining is None:
         raise LockLost(f"flush lock of {session} expired before the trim")
@@ -154,6 +161,13 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
              session, len(records), len(fresh), len(segments), remaining, joined)
     return {"session": session, "records": len(records), "stored": len(fresh), "segments": list(segments),
             "remaining": remaining, "joined": joined}
+
+
+def _deleted(ctx: Context, session: str) -> dict:
+    """A deleted session's batches (a page still open, a late beacon) are dropped, never stored."""
+    drop_buffered(ctx.redis, ctx.keys, session)
+    log.info("dropped the buffer of deleted session %s", session)
+    return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0, "deleted": True}
 
 
 def scrubbed(record: Record, bodies: list[str], max_body_chars: int) -> Record:

@@ -5,7 +5,7 @@ import { encode, sizeOf } from './envelope.js';
 // Before gzip: half the collector's limit, so a group fits even where the browser cannot gzip.
 const MAX_POST_BYTES = MAX_HTTP_BATCH_BYTES / 2;
 // Refusals that would only repeat (protocol.md).
-const FATAL_HTTP_STATUS = [400, 403, 426];
+const FATAL_HTTP_STATUS = [400, 403, 426, 507];
 
 /** The channel batches are marked sent on while their request is in flight. */
 export const POST = 'post';

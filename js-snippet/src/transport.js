@@ -13,7 +13,7 @@
 //                   the page coming back from the back/forward cache connects again
 //
 // Retries wait with capped exponential backoff and full jitter. Never logs, never throws.
-import { CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED, CLOSE_TIMEOUT, CLOSE_TRY_AGAIN } from './wire.js';
+import { CLOSE_TOO_LARGE, CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_RATE_LIMITED, CLOSE_TIMEOUT, CLOSE_TRY_AGAIN, CLOSE_STORAGE_FULL } from './wire.js';
 import { browserEnv } from './env.js';
 import { createEnvelope } from './envelope.js';
 import { openSocket, MAX_FRAME_BYTES } from './socket.js';
@@ -27,7 +27,7 @@ const RATE_LIMITED_ATTEMPT = 6; // after a 4429 or 1013, wait as after this many
 const WS_TRIES_BEFORE_HTTP = 3;
 const READY_TIMEOUT_MS = 10000; // an open socket that never says ready counts as a failure
 // Refusals that would only repeat (protocol.md): stop sending altogether.
-const FATAL_CLOSE_CODES = [CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION];
+const FATAL_CLOSE_CODES = [CLOSE_INVALID, CLOSE_FORBIDDEN, CLOSE_UNSUPPORTED_VERSION, CLOSE_STORAGE_FULL];
 
 // Modes, and the states of the machine above.
 const WS = 'websocket';

@@ -22,6 +22,7 @@ export const CLOSE_RATE_LIMITED = 4429;
 export const CLOSE_TIMEOUT = 4408; // no hello in time, or idle: not an error, connect again when there is something to send
 export const CLOSE_SERVER_ERROR = 1011; // a backend is down: retry with backoff
 export const CLOSE_TRY_AGAIN = 1013; // over a connection cap: retry later
+export const CLOSE_STORAGE_FULL = 4507; // the server's disk is under its floor: no new session is recorded (HTTP 507)
 
 // The collector's limits.
 export const MAX_MESSAGE_BYTES = 1024 * 1024; // one websocket frame, as sent

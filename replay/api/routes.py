@@ -6,10 +6,12 @@ from flask import Blueprint, jsonify, request
 from replay.api import responses
 from replay.api.responses import load_manifest
 from replay.api.urls import group_session_url, replay_url
-from replay.index import groups
+from replay.core.keys import ID_PATTERN
+from replay.index import erase, groups
 from replay.index import sessions as index
-from replay.web.auth import api_auth
+from replay.web.auth import api_auth, check_csrf
 from replay.web.errors import ApiError
+from replay.ingest.flush import now_ms
 from replay.web.params import epoch_ms, time_range, whole_number
 from replay.web.services import services
 
@@ -70,6 +72,21 @@ def get_session(session_id: str):
     for failure in body.get("network_failures", []):
         failure["replay_url"] = replay_url(session_id, max(0, (failure.get("ts") or started) - started))
     return jsonify(body)
+
+
+@bp.delete("/sessions/<session_id>")
+@api_auth
+def delete_session(session_id: str):
+    """Delete one session for good: recording, evidence, index entries, share links (docs: README, Deleting)."""
+    svc = services()
+    # A viewer's cookie alone is not enough: its page sends the CSRF token too (a bearer token needs none).
+    if not request.headers.get("Authorization") and not check_csrf(request.headers.get("X-CSRF-Token")):
+        raise ApiError(403, "csrf_failed", "send the page's CSRF token as X-CSRF-Token, or use a bearer token")
+    if not ID_PATTERN.match(session_id) or erase.is_deleted(svc.redis, svc.keys, session_id) \
+            or not erase.known(svc.redis, svc.keys, svc.store, session_id):
+        raise ApiError(404, "not_found", "no such session (or it was deleted already)")
+    erase.delete_sessions(svc.redis, svc.keys, svc.store, [session_id], now_ms(), svc.settings.ERASE_AGAIN_MS)
+    return jsonify({"deleted": session_id})
 
 
 @bp.get("/sessions/<session_id>/events")

@@ -175,6 +175,19 @@ class RedisKeys:
         """Hash: what every `replay worker` counted (flushes, their durations, storage errors); read by /metrics."""
         return f"{self.prefix}stats:worker"
 
+    # Deletion and retention (replay/index/erase.py, worker/retention.py); outside the index: reindex keeps them.
+    def deleted(self) -> str:
+        """Zset of tombstones: session -> when it was deleted (epoch ms); flush and reindex skip these sessions."""
+        return f"{self.prefix}deleted"
+
+    def erase_due(self) -> str:
+        """Zset: deleted session -> when its erasure is run again (for what a flush in flight wrote after it)."""
+        return f"{self.prefix}erase:due"
+
+    def retention_turn(self) -> str:
+        """Held by the one worker that enqueues the retention job this interval."""
+        return f"{self.prefix}retention:turn"
+
     # Index (rebuildable from object storage by `replay reindex`).
     def session(self, session: str) -> str:
         """JSON summary of one session, as listed by the API."""

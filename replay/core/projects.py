@@ -17,6 +17,8 @@ from replay.core.keys import RedisKeys
 _HOST = re.compile(r"\A(?:[a-z0-9.-]+|[0-9a-f:.]+)\Z")
 MAX_NAME_CHARS = 200
 MAX_ORIGINS = 100
+# A project's retention, in days.
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 1, 3650
 
 
 class AccountError(ValueError):
@@ -32,6 +34,8 @@ class Project:
     origins: tuple[str, ...]
     enabled: bool = True
     created_ms: int = 0
+    # Days its sessions are kept (None: the RETENTION_DAYS setting).
+    retention_days: int | None = None
     # Fields of the stored hash this version does not know (kept as they are by every change here).
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -41,9 +45,10 @@ class Project:
     @classmethod
     def from_hash(cls, key: str, data: dict[bytes, bytes]) -> "Project":
         text = {k.decode(): v.decode() for k, v in data.items()}
-        known = {"name", "origins", "disabled", "created_ms"}
+        known = {"name", "origins", "disabled", "created_ms", "retention_days"}
         return cls(key=key, name=text.get("name", ""), origins=tuple(json.loads(text.get("origins") or "[]")),
                    enabled=text.get("disabled", "") != "1", created_ms=int(text.get("created_ms") or 0),
+                   retention_days=int(text["retention_days"]) if text.get("retention_days", "").isdigit() else None,
                    extra={k: v for k, v in text.items() if k not in known})
 
 
@@ -131,6 +136,18 @@ class Projects:
             self.redis.hdel(self.keys.project(project.key), "disabled")
         else:
             self.redis.hset(self.keys.project(project.key), "disabled", "1")
+        return self.require(project.key)
+
+    def set_retention(self, key: str, days: int | str | None) -> Project:
+        """Keep the project's sessions this many days (None or '': the RETENTION_DAYS setting)."""
+        project = self.require(key)
+        if days is None or (isinstance(days, str) and not days.strip()):
+            self.redis.hdel(self.keys.project(project.key), "retention_days")
+            return self.require(project.key)
+        text = str(days).strip()
+        if not text.isdigit() or not MIN_RETENTION_DAYS <= int(text) <= MAX_RETENTION_DAYS:
+            raise AccountError(f"retention is a whole number of days from {MIN_RETENTION_DAYS} to {MAX_RETENTION_DAYS}")
+        self.redis.hset(self.keys.project(project.key), "retention_days", int(text))
         return self.require(project.key)
 
     def add_origin(self, key: str, origin: str) -> tuple[Project, bool]:

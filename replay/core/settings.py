@@ -181,6 +181,16 @@ class Settings:
     METRICS_DIR: str = ""
     # Log lines as text, or "json": one JSON object per line (time, level, logger, message and extra fields).
     LOG_FORMAT: str = "text"
+    # Retention (worker/retention.py): days a project keeps its sessions unless it sets its own
+    # (`replay project retention KEY DAYS`), and how often one worker applies it.
+    RETENTION_DAYS: int = 30
+    RETENTION_INTERVAL_S: int = 300
+    # A deleted session's id is refused by flush and reindex this long (longer than any buffer or join wait).
+    DELETED_KEEP_S: int = 9 * 24 * 3600
+    # A deletion is run again this long after the request, for what a flush in flight wrote meanwhile.
+    ERASE_AGAIN_MS: int = 60_000
+    # Objects in the local data dir: below this much free disk, hellos of new sessions are refused (storage_full).
+    MIN_FREE_DISK_MB: int = 1024
 
     # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"

@@ -29,6 +29,8 @@ CLOSE_TIMEOUT = 4408
 CLOSE_SERVER_ERROR = 1011
 # Over a connection cap of the server: retry later, with backoff.
 CLOSE_TRY_AGAIN = 1013
+# The server's disk is under its free-space floor: it records no new session (HTTP 507); do not reconnect.
+CLOSE_STORAGE_FULL = 4507
 
 # Limits the snippet sizes its messages by.
 MAX_MESSAGE_BYTES = 1024 * 1024

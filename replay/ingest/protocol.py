@@ -31,11 +31,12 @@ class ProtocolError(Exception):
     """A refused message: `code` and `message` go back to the client."""
 
     HTTP = {"too_large": 413, "unsupported_version": 426, "rate_limited": 429,
-            "unknown_project": 403, "origin_not_allowed": 403, "project_disabled": 403, "session_conflict": 403}
+            "unknown_project": 403, "origin_not_allowed": 403, "project_disabled": 403, "session_conflict": 403,
+            "storage_full": 507}
     CLOSE = {"too_large": wire.CLOSE_TOO_LARGE, "unsupported_version": wire.CLOSE_UNSUPPORTED_VERSION,
              "rate_limited": wire.CLOSE_RATE_LIMITED, "unknown_project": wire.CLOSE_FORBIDDEN,
              "origin_not_allowed": wire.CLOSE_FORBIDDEN, "project_disabled": wire.CLOSE_FORBIDDEN,
-             "session_conflict": wire.CLOSE_FORBIDDEN}
+             "session_conflict": wire.CLOSE_FORBIDDEN, "storage_full": wire.CLOSE_STORAGE_FULL}
 
     # Raised after the key and origin were accepted: the page may read the answer (CORS).
     admitted = False

@@ -16,6 +16,7 @@ from redis import Redis
 
 from replay.core import body_capture, metrics
 from replay.core.accounts import Accounts, Project
+from replay.core.disk import DiskWatch
 from replay.core.keys import RedisKeys
 from replay.core.refusals import Refusals
 from replay.core.settings import Settings
@@ -70,6 +71,7 @@ class Ingest:
         self.accounts = Accounts(redis, keys)
         self.request_flush = request_flush
         self._admit_script = redis.register_script(_ADMIT)
+        self.disk = DiskWatch(settings)
         self._projects: dict[str, tuple[float, Project | None]] = {}
         self.refusals = RefusalReporter(
             Refusals(redis, keys, settings.REFUSED_ORIGINS_KEPT, settings.REFUSED_ORIGINS_TTL_S),
@@ -157,6 +159,12 @@ class Ingest:
             self.refusals.refused("project_disabled", hello.key, project, origin)
             raise ProtocolError("project_disabled", "this project is disabled; its admin can enable it with: "
                                 f"replay project enable {project.key}")
+        # Under the disk floor, sessions already recording go on (they are bounded by the rate limits); new ones
+        # are refused, so the disk does not fill up with recordings that could not be flushed anyway.
+        if self.disk.low() and not self.redis.exists(self.keys.session_meta(hello.session)):
+            exc = ProtocolError("storage_full", self.disk.message())
+            exc.admitted = True
+            raise exc
         answer = self._admit_script(keys=[self.keys.session_meta(hello.session)],
                                     args=[project.key, _digest(hello.secret), _now_ms(), hello.ua,
                                           self.settings.SEQ_TTL_S, hello.release, hello.environment])

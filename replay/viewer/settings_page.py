@@ -1,4 +1,4 @@
-"""The settings page: projects (key, embed snippet, allowed and refused origins, enabled) and API tokens.
+"""The settings page: projects (key, embed snippet, allowed and refused origins, retention, enabled) and API tokens.
 
 Every change is a POST form with the page's CSRF token, answered by a redirect back
 to the page (to the project's section) with a one-line notice of what changed.
@@ -41,7 +41,8 @@ def settings_page():
     notice, error = session.pop("settings_notice", None), session.pop("settings_error", None)
     return render_template("settings.html", projects=projects, tokens=svc.accounts.tokens(), reasons=REASONS,
                            public_url=(svc.settings.PUBLIC_URL or request.host_url).rstrip("/"),
-                           notice=notice, error=error, user=current_user(), csrf=csrf_token())
+                           notice=notice, error=error, user=current_user(), csrf=csrf_token(),
+                           default_retention=svc.settings.RETENTION_DAYS)
 
 
 def _change(view):
@@ -88,6 +89,14 @@ def set_enabled(key: str) -> str:
     enabled = request.form.get("enabled") == "1"
     project = services().accounts.project_store.set_enabled(key, enabled)
     return f"{project.name} is {'enabled: it records again' if project.enabled else 'disabled: its pages are refused'}."
+
+
+@bp.post("/settings/projects/<key>/retention")
+@_change
+def set_retention(key: str) -> str:
+    project = services().accounts.project_store.set_retention(key, request.form.get("days", ""))
+    days = project.retention_days
+    return f"{project.name} keeps its sessions {days} day{'s' if days != 1 else ''}; older ones are deleted within minutes."
 
 
 @bp.post("/settings/tokens/revoke")

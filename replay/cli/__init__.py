@@ -126,19 +126,10 @@ def cmd_project_delete(args, settings) -> int:
 
 
 def _delete_recordings(settings, accounts, key: str) -> int:
-    from replay.index.removal import unindex_session
-    from replay.storage.recording import load_manifest
-    from replay.storage.store import make_store
-    from replay.core.keys import session_prefix
+    from replay.cli.sessions import delete_recordings
+    from replay.index.erase import sessions_of
 
-    store = make_store(settings)
-    redis, keys = accounts.redis, accounts.keys
-    sessions = [s.decode() for s in redis.zrange(keys.by_project(key), 0, -1)]
-    for session in sessions:
-        unindex_session(redis, keys, session, load_manifest(store, session))
-        for name in list(store.list(session_prefix(session))):
-            store.delete(name)
-    return len(sessions)
+    return delete_recordings(settings, sessions_of(accounts.redis, accounts.keys, project=key))
 
 
 def cmd_origin_add(args, settings) -> int:
@@ -329,6 +320,10 @@ def parser() -> argparse.ArgumentParser:
     from replay.ship.command import add_parser as add_logs_parser
 
     add_logs_parser(sub)
+
+    from replay.cli.sessions import add_parsers
+
+    add_parsers(sub, project)
 
     user = sub.add_parser("user", help="viewer logins").add_subparsers(dest="action", required=True)
     uc = user.add_parser("create", help="create a viewer login (--reset: new password for an existing one)")
