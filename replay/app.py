@@ -22,7 +22,7 @@ from replay.ingest.server_events import ServerEvents
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
-from replay.viewer import export, pages, session_view, settings_page, share_routes
+from replay.viewer import alerts_page, export, pages, session_view, settings_page, share_routes
 from replay.web import assets, errors, no_deflate, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
@@ -61,7 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     app.after_request(security.nosniff)
     app.before_request(no_deflate.refuse_compression)
     sock.init_app(app)
-    for module in (ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page, share_routes, export):
+    for module in (ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page, alerts_page, share_routes, export):
         app.register_blueprint(module.bp)
     return app
 

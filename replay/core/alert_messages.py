@@ -65,7 +65,7 @@ def _minutes(window_s: int) -> str:
 
 
 def title(body: dict) -> str:
-    what = KIND_WORDS.get(body["kind"], body["kind"])
+    what = body["rule"].get("name") or KIND_WORDS.get(body["kind"], body["kind"])
     subject = body["group"]["label"] if body["group"] else (
         f"cause {body['cause']['code']}" if body["cause"] and body["cause"].get("code") else body["project"]["name"])
     if body["event"] == "resolved":

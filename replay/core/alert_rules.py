@@ -107,12 +107,12 @@ class AlertRules:
         """The project's rules, oldest first; the defaults the first time a project is looked at."""
         self.seed(project)
         found = [json.loads(raw) for raw in self.redis.hvals(self.keys.alert_rules(project))]
-        return sorted(found, key=lambda r: (r["created_ms"], r["id"]))
+        return sorted(found, key=lambda r: (r["created_ms"], r.get("order", 0), r["id"]))
 
     def seed(self, project: str) -> None:
         if self.redis.set(self.keys.alert_rules_seeded(project), "1", nx=True):
-            for default in DEFAULTS:
-                self._write(project, parse_rule(default))
+            for i, default in enumerate(DEFAULTS):
+                self._write(project, {**parse_rule(default), "order": i})  # listed in this order
 
     def get(self, project: str, rule_id: str) -> dict | None:
         raw = self.redis.hget(self.keys.alert_rules(project), rule_id)
