@@ -22,7 +22,7 @@ from replay.ingest.server_events import ServerEvents
 from replay.ingest.service import Ingest
 from replay.ingest.sockets import SocketCaps
 from replay.storage.store import make_store
-from replay.viewer import deletion, export, pages, session_view, settings_page, share_routes
+from replay.viewer import alerts_page, deletion, export, pages, session_view, settings_page, share_routes
 from replay.web import assets, bounded_deflate, errors, health, security
 from replay.web.extensions import sock
 from replay.web.paths import static_dir, templates_dir
@@ -63,7 +63,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     bounded_deflate.install(settings.MAX_MESSAGE_BYTES)
     sock.init_app(app)
     for module in (health, ingest_routes, log_routes, server_routes, assets, api_routes, pages, settings_page,
-                   share_routes, export, deletion):
+                   alerts_page, share_routes, export, deletion):
         app.register_blueprint(module.bp)
     return app
 

@@ -22,7 +22,7 @@ from rq.job import Job, JobStatus
 from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
 from replay.ingest.flush import claim_due
-from worker import sweep
+from worker import alert_delivery, alert_eval, sweep
 from worker.retention import retention_if_my_turn
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,19 @@ def sweep_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
     return found
 
 
+def alerts_round(redis: Redis, keys: RedisKeys, settings: Settings) -> None:
+    """Evaluate the alert rules when it is this worker's turn, then enqueue the deliveries due now."""
+    if alert_eval.take_turn(redis, keys, settings):
+        try:
+            alert_eval.evaluate(redis, keys, settings)
+        except RedisError:
+            raise
+        except Exception:
+            # A bug in one rule must not stop this thread, which also dispatches every flush.
+            log.exception("alert rules: evaluation failed")
+    alert_delivery.enqueue_due(redis, keys, settings)
+
+
 class Dispatcher(threading.Thread):
     """Claims due sessions every DISPATCH_INTERVAL_MS until stopped; rides out Redis restarts."""
 
@@ -110,6 +123,7 @@ class Dispatcher(threading.Thread):
                 busy = dispatch_once(self.redis, self.keys, self.settings) == CLAIM_BATCH
                 sweep_if_my_turn(self.redis, self.keys, self.settings)
                 retention_if_my_turn(self.redis, self.keys, self.settings)
+                alerts_round(self.redis, self.keys, self.settings)
                 backoff = BACKOFF_S
                 wait = 0 if busy else self.settings.DISPATCH_INTERVAL_MS / 1000
             except RedisError as exc:

@@ -19,7 +19,7 @@ from replay.core import redis_conn
 from replay.core.settings import Settings
 from replay.storage.store import StorageError
 from worker.context import Context, configure
-from worker.dispatch import Dispatcher, dispatch_once
+from worker.dispatch import Dispatcher, alerts_round, dispatch_once
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     ctx = configure(context or Context(settings))
     if burst:
         dispatch_once(ctx.redis, ctx.keys, settings)
+        alerts_round(ctx.redis, ctx.keys, settings)
         return _worker(ctx).work(burst=True, logging_level="WARNING")
     stopping = threading.Event()
     _on_stop_signals(stopping)

@@ -309,6 +309,56 @@ class RedisKeys:
         """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
         return f"{self.prefix}idx:sessgroups:{session}"
 
+    # Alerts (replay/core/alert_*.py): the failed calls of the last ALERT_BASELINE_S, scored by server time.
+    def alert_group_calls(self, group_id: str) -> str:
+        """Zset "session call-id" -> server time of each recent failed call of the group."""
+        return f"{self.prefix}idx:alert:group:{group_id}"
+
+    def alert_cause_calls(self, project: str, cause: str) -> str:
+        """Zset "session call-id group-id" -> server time of each recent failed call of that confirmed cause."""
+        return f"{self.prefix}idx:alert:cause:{project}:{cause}"
+
+    def alert_groups(self, project: str) -> str:
+        """Zset of the project's groups with a recent failed call, scored by its server time."""
+        return f"{self.prefix}idx:alert:groups:{project}"
+
+    def alert_sessions(self, project: str) -> str:
+        """Zset of the project's sessions scored by their latest flush (those active in a window)."""
+        return f"{self.prefix}idx:alert:sessions:{project}"
+
+    def alert_sessions_5xx(self, project: str) -> str:
+        """Zset of the project's sessions with a 5xx, scored by the server time of their latest one."""
+        return f"{self.prefix}idx:alert:5xx:{project}"
+
+    # Alert rules and their state live outside idx: (reindex keeps them).
+    def alert_rules(self, project: str) -> str:
+        """Hash rule id -> rule JSON."""
+        return f"{self.prefix}alerts:rules:{project}"
+
+    def alert_rules_seeded(self, project: str) -> str:
+        """Set once the project got its default rules (deleting them all does not bring them back)."""
+        return f"{self.prefix}alerts:seeded:{project}"
+
+    def alert_state(self, rule_id: str) -> str:
+        """Hash subject -> JSON {state, since_ms, count, sent_ms} of one rule."""
+        return f"{self.prefix}alerts:state:{rule_id}"
+
+    def alert_history(self, project: str) -> str:
+        """List of the project's alert ids, newest first."""
+        return f"{self.prefix}alerts:history:{project}"
+
+    def alert(self, alert_id: str) -> str:
+        """JSON of one alert (its message, destination and delivery attempts)."""
+        return f"{self.prefix}alerts:alert:{alert_id}"
+
+    def alert_outbox(self) -> str:
+        """Zset of alert ids waiting for delivery, scored by when each is due (a claim leases it)."""
+        return f"{self.prefix}alerts:outbox"
+
+    def alert_eval_turn(self) -> str:
+        """Set by the worker that evaluates the rules this interval."""
+        return f"{self.prefix}alerts:eval-turn"
+
     def query_tmp(self, token: str) -> str:
         """Short-lived union of zsets built while answering one query."""
         return f"{self.prefix}idx:tmp:{token}"

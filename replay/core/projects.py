@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from redis import Redis
 from redis.exceptions import WatchError
 
+from replay.core.alert_rules import AlertRules
 from replay.core.keys import RedisKeys
 
 # A DNS name or an IP address (IPv6 without its brackets, as urlsplit gives it).
@@ -107,6 +108,8 @@ class Projects:
         self.redis.hset(self.keys.project(key), mapping={
             "name": name, "origins": json.dumps(normalized), "created_ms": now})
         self.redis.sadd(self.keys.projects(), key)
+        # Every new project starts with the default alert rules (a project made before them gets them when read).
+        AlertRules(self.redis, self.keys).seed(key)
         return Project(key, name, normalized, created_ms=now)
 
     def get(self, key: str) -> Project | None:

@@ -191,6 +191,25 @@ class Settings:
     ERASE_AGAIN_MS: int = 60_000
     # Objects in the local data dir: below this much free disk, hellos of new sessions are refused (storage_full).
     MIN_FREE_DISK_MB: int = 1024
+    # Alerts (README "Alerts"). The default rules count failed calls over this window, against the rate of the
+    # ALERT_BASELINE_S before it; one worker evaluates every rule each ALERT_EVAL_INTERVAL_S.
+    ALERT_WINDOW_S: int = 300
+    ALERT_BASELINE_S: int = 24 * 3600
+    ALERT_EVAL_INTERVAL_S: float = 10.0
+    # A rule that fired does not fire again for the same group (cause, project) for this long (per-rule override).
+    ALERT_COOLDOWN_S: int = 1800
+    # Where rules without their own webhook send ("" = only listed in the viewer's alert history).
+    ALERT_WEBHOOK_URL: str = ""
+    # Delivery: each POST waits this long; a failed one is tried again after ALERT_RETRY_BASE_S, quadrupling up to
+    # ALERT_RETRY_MAX_S, ALERT_DELIVERY_ATTEMPTS times in all; a claimed delivery whose job died is due after the lease.
+    ALERT_TIMEOUT_S: float = 5.0
+    ALERT_RETRY_BASE_S: float = 5.0
+    ALERT_RETRY_MAX_S: float = 900.0
+    ALERT_DELIVERY_ATTEMPTS: int = 6
+    ALERT_LEASE_S: float = 60.0
+    # Alerts a project's history keeps (the newest), and how long each is kept.
+    ALERT_HISTORY_KEPT: int = 200
+    ALERT_HISTORY_TTL_S: int = 30 * 24 * 3600
 
     # The RQ queue the flush jobs go on.
     QUEUE_NAME: str = "replay"
