@@ -117,8 +117,8 @@ function init(options) {
     };
     const live = () => {
       if (!running || (transport && !rolling)) return;
+      if (rolling) choice.set(session.id, true); // failed, or sampled in: the rest of this session, on every page
       rolling = null;
-      choice.set(session.id, true); // the rest of this session is recorded, on every page
       transport = startTransport({ endpoint, key, meta, buffer, env, onFatal: (why) => refused(why, key), onCapture });
       if (recording) record(); // without checkouts
       if (who) emit(TAG_IDENTIFY, who);
