@@ -169,3 +169,16 @@ def test_project_bodies_sets_and_clears_the_capture_patterns(tmp_path):
         assert bad.returncode == 2 and says in bad.stderr and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
     unknown = run(env, "project", "bodies", "pk_nope", "--url", "/api/*")
     assert unknown.returncode == 2 and "no project has the key pk_nope" in unknown.stderr
+
+
+def test_project_sampling_sets_and_clears_the_sample_rate(tmp_path):
+    env = embedded_env(tmp_path)
+    key = last_word(run(env, "project", "create", "shop", "--origin", "https://shop.example"))
+    on = run(env, "project", "sampling", key, "10%")
+    assert on.returncode == 0 and "records 10% of sessions in full" in on.stdout, on.stderr
+    off = run(env, "project", "sampling", key, "off")
+    assert off.returncode == 0 and "data-capture decides" in off.stdout
+    bad = run(env, "project", "sampling", key, "1.5")
+    assert bad.returncode == 2 and "from 0 to 1" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    unknown = run(env, "project", "sampling", "pk_nope", "0.5")
+    assert unknown.returncode == 2 and "no project has the key pk_nope" in unknown.stderr

@@ -33,6 +33,7 @@ export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
   let seq = 0;
   let open = null;
   let total = 0;
+  let added = 0; // events added so far: their positions, for `forget`
   const batches = [];
 
   // `on`: the channel (a socket, the POST in flight) it last went out on; `beaconed`: a beacon carried it.
@@ -89,7 +90,7 @@ export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
         cut();
         open = newBatch();
       }
-      open.ev.push({ j, n, t: event.timestamp, x: dispensable });
+      open.ev.push({ j, n, t: event.timestamp, x: dispensable, k: added++ });
       open.bytes += n;
       total += n;
       if (total > MAX_BUFFER_BYTES) trim();
@@ -123,6 +124,22 @@ export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
           batches.splice(i, 1);
         }
       }
+    },
+    /** The position the next event added takes. */
+    added: () => added,
+    /**
+     * Drop every event added before position `k` (a batch's marker of events dropped over the cap stays), while nothing
+     * was sent yet (record on failure, onfailure.js): the batches left are numbered from 1 again.
+     */
+    forget(k) {
+      const n = {};
+      for (const b of open ? batches.concat(open) : batches) {
+        b.ev = b.ev.filter((e) => e.k >= k || e.m || ((total -= e.n), 0));
+        b.bytes = b.ev.reduce((x, e) => x + e.n, 0);
+      }
+      batches.splice(0, batches.length, ...batches.filter((b) => b.ev.length));
+      batches.forEach((b) => { n[b.stream.window] = b.seq = (n[b.stream.window] || 0) + 1; });
+      seq = n[stream.window] || 0;
     },
     /** Replace a batch's events by a marker (it cannot be sent as it is). */
     collapse: (b) => drop(b, () => true),

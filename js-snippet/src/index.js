@@ -1,7 +1,7 @@
 // Bootstrap: reads the <script> tag, wires session, buffer, transport and the
 // recorders together, and exposes window.Replay.
 import { EventType, IncrementalSource as Src } from '@rrweb/types';
-import { createSession } from './session.js';
+import { createSession, pageStorage } from './session.js';
 import { createBuffer } from './buffer.js';
 import { startTransport } from './transport.js';
 import { startRecorder, snapshot } from './recorder.js';
@@ -12,6 +12,9 @@ import { takeLoader, stubCalls, STUB } from './early.js';
 import { startFrustration } from './frustration.js';
 import { createCapture } from './capture.js';
 import { createLeaving } from './leaving.js';
+import { createRolling, fullChoice, triggers, BUFFER_MS } from './onfailure.js';
+import { heartbeat } from './heartbeat.js';
+import { browserEnv } from './env.js';
 import { toSafe } from './serialize.js';
 import { maskQuery } from './privacy.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
@@ -78,6 +81,7 @@ function init(options) {
     const endpoint = new URL(opts.endpoint || scriptEndpoint(), tagBase()).href.replace(/\/+$/, '');
     // Before anything else: the loader's wrappers come off, and its session is ours.
     const early = takeLoader();
+    const env = browserEnv(); // before network.js wraps fetch
     const session = createSession(Date.now(), early ? early.st : undefined);
     const stream = () => ({ session: session.id, secret: session.secret, window: session.window });
     const buffer = createBuffer(stream(), (events, bytes, ts) => customEvent(TAG_DROPPED, { events, bytes }, ts));
@@ -85,6 +89,40 @@ function init(options) {
     const stops = early && early.live ? [() => early.x()] : [];
     let transport = null;
     running = { endpoint, session, stops };
+    const meta = { release: opts.release, environment: opts.environment };
+    const capture = createCapture(); // before the transport: see capture.js
+    const leaving = createLeaving(); // before the transport: see leaving.js
+    // Record on failure (onfailure.js): `rolling` trims the buffer while nothing is sent.
+    const choice = fullChoice(early ? early.st : pageStorage());
+    const full = choice.get(session.id);
+    let rolling = null;
+    let recording = null;
+    let who = null; // the last identify while held: it must not roll away
+    const record = () => {
+      if (recording) recording();
+      recording = startRecorder(onRecord, { ...opts, checkoutEveryNms: rolling ? +opts.bufferMs || BUFFER_MS : 0 });
+    };
+    const hold = () => {
+      if (transport) transport.halt();
+      transport = null;
+      rolling = createRolling(buffer);
+      if (recording) record();
+    };
+    const onCapture = (c) => {
+      capture.set(c);
+      const rate = c && c.sampleRate;
+      if (typeof rate !== 'number' || choice.get(session.id) !== undefined) return;
+      choice.set(session.id, env.random() < rate);
+      choice.get(session.id) ? live() : hold();
+    };
+    const live = () => {
+      if (!running || (transport && !rolling)) return;
+      if (rolling) choice.set(session.id, true); // failed, or sampled in: the rest of this session, on every page
+      rolling = null;
+      transport = startTransport({ endpoint, key, meta, buffer, env, onFatal: (why) => refused(why, key), onCapture });
+      if (recording) record(); // without checkouts
+      if (who) emit(TAG_IDENTIFY, who);
+    };
 
     const add = (event, dispensable, urgent, activity) => {
       if (session.touch(event.timestamp, activity)) {
@@ -95,6 +133,7 @@ function init(options) {
         if (event.type !== EventType.Custom) return;
         event.timestamp = Date.now();
       }
+      if (rolling) rolling(event);
       buffer.add(event, dispensable);
       if (transport) transport.kick(urgent);
     };
@@ -109,6 +148,8 @@ function init(options) {
     };
     const emit = (tag, payload, urgent, timestamp) => {
       try {
+        if (rolling && tag === TAG_IDENTIFY) who = payload;
+        if (rolling && triggers(tag, payload, !!opts.capture4xx)) live();
         add(customEvent(tag, payload, timestamp), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
       } catch { /* never break the page */ }
     };
@@ -116,17 +157,18 @@ function init(options) {
     const frustration = startFrustration(emit, !!opts.maskAllText);
     stops.push(frustration.stop);
 
-    const meta = { release: opts.release, environment: opts.environment };
-    const capture = createCapture(); // before the transport: see capture.js
-    const leaving = createLeaving(); // before the transport: see leaving.js
-    transport = startTransport({ endpoint, key, meta, buffer, onFatal: (why) => refused(why, key), onCapture: (c) => capture.set(c) });
-    stops.push(transport.stop);
+    stops.push(() => transport && transport.stop());
+    if (full === false || (full === undefined && opts.capture === 'on-failure')) {
+      hold();
+      heartbeat(env, endpoint, key, onCapture);
+    } else live();
     stops.push(startErrors(emit, early));
     stops.push(startConsole(emit, early));
     stops.push(startNetwork({ emit, endpoint, sessionId: () => session.id, correlation: opts.correlationHeader, paths: opts.correlationPaths, early, capture, onStart: frustration.activity, leaving }));
     stops.push(leaving.stop);
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
-    stops.push(startRecorder(onRecord, opts));
+    record();
+    stops.push(() => recording());
   } catch {
     stop();
   }
@@ -190,6 +232,9 @@ try {
         maskAllText: 'maskAllText' in data,
         release: data.release,
         environment: data.environment,
+        capture: data.capture,
+        capture4xx: 'capture-4xx' in data || 'capture4xx' in data,
+        bufferMs: data.bufferMs,
       });
     }
     const apply = { init: (a) => init(a[0]), identify: (a, s) => identify(a[0], a[1], s), track: (a, s) => track(a[0], a[1], s) };

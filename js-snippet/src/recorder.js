@@ -18,6 +18,8 @@ export function startRecorder(emit, options) {
     recordCanvas: false,
     collectFonts: false,
     inlineImages: false,
+    // A full snapshot every so many ms while a page holds its recording (onfailure.js); none otherwise.
+    checkoutEveryNms: options.checkoutEveryNms,
     // Start at DOMContentLoaded, not load: failures during page load matter most.
     recordAfter: 'DOMContentLoaded',
   });

@@ -232,5 +232,7 @@ export function startTransport({ endpoint, key, meta, buffer, onFatal, onCapture
     },
     /** Stop sending, after a last round of beacons. */
     stop: () => { shutdown(true); },
+    /** Stop sending, quietly: what is buffered stays there (held for record on failure). */
+    halt: () => { shutdown(false); },
   };
 }

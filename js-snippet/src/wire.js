@@ -46,3 +46,5 @@ export const SECRET_NAME_PARTS = 'token secret passw pwd auth session signature 
 // A project's request-body capture (the "ready" answer): at most this many URL patterns, each this long.
 export const MAX_CAPTURE_PATTERNS = 20;
 export const MAX_CAPTURE_PATTERN_CHARS = 200;
+// Record on failure (docs/protocol.md, "Heartbeat"): a page holding its recording says only that it loaded, here.
+export const HEARTBEAT_PATH = '/ingest/heartbeat';

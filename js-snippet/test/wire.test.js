@@ -19,7 +19,7 @@ test('wire.js is plain one-line constants a regex can read', () => {
     'CLOSE_TIMEOUT', 'CLOSE_SERVER_ERROR', 'CLOSE_TRY_AGAIN', 'CLOSE_STORAGE_FULL',
     'MAX_MESSAGE_BYTES', 'MAX_HTTP_BATCH_BYTES', 'MAX_BATCHES_PER_REQUEST', 'MAX_EVENTS_PER_BATCH',
     'MAX_URL_CHARS', 'MAX_UA_CHARS', 'MAX_RELEASE_CHARS', 'MAX_SEQ', 'ID_PATTERN', 'SECRET_PATTERN',
-    'MASK', 'SECRET_NAME_PARTS', 'MAX_CAPTURE_PATTERNS', 'MAX_CAPTURE_PATTERN_CHARS',
+    'MASK', 'SECRET_NAME_PARTS', 'MAX_CAPTURE_PATTERNS', 'MAX_CAPTURE_PATTERN_CHARS', 'HEARTBEAT_PATH',
   ]);
   for (const m of parsed) assert.match(m[2], /^(\d+( \* \d+)*|'[^'\\]*')$/, `${m[1]}: keep literals simple`);
 });

@@ -35,6 +35,10 @@ class RedisKeys:
         REFUSED_ORIGINS_KEPT only, and a hash 'n:ORIGIN' -> refusals, 'r:ORIGIN' -> the last reason."""
         return f"{self.prefix}refused:{project}:seen", f"{self.prefix}refused:{project}:info"
 
+    def heartbeats(self, project: str, day: str) -> str:
+        """Counter of the project's heartbeats (page loads that held their recording) on one UTC day, YYYY-MM-DD."""
+        return f"{self.prefix}heartbeats:{project}:{day}"
+
     def user_pattern(self) -> str:
         """SCAN pattern of every user record (`replay user list`)."""
         return self._escaped_prefix() + "user:*"

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from redis import Redis
 from redis.exceptions import WatchError
 
+from replay.core import sampling
 from replay.core.alert_rules import AlertRules
 from replay.core.keys import RedisKeys
 
@@ -193,6 +194,7 @@ class Projects:
         pipe.delete(self.keys.project(project.key))
         pipe.srem(self.keys.projects(), project.key)
         pipe.delete(*self.keys.refused_origins(project.key))
+        pipe.delete(*sampling.heartbeat_keys(self.keys, project.key))
         pipe.execute()
         return project
 

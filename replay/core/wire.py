@@ -56,3 +56,5 @@ SECRET_NAME_PARTS = "token secret passw pwd auth session signature credential jw
 # A project's request-body capture (docs/protocol.md, "ready"): at most this many URL patterns, each this long.
 MAX_CAPTURE_PATTERNS = 20
 MAX_CAPTURE_PATTERN_CHARS = 200
+# Record on failure (docs/protocol.md, "Heartbeat"): a page holding its recording says only that it loaded, here.
+HEARTBEAT_PATH = "/ingest/heartbeat"

@@ -217,6 +217,14 @@ def parse_hello(msg: dict, settings: Settings) -> Hello:
     )
 
 
+def parse_heartbeat(msg: dict) -> str:
+    """The project key of a heartbeat, {"v": 1, "key": "…"} (docs/protocol.md, "Heartbeat")."""
+    version = msg.get("v")
+    if version != wire.PROTOCOL_VERSION:
+        raise ProtocolError("unsupported_version", f"protocol version {version!r} is not supported; use {wire.PROTOCOL_VERSION}")
+    return _id(msg, "key")
+
+
 def parse_batch(msg: dict, settings: Settings) -> Batch:
     seq = msg.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= wire.MAX_SEQ:

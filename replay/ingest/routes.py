@@ -147,11 +147,22 @@ def ingest_batch_preflight():
 
 @bp.route("/ingest/batch", methods=["POST"])
 def ingest_batch():
+    return _answer(lambda svc, origin, body: svc.http_batch(origin, body))
+
+
+@bp.route(wire.HEARTBEAT_PATH, methods=["POST"])
+def ingest_heartbeat():
+    """A page that records on failure loaded (docs/protocol.md, "Heartbeat"): counted; answered with `capture`."""
+    return _answer(lambda svc, origin, body: svc.heartbeat(origin, body))
+
+
+def _answer(handle) -> Response:
+    """An HTTP ingest request as JSON; readable by the page (CORS) once its project took its origin."""
     origin = request.headers.get("Origin")
     readable = False
     arrived = time.perf_counter()
     try:
-        result = ingest_service().http_batch(origin, request.get_data(cache=False))
+        result = handle(ingest_service(), origin, request.get_data(cache=False))
         body, status, readable = {"ok": True, **result}, 200, True
         metrics.ACK_SECONDS.labels("http").observe(time.perf_counter() - arrived)
     except ProtocolError as exc:
@@ -159,7 +170,7 @@ def ingest_batch():
         body, status, readable = {"error": {"code": exc.code, "message": exc.message}}, exc.http_status, exc.admitted
     except RedisError as exc:
         metrics.refused("unavailable")
-        log.warning("ingest batch refused: Redis unavailable (%s)", exc)
+        log.warning("ingest %s refused: Redis unavailable (%s)", request.path, exc)
         body, status = {"error": {"code": "unavailable", "message": "the collector cannot store right now; retry"}}, 503
     response = Response(json.dumps(body), status=status, mimetype="application/json")
     return _cors(response, origin) if readable else response

@@ -14,18 +14,19 @@ from typing import Callable
 
 from redis import Redis
 
-from replay.core import body_capture, metrics
+from replay.core import body_capture, metrics, sampling
 from replay.core.accounts import Accounts, Project
 from replay.core.disk import DiskWatch
 from replay.core.keys import RedisKeys
 from replay.core.refusals import Refusals
 from replay.core.settings import Settings
 from replay.ingest.buffer import AppendResult, Buffer
-from replay.ingest.protocol import (Hello, ProtocolError, decode, decode_message, parse_batch, parse_hello,
-                                    parse_http_batches)
+from replay.ingest.protocol import (Hello, ProtocolError, decode, decode_message, parse_batch, parse_heartbeat,
+                                    parse_hello, parse_http_batches)
 from replay.ingest.refusals import RefusalLog, RefusalReporter
 
 PROJECT_CACHE_S = 5.0
+MAX_HEARTBEAT_BYTES = 1024
 
 # A session belongs to the project of its first hello, and to the browser holding the
 # secret that hello carried (sessions from before secrets bind to the next one seen).
@@ -146,19 +147,17 @@ class Ingest:
         return {"acked": results[-1].acked, "stored": sum(r.stored for r in results),
                 "duplicates": sum(not r.stored for r in results), **self._capture(project)}
 
+    # HTTP: a page that holds its recording (record on failure) says it loaded; no session, no event.
+    def heartbeat(self, origin: str | None, body: bytes) -> dict:
+        if len(body) > MAX_HEARTBEAT_BYTES:
+            raise ProtocolError("too_large", f"a heartbeat is at most {MAX_HEARTBEAT_BYTES} bytes")
+        project = self._allowed(parse_heartbeat(decode(body, self.settings)), origin)
+        sampling.count_heartbeat(self.redis, self.keys, project.key)
+        return self._capture(project)
+
     # Shared steps.
     def _admit(self, hello: Hello, origin: str | None) -> Project:
-        project = self._project(hello.key)
-        if project is None:
-            self.refusals.refused("unknown_project", hello.key, None, origin)
-            raise ProtocolError("unknown_project", "no project has this key")
-        if not project.allows(origin):
-            self.refusals.refused("origin_not_allowed", hello.key, project, origin)
-            raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
-        if not project.enabled:
-            self.refusals.refused("project_disabled", hello.key, project, origin)
-            raise ProtocolError("project_disabled", "this project is disabled; its admin can enable it with: "
-                                f"replay project enable {project.key}")
+        project = self._allowed(hello.key, origin)
         # Under the disk floor, sessions already recording go on (they are bounded by the rate limits); new ones
         # are refused, so the disk does not fill up with recordings that could not be flushed anyway.
         if self.disk.low() and not self.redis.exists(self.keys.session_meta(hello.session)):
@@ -173,6 +172,21 @@ class Ingest:
             exc = ProtocolError(refused.code, refused.message)
             exc.admitted = True  # the origin is the project's own: its page may read why (and stop sending)
             raise exc
+        return project
+
+    def _allowed(self, key: str, origin: str | None) -> Project:
+        """The project of `key`, if it exists, takes `origin` and is enabled (else the refusal, counted)."""
+        project = self._project(key)
+        if project is None:
+            self.refusals.refused("unknown_project", key, None, origin)
+            raise ProtocolError("unknown_project", "no project has this key")
+        if not project.allows(origin):
+            self.refusals.refused("origin_not_allowed", key, project, origin)
+            raise ProtocolError("origin_not_allowed", f"origin {origin or '(none)'} may not send to this project")
+        if not project.enabled:
+            self.refusals.refused("project_disabled", key, project, origin)
+            raise ProtocolError("project_disabled", "this project is disabled; its admin can enable it with: "
+                                f"replay project enable {project.key}")
         return project
 
     def forget_project(self, key: str) -> None:
@@ -195,7 +209,9 @@ class Ingest:
         """What the snippet is asked to capture beyond the default ({} for nothing): the `capture` of ready.
         Read from the project's record as cached for its hello (PROJECT_CACHE_S)."""
         found = body_capture.parse(project.extra.get(body_capture.FIELD))
-        return {"capture": {"requestBodies": found}} if found else {}
+        rate = sampling.parse(project.extra.get(sampling.FIELD))
+        capture = {**({"requestBodies": found} if found else {}), **({"sampleRate": rate} if rate is not None else {})}
+        return {"capture": capture} if capture else {}
 
     def _clamp(self, events: list, now: int) -> bool:
         """Events timed far from the server's clock (a broken clock, or a hostile client) are set to now; any?"""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
+from replay.core import sampling
 from replay.core.accounts import AccountError
 from replay.core.projects import normalize_origin
 from replay.core.refusals import Refusals
@@ -37,7 +38,9 @@ def _refusals() -> Refusals:
 def settings_page():
     svc = services()
     refusals = _refusals()
-    projects = [{"project": p, "refused": refusals.of_project(p.key)} for p in svc.accounts.projects()]
+    projects = [{"project": p, "refused": refusals.of_project(p.key),
+                 "sample_rate": sampling.parse(p.extra.get(sampling.FIELD)),
+                 "heartbeats": sampling.heartbeats(svc.redis, svc.keys, p.key)} for p in svc.accounts.projects()]
     notice, error = session.pop("settings_notice", None), session.pop("settings_error", None)
     return render_template("settings.html", projects=projects, tokens=svc.accounts.tokens(), reasons=REASONS,
                            public_url=(svc.settings.PUBLIC_URL or request.host_url).rstrip("/"),

@@ -181,3 +181,48 @@ def test_ready_names_the_request_bodies_the_project_opted_in_for(ingest, project
     assert ready["capture"] == {"requestBodies": ["/api/*"]}
     envelope = {**json.loads(hello(project_key)), "batches": [json.loads(batch(1))]}
     assert ingest.http_batch(ORIGIN, json.dumps(envelope).encode())["capture"] == {"requestBodies": ["/api/*"]}
+
+
+def test_the_sample_rate_rides_in_every_capture_answer_and_heartbeats_are_counted(ingest, project_key, redis, keys):
+    from replay.core import sampling
+
+    beat = json.dumps({"v": 1, "key": project_key}).encode()
+    assert ingest.heartbeat(ORIGIN, beat) == {}, "no rate, no bodies: nothing to say"
+    sampling.set_rate(redis, keys, project_key, 0.25)
+    ingest.forget_project(project_key)
+    assert ingest.heartbeat(ORIGIN, beat) == {"capture": {"sampleRate": 0.25}}
+    assert ingest.receive(Connection(origin=ORIGIN), hello(project_key))["capture"] == {"sampleRate": 0.25}
+    assert sampling.heartbeats(redis, keys, project_key) == (2, 2)
+    before = set(redis.keys("*"))
+    ingest.heartbeat(ORIGIN, beat)
+    assert {k for k in set(redis.keys("*")) - before} == set(), "a heartbeat counts in the day's counter only"
+    assert sampling.heartbeats(redis, keys, project_key)[0] == 3
+    sampling.set_rate(redis, keys, project_key, None)
+    ingest.forget_project(project_key)
+    assert ingest.heartbeat(ORIGIN, beat) == {}
+
+
+@pytest.mark.parametrize("body, origin, code", [
+    (b'{"v": 1, "key": "pk_unknownkey"}', ORIGIN, "unknown_project"),
+    (None, "https://evil.example", "origin_not_allowed"),
+    (b'{"v": 2, "key": "pk_x"}', ORIGIN, "unsupported_version"),
+    (b'{"v": 1}', ORIGIN, "invalid_envelope"),
+    (b"x" * 2000, ORIGIN, "too_large"),
+])
+def test_heartbeats_are_refused_as_batches_are(ingest, project_key, redis, keys, body, origin, code):
+    from replay.core import sampling
+
+    with pytest.raises(ProtocolError) as refused:
+        ingest.heartbeat(origin, body or json.dumps({"v": 1, "key": project_key}).encode())
+    assert refused.value.code == code
+    assert sampling.heartbeats(redis, keys, project_key) == (0, 0)
+
+
+def test_a_sample_rate_is_a_number_from_0_to_1():
+    from replay.core import sampling
+
+    assert sampling.check("0.1") == 0.1 and sampling.check("10%") == 0.1 and sampling.check("1") == 1.0
+    for bad in ("-0.1", "1.5", "nan", "lots", "", "200%"):
+        with pytest.raises(sampling.SampleRateError):
+            sampling.check(bad)
+    assert sampling.parse(b"0.5") == 0.5 and sampling.parse(b"2") is None and sampling.parse(None) is None

@@ -167,3 +167,15 @@ def test_a_body_the_server_cannot_read_is_a_400(client, error):
 
     r = client.post("/ingest/batch", input_stream=Malformed(b"5\r\nhello"), headers={"Origin": ORIGIN})
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
+
+
+def test_a_heartbeat_is_a_simple_post_the_page_can_read(live_server, project_key):
+    import requests
+
+    url = f"http://{live_server}/ingest/heartbeat"
+    r = requests.post(url, data=json.dumps({"v": 1, "key": project_key}),
+                      headers={"Origin": ORIGIN, "Content-Type": "text/plain;charset=UTF-8"})
+    assert r.status_code == 200 and r.json() == {"ok": True}
+    assert r.headers["Access-Control-Allow-Origin"] == ORIGIN
+    r = requests.post(url, data=json.dumps({"v": 1, "key": project_key}), headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "Access-Control-Allow-Origin" not in r.headers

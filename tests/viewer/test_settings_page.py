@@ -107,3 +107,17 @@ def test_a_disabled_user_cannot_log_in_and_their_logins_end(app, viewer, account
     assert accounts.authenticate("dev@example.com", "correct horse") is None
     accounts.set_user_enabled("dev@example.com", True)
     assert accounts.authenticate("dev@example.com", "correct horse") is not None
+
+
+def test_a_project_shows_its_sample_rate_and_its_heartbeats(app, viewer, project_key):
+    from replay.core import sampling
+
+    svc = app.extensions["replay"]
+    html = section(page(viewer), project_key)
+    assert "As each page says" in html and f"replay project sampling {project_key} 0.1" in html
+    sampling.set_rate(svc.redis, svc.keys, project_key, 0.1)
+    for _ in range(3):
+        sampling.count_heartbeat(svc.redis, svc.keys, project_key)
+    html = section(page(viewer), project_key)
+    assert "<strong>10%</strong> of sessions" in html
+    assert '<strong class="heartbeats-today">3</strong>' in html and '<strong class="heartbeats-week">3</strong>' in html
