@@ -313,26 +313,27 @@ class RedisKeys:
         """JSON of what this session last added to the groups, so that indexing it again adds only the difference."""
         return f"{self.prefix}idx:sessgroups:{session}"
 
-    # Alerts (replay/core/alert_*.py): the failed calls of the last ALERT_BASELINE_S, scored by server time.
+    # Alerts (replay/core/alert_*.py): the failed calls of the last ALERT_BASELINE_S, scored by server time. Not
+    # under idx: (reindex keeps them: each expires with the baseline); a deleted session's members go with it.
     def alert_group_calls(self, group_id: str) -> str:
         """Zset "session call-id" -> server time of each recent failed call of the group."""
-        return f"{self.prefix}idx:alert:group:{group_id}"
+        return f"{self.prefix}alerts:count:group:{group_id}"
 
     def alert_cause_calls(self, project: str, cause: str) -> str:
         """Zset "session call-id group-id" -> server time of each recent failed call of that confirmed cause."""
-        return f"{self.prefix}idx:alert:cause:{project}:{cause}"
+        return f"{self.prefix}alerts:count:cause:{project}:{cause}"
 
     def alert_groups(self, project: str) -> str:
         """Zset of the project's groups with a recent failed call, scored by its server time."""
-        return f"{self.prefix}idx:alert:groups:{project}"
+        return f"{self.prefix}alerts:count:groups:{project}"
 
     def alert_sessions(self, project: str) -> str:
         """Zset of the project's sessions scored by their latest flush (those active in a window)."""
-        return f"{self.prefix}idx:alert:sessions:{project}"
+        return f"{self.prefix}alerts:count:sessions:{project}"
 
     def alert_sessions_5xx(self, project: str) -> str:
         """Zset of the project's sessions with a 5xx, scored by the server time of their latest one."""
-        return f"{self.prefix}idx:alert:5xx:{project}"
+        return f"{self.prefix}alerts:count:5xx:{project}"
 
     # Alert rules and their state live outside idx: (reindex keeps them).
     def alert_rules(self, project: str) -> str:

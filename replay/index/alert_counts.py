@@ -23,12 +23,10 @@ def _server_time(call: dict, windows: dict, now_ms: int) -> int:
     return min(int(call.get("ts") or 0) + int(offset), now_ms)
 
 
-def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, now_ms: int, horizon_s: int) -> None:
-    """Add the session's recent failed calls to the alert counts (again: no change), and mark it active now."""
-    project = manifest.get("project")
-    if not project:
-        return
-    session, windows, oldest = manifest["session"], manifest.get("windows") or {}, now_ms - horizon_s * 1000
+def _members(manifest: dict, evidence: dict, now_ms: int, oldest: int):
+    """Per group and per confirmed cause, the session's failed calls since `oldest` ({member: server time}), and
+    the server time of its latest 5xx (or None)."""
+    project, session, windows = manifest.get("project"), manifest["session"], manifest.get("windows") or {}
     by_group: dict[str, dict[str, int]] = defaultdict(dict)
     by_cause: dict[str, dict[str, int]] = defaultdict(dict)
     last_5xx = None
@@ -46,6 +44,18 @@ def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, 
             by_cause[cause][f"{member} {gid}"] = at
         if status >= 500:
             last_5xx = max(last_5xx or 0, at)
+    return by_group, by_cause, last_5xx
+
+
+def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, now_ms: int, horizon_s: int) -> None:
+    """Add the session's recent failed calls to the alert counts (again: no change), and mark it active now.
+    A session that ended before the baseline began (a reindex of old sessions) counts for nothing."""
+    project = manifest.get("project")
+    oldest = now_ms - horizon_s * 1000
+    if not project or (manifest.get("ended_ms") or now_ms) < oldest:
+        return
+    session = manifest["session"]
+    by_group, by_cause, last_5xx = _members(manifest, evidence, now_ms, oldest)
     pipe = redis.pipeline(transaction=False)
     touched = [(keys.alert_sessions(project), {session: now_ms})]
     if last_5xx is not None:
@@ -59,6 +69,31 @@ def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, 
         pipe.zremrangebyscore(key, "-inf", oldest - 1)
         pipe.expire(key, horizon_s)
     pipe.execute()
+
+
+def forget_session(redis: Redis, keys: RedisKeys, manifest: dict) -> None:
+    """Take a deleted session's calls out of the counts (a group left with none leaves the project's list)."""
+    project = manifest.get("project")
+    if not project:
+        return
+    # The evidence is gone by now: every cause list may hold the session's calls.
+    by_group, _, _ = _members(manifest, {}, 1 << 62, 0)
+    pipe = redis.pipeline(transaction=False)
+    pipe.zrem(keys.alert_sessions(project), manifest["session"])
+    pipe.zrem(keys.alert_sessions_5xx(project), manifest["session"])
+    for gid, members in by_group.items():
+        pipe.zrem(keys.alert_group_calls(gid), *members)
+        for cause in CAUSE_CODES:
+            pipe.zrem(keys.alert_cause_calls(project, cause), *(f"{m} {gid}" for m in members))
+    pipe.execute()
+    gids = list(by_group)
+    if gids:
+        pipe = redis.pipeline(transaction=False)
+        for gid in gids:
+            pipe.exists(keys.alert_group_calls(gid))
+        empty = [gid for gid, left in zip(gids, pipe.execute()) if not left]
+        if empty:
+            redis.zrem(keys.alert_groups(project), *empty)
 
 
 def count(redis: Redis, key: str, since_ms: int, until_ms: int) -> int:

@@ -7,6 +7,7 @@ from replay.core import frustration
 from replay.core.keys import RedisKeys
 from replay.core.route_folding import normalize_route
 from replay.index.filters import status_terms
+from replay.index.alert_counts import forget_session
 from replay.index.causes import index_causes
 from replay.index.groups import index_groups
 from replay.index.sessions import get_summary
@@ -27,6 +28,7 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     # Indexing an empty manifest takes back what the session added to the failed-call groups.
     index_groups(redis, keys, {"session": session, "project": project})
     index_causes(redis, keys, {"session": session, "project": project}, {})
+    forget_session(redis, keys, {**manifest, "session": session, "project": project})
     pipe = redis.pipeline(transaction=True)
     lists = [keys.by_time(), keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
     lists += [keys.with_frustration(kind) for kind in frustration.KINDS]

@@ -15,6 +15,7 @@ from replay.core.alert_rules import AlertRules
 from replay.ingest.service import Connection
 from tests.alerts.receiver import Receiver
 from tests.web_fixtures import ORIGIN, SECRET, net
+from replay.index.erase import delete_sessions
 from worker import alert_delivery, alert_eval, context, jobs
 
 PUBLIC = "https://replay.example"
@@ -142,3 +143,19 @@ def test_the_share_of_sessions_with_a_5xx(alert_app, project, receiver):
     assert list(text) == ["text"]  # Slack's form
     assert "2 of 5 sessions (40.0%) had a 5xx in the last 2 s" in text["text"]
     assert f"<{PUBLIC}/sessions/sess_share_000000000009|sess_share_0>" in text["text"]
+
+
+def test_a_deleted_session_leaves_the_counts_and_a_reindex_counts_nothing_twice(alert_app, project):
+    svc = alert_app.extensions["replay"]
+    record(alert_app, project, "sess_alert_deleted_01", 3)
+    record(alert_app, project, "sess_alert_kept_0002", 2)
+    counts = lambda: {k.decode(): svc.redis.zrange(k, 0, -1)  # noqa: E731
+                      for k in svc.redis.scan_iter(match=svc.keys.prefix + "alerts:count:*")}
+    before = counts()
+    assert any(b"sess_alert_deleted_01" in m for members in before.values() for m in members)
+    jobs.flush_session("sess_alert_kept_0002")  # a flush again (as a reindex flushes): nothing counted twice
+    assert counts() == before
+    delete_sessions(svc.redis, svc.keys, svc.store, ["sess_alert_deleted_01"], int(time.time() * 1000), 60_000)
+    after = counts()
+    assert not any(b"sess_alert_deleted_01" in m for members in after.values() for m in members)
+    assert any(b"sess_alert_kept_0002" in m for members in after.values() for m in members)
