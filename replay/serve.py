@@ -160,7 +160,11 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
     if with_worker:
         commands["worker"] = me + ["worker"]
     # Each child in a session of its own: Ctrl-C reaches only this process, which stops them in order.
-    spawn = lambda name: subprocess.Popen(commands[name], env=env, start_new_session=True)  # noqa: E731
+    # The worker builds links (alert messages) without a request to take the host from: unless the
+    # operator set REPLAY_PUBLIC_URL, they point at this server as started.
+    own = "127.0.0.1" if host in ("", "0.0.0.0", "::") else f"[{host}]" if ":" in host else host
+    envs = {"web": env, "worker": {"REPLAY_PUBLIC_URL": f"http://{own}:{port}", **env}}
+    spawn = lambda name: subprocess.Popen(commands[name], env=envs[name], start_new_session=True)  # noqa: E731
     children = {name: spawn(name) for name in commands}
     started = {name: time.monotonic() for name in commands}
     quick_exits = {name: 0 for name in commands}

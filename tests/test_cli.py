@@ -146,6 +146,9 @@ def test_ctrl_c_stops_every_process_cleanly(tmp_path):
     assert post_batch(base, key, "https://shop.example").status_code == 200
     started = children(serve.pid)
     assert set(started) == {"redis", "web", "worker"}
+    # The worker's links (alert messages) point at this server, REPLAY_PUBLIC_URL being unset.
+    environ = Path(f"/proc/{started['worker']}/environ").read_bytes().split(b"\0")
+    assert f"REPLAY_PUBLIC_URL=http://127.0.0.1:{port}".encode() in environ
     t0 = time.monotonic()
     os.killpg(serve.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends: the whole foreground group
     output, _ = serve.communicate(timeout=30)

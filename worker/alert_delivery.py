@@ -13,7 +13,7 @@ import urllib.request
 from redis import Redis
 from rq import Queue
 
-from replay.core import alert_outbox
+from replay.core import alert_outbox, worker_stats
 from replay.core.alert_messages import webhook_body
 from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
@@ -70,6 +70,7 @@ def deliver(alert_id: str) -> str:
         alert["status"] = "failed"
         log.warning("alert %s to %s failed %d times; last: %s", alert_id, alert["url"], len(alert["attempts"]), answer)
     alert_outbox.save(redis, keys, alert)
+    worker_stats.record_alert_attempt(redis, keys, "retried" if alert["status"] == "pending" else alert["status"])
     if alert["status"] == "pending":
         delay = backoff_s(settings, len(alert["attempts"]))
         alert_outbox.retry_at(redis, keys, alert_id, now + int(delay * 1000))

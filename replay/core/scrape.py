@@ -53,6 +53,11 @@ class RedisCollector:
         flushes.add_metric(["ok"], stats.get("flushes_ok", 0.0))
         flushes.add_metric(["failed"], stats.get("flushes_failed", 0.0))
         yield flushes
+        alerts = CounterMetricFamily("replay_alert_deliveries", "Alert webhook POSTs by outcome (sent; retried: "
+                                     "failed and tried again later; failed: given up)", labels=["outcome"])
+        for outcome in ("sent", "retried", "failed"):
+            alerts.add_metric([outcome], stats.get(f"alerts_{outcome}", 0.0))
+        yield alerts
         yield CounterMetricFamily("replay_worker_storage_errors", "Flushes that failed on object storage",
                                   value=stats.get("storage_errors", 0.0))
         buckets, total = worker_stats.flush_histogram(stats)

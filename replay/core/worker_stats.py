@@ -39,6 +39,14 @@ def record_flush(redis: Redis, keys: RedisKeys, seconds: float, ok: bool, storag
         log.debug("flush not counted: Redis unavailable (%s)", exc)
 
 
+def record_alert_attempt(redis: Redis, keys: RedisKeys, outcome: str) -> None:
+    """Count one webhook POST of an alert: 'sent', 'retried' (failed, tried again later) or 'failed' (given up)."""
+    try:
+        redis.hincrby(keys.worker_stats(), f"alerts_{outcome}", 1)
+    except RedisError as exc:
+        log.debug("alert attempt not counted: Redis unavailable (%s)", exc)
+
+
 def read(redis: Redis, keys: RedisKeys) -> dict[str, float]:
     """The counters as numbers (missing ones are 0)."""
     raw = redis.hgetall(keys.worker_stats())

@@ -57,6 +57,11 @@ def deliver(app) -> list[dict]:
     return alerts
 
 
+def token(app) -> str:
+    svc = app.extensions["replay"]
+    return Accounts(svc.redis, svc.keys).create_token("metrics")
+
+
 @pytest.fixture
 def project(alert_app):
     svc = alert_app.extensions["replay"]
@@ -125,6 +130,11 @@ def test_a_failed_delivery_is_retried_with_backoff_and_the_history_says_so(alert
     again = alert_outbox.load(svc.redis, svc.keys, failed["id"])
     assert again["status"] == "sent" and [a["ok"] for a in again["attempts"]] == [False, True]
     assert len(receiver.wait_for(2)) == 2
+    # /metrics counts the webhook POSTs by outcome.
+    scraped = alert_app.test_client().get("/metrics", headers={"Authorization": f"Bearer {token(alert_app)}"})
+    text = scraped.get_data(as_text=True)
+    assert 'replay_alert_deliveries_total{outcome="sent"} 2.0' in text
+    assert 'replay_alert_deliveries_total{outcome="retried"} 1.0' in text
 
 
 def test_the_share_of_sessions_with_a_5xx(alert_app, project, receiver):
