@@ -49,12 +49,24 @@ def pay(browser, url: str) -> str:
     page = context.new_page()
     # The collector's ready (which names the bodies to capture) came before the click, as it does for a user:
     # a call failing before it waits for it, but the page closes soon after here.
-    readies = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: '"ready"' in str(f) and readies.append(f)))
+    readies, seen = [], []  # seen: what the page said and heard, for a failure's message
+
+    def watch(ws):
+        seen.append(f"socket {ws.url}")
+        ws.on("framereceived", lambda f: seen.append(f"got {str(f)[:120]}") or '"ready"' in str(f) and readies.append(f))
+        ws.on("close", lambda _: seen.append("socket closed"))
+        ws.on("socketerror", lambda e: seen.append(f"socket error {e}"))
+
+    page.on("websocket", watch)
+    page.on("console", lambda m: seen.append(f"console {m.type}: {m.text[:200]}"))
+    page.on("requestfinished", lambda r: "/ingest/" in r.url and seen.append(f"{r.method} {r.url}"))
     page.goto(url)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
     session_url = page.evaluate("window.Replay.getSessionURL()")
-    poll(lambda: readies, timeout_s=30)
+    try:
+        poll(lambda: readies, timeout_s=30)
+    except AssertionError:
+        raise AssertionError("no ready from the collector in 30 s; the page saw:\n" + "\n".join(seen[:40])) from None
     page.click("#pay")
     page.wait_for_function("window.__status === 502")
     page.wait_for_timeout(500)
