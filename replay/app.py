@@ -34,7 +34,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=str(static_dir()),
                 static_url_path="/static")
     redis = redis or redis_conn.connect(settings)
-    keys = RedisKeys(settings.KEY_PREFIX)
+    keys = RedisKeys.of(settings)
 
     def flush(session: str, delay_ms: int) -> None:
         request_flush(redis, keys, session, delay_ms)

@@ -26,11 +26,11 @@ DELIVER_JOB = "worker.alert_delivery.deliver"
 MAX_ANSWER_CHARS = 200
 
 
-def enqueue_due(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
-    """Enqueue one delivery job per alert due now; returns how many."""
+def enqueue_due(redis: Redis, keys: RedisKeys, settings: Settings, queue_redis: Redis | None = None) -> int:
+    """Enqueue one delivery job per alert due now (on `queue_redis`, else `redis`); returns how many."""
     ids = alert_outbox.claim_due(redis, keys, int(settings.ALERT_LEASE_S * 1000))
     if ids:
-        Queue(settings.QUEUE_NAME, connection=redis).enqueue_many([Queue.prepare_data(
+        Queue(settings.QUEUE_NAME, connection=queue_redis or redis).enqueue_many([Queue.prepare_data(
             DELIVER_JOB, args=(alert_id,), result_ttl=0, failure_ttl=24 * 3600,
             description=f"deliver alert {alert_id}") for alert_id in ids])
     return len(ids)

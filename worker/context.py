@@ -11,12 +11,14 @@ from replay.storage.store import ObjectStore, make_store
 
 
 class Context:
-    """Settings plus the Redis client, key names, object store and buffer a job needs."""
+    """Settings plus the Redis clients (data, queue), key names, object store and buffer a job needs."""
 
     def __init__(self, settings: Settings, *, redis: Redis | None = None, store: ObjectStore | None = None):
         self.settings = settings
         self.redis = redis if redis is not None else redis_conn.connect(settings)
-        self.keys = RedisKeys(settings.KEY_PREFIX)
+        # RQ's queue and workers: the same client unless QUEUE_REDIS_URL names another Redis.
+        self.queue_redis = redis_conn.queue_connect(settings, self.redis)
+        self.keys = RedisKeys.of(settings)
         self.store = store if store is not None else make_store(settings)
         self.buffer = Buffer(self.redis, self.keys, settings)
 

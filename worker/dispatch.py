@@ -38,8 +38,9 @@ FAILURE_TTL_S = 24 * 3600
 BACKOFF_S, BACKOFF_CAP_S = 0.5, 5.0
 
 
-def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
+def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings, queue_redis: Redis | None = None) -> int:
     """Enqueue a flush job for every session due now that has none waiting; returns how many were due.
+    `queue_redis`: the RQ queue's Redis, when it is not `redis` (QUEUE_REDIS_URL).
 
     A waiting job reads the buffer when it runs, so a second one would only wait behind it: while
     appends keep a session due every FLUSH_AGE_MS and the jobs cannot keep up (object storage down,
@@ -48,7 +49,9 @@ def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
     sessions = claim_due(redis, keys, settings.FLUSH_LEASE_MS, CLAIM_BATCH)
     if not sessions:
         return 0
-    fresh = [session for session, waiting in zip(sessions, _waiting_jobs(redis, keys, sessions)) if not waiting]
+    queue_redis = redis if queue_redis is None else queue_redis
+    waiting_jobs = _waiting_jobs(redis, queue_redis, keys, sessions)
+    fresh = [session for session, waiting in zip(sessions, waiting_jobs) if not waiting]
     if fresh:
         # Several sessions per job: RQ's own bookkeeping costs about as much as a small flush.
         chunks = [fresh[i:i + SESSIONS_PER_JOB] for i in range(0, len(fresh), SESSIONS_PER_JOB)]
@@ -59,21 +62,24 @@ def dispatch_once(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
                 # The job deletes them when it starts; the lease bounds them if it never does.
                 pipe.set(keys.flush_queued(session), job_id, px=settings.FLUSH_LEASE_MS)
         pipe.execute()
-        queue = Queue(settings.QUEUE_NAME, connection=redis)
+        queue = Queue(settings.QUEUE_NAME, connection=queue_redis)
         queue.enqueue_many([Queue.prepare_data(
             FLUSH_JOB, args=(chunk,), job_id=job_id, result_ttl=0, failure_ttl=FAILURE_TTL_S,
             description=f"flush {len(chunk)} session(s): {' '.join(chunk[:3])}") for job_id, chunk in jobs])
     return len(sessions)
 
 
-def _waiting_jobs(redis: Redis, keys: RedisKeys, sessions: list[str]) -> list[bool]:
+def _waiting_jobs(redis: Redis, queue_redis: Redis, keys: RedisKeys, sessions: list[str]) -> list[bool]:
     """Per session: does the job its mark names still wait in the queue?
 
     A mark outlives its job when the job could not delete it (Redis went away as it started):
     then the job is no longer queued, and the session gets a new one.
     """
-    marks = redis.mget([keys.flush_queued(session) for session in sessions])
-    pipe = redis.pipeline(transaction=False)
+    pipe = redis.pipeline(transaction=False)  # not MGET: on a cluster each mark is in its session's slot
+    for session in sessions:
+        pipe.get(keys.flush_queued(session))
+    marks = pipe.execute()
+    pipe = queue_redis.pipeline(transaction=False)
     for mark in marks:
         if mark:
             pipe.hget(Job.key_for(mark.decode()), "status")
@@ -90,7 +96,7 @@ def sweep_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings) -> int:
     return found
 
 
-def alerts_round(redis: Redis, keys: RedisKeys, settings: Settings) -> None:
+def alerts_round(redis: Redis, keys: RedisKeys, settings: Settings, queue_redis: Redis | None = None) -> None:
     """Evaluate the alert rules when it is this worker's turn, then enqueue the deliveries due now."""
     if alert_eval.take_turn(redis, keys, settings):
         try:
@@ -100,16 +106,17 @@ def alerts_round(redis: Redis, keys: RedisKeys, settings: Settings) -> None:
         except Exception:
             # A bug in one rule must not stop this thread, which also dispatches every flush.
             log.exception("alert rules: evaluation failed")
-    alert_delivery.enqueue_due(redis, keys, settings)
+    alert_delivery.enqueue_due(redis, keys, settings, queue_redis)
 
 
 class Dispatcher(threading.Thread):
     """Claims due sessions every DISPATCH_INTERVAL_MS until stopped; rides out Redis restarts."""
 
-    def __init__(self, redis: Redis, settings: Settings):
+    def __init__(self, redis: Redis, settings: Settings, queue_redis: Redis | None = None):
         super().__init__(name="replay-dispatcher", daemon=True)
         self.redis = redis
-        self.keys = RedisKeys(settings.KEY_PREFIX)
+        self.queue_redis = redis if queue_redis is None else queue_redis
+        self.keys = RedisKeys.of(settings)
         self.settings = settings
         self.stopping = threading.Event()
 
@@ -120,10 +127,10 @@ class Dispatcher(threading.Thread):
         backoff = BACKOFF_S
         while not self.stopping.is_set():
             try:
-                busy = dispatch_once(self.redis, self.keys, self.settings) == CLAIM_BATCH
+                busy = dispatch_once(self.redis, self.keys, self.settings, self.queue_redis) == CLAIM_BATCH
                 sweep_if_my_turn(self.redis, self.keys, self.settings)
-                retention_if_my_turn(self.redis, self.keys, self.settings)
-                alerts_round(self.redis, self.keys, self.settings)
+                retention_if_my_turn(self.redis, self.keys, self.settings, self.queue_redis)
+                alerts_round(self.redis, self.keys, self.settings, self.queue_redis)
                 backoff = BACKOFF_S
                 wait = 0 if busy else self.settings.DISPATCH_INTERVAL_MS / 1000
             except RedisError as exc:

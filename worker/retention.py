@@ -28,11 +28,12 @@ PAGE = 500
 MAX_PER_RUN = 5000
 
 
-def retention_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings) -> bool:
-    """Enqueue the retention job when this worker holds this interval's turn; True if it did."""
+def retention_if_my_turn(redis: Redis, keys: RedisKeys, settings: Settings, queue_redis: Redis | None = None) -> bool:
+    """Enqueue the retention job (on `queue_redis`, else `redis`) when this worker holds this interval's turn;
+    True if it did."""
     if not redis.set(keys.retention_turn(), "1", nx=True, ex=max(1, settings.RETENTION_INTERVAL_S)):
         return False
-    Queue(settings.QUEUE_NAME, connection=redis).enqueue(
+    Queue(settings.QUEUE_NAME, connection=queue_redis or redis).enqueue(
         RETENTION_JOB, result_ttl=0, failure_ttl=24 * 3600, description="retention: delete expired sessions")
     return True
 

@@ -33,14 +33,15 @@ def run_worker(settings: Settings, burst: bool = False, context: Context | None 
     """Work the flush queue; returns whether any job ran. `burst`: flush what is due now, then return."""
     ctx = configure(context or Context(settings))
     if burst:
-        dispatch_once(ctx.redis, ctx.keys, settings)
-        alerts_round(ctx.redis, ctx.keys, settings)
+        dispatch_once(ctx.redis, ctx.keys, settings, ctx.queue_redis)
+        alerts_round(ctx.redis, ctx.keys, settings, ctx.queue_redis)
         return _worker(ctx).work(burst=True, logging_level="WARNING")
     stopping = threading.Event()
     _on_stop_signals(stopping)
     if not _wait_until_ready(ctx, stopping):
         return False
-    dispatcher = Dispatcher(redis_conn.connect(settings), settings)
+    redis = redis_conn.connect(settings)
+    dispatcher = Dispatcher(redis, settings, redis_conn.queue_connect(settings, redis))
     dispatcher.start()
     log.info("worker ready: flushing queue %r (one line per problem, none per flush)", settings.QUEUE_NAME)
     worked = False
@@ -94,7 +95,7 @@ class _Worker(SimpleWorker):
 
 
 def _worker(ctx: Context, stopping: threading.Event | None = None) -> SimpleWorker:
-    worker = _Worker([Queue(ctx.settings.QUEUE_NAME, connection=ctx.redis)], connection=ctx.redis)
+    worker = _Worker([Queue(ctx.settings.QUEUE_NAME, connection=ctx.queue_redis)], connection=ctx.queue_redis)
     worker.stopping = stopping or threading.Event()
     return worker
 
@@ -105,6 +106,8 @@ def _wait_until_ready(ctx: Context, stopping: threading.Event) -> bool:
     while not stopping.is_set():
         try:
             _ping(ctx.redis)
+            if ctx.queue_redis is not ctx.redis:
+                _ping(ctx.queue_redis)
             ctx.store.prepare()
             return True
         except BusyLoadingError:

@@ -16,9 +16,8 @@ from replay.ingest.flush import now_ms
 
 def stranded(redis: Redis, keys: RedisKeys) -> Iterator[str]:
     """Sessions whose buffer holds batches while they are neither due nor being flushed."""
-    prefix = keys.buffer("")
     for raw in redis.scan_iter(match=keys.buffer("*"), count=1000):
-        session = raw.decode()[len(prefix):]
+        session = keys.session_of_buffer(raw.decode())
         scheduled = redis.zscore(keys.flush_due(), session) is not None
         if not scheduled and not redis.exists(keys.flush_lock(session)) and redis.llen(raw):
             yield session

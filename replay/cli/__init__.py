@@ -14,7 +14,7 @@ def _accounts(settings):
     from replay.core.accounts import Accounts
     from replay.core.keys import RedisKeys
 
-    return Accounts(redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX))
+    return Accounts(redis_conn.connect(settings), RedisKeys.of(settings))
 
 
 def cmd_serve(args, settings) -> int:
@@ -49,7 +49,9 @@ def cmd_status(args, settings) -> int:
     from replay.storage.store import make_store
 
     redis = redis_conn.probe_client(redis_conn.connect(settings), settings.READY_TIMEOUT_S)
-    report = health.check(redis, RedisKeys(settings.KEY_PREFIX), make_store(settings), settings)
+    queue = redis_conn.probe_client(redis_conn.queue_connect(settings), settings.READY_TIMEOUT_S) \
+        if settings.QUEUE_REDIS_URL else None
+    report = health.check(redis, RedisKeys.of(settings), make_store(settings), settings, queue)
     print(json.dumps(report.as_dict(), indent=2) if args.json else "\n".join(health.status_lines(report)))
     for note in report.notes:
         print(f"replay: {note}", file=sys.stderr)

@@ -13,7 +13,7 @@ def cmd_project_bodies(args, settings) -> int:
         print("replay: give --url PATTERN (repeatable) to capture request bodies, or --off to stop", file=sys.stderr)
         return 2
     try:
-        kept = body_capture.set_patterns(redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX), args.key,
+        kept = body_capture.set_patterns(redis_conn.connect(settings), RedisKeys.of(settings), args.key,
                                          [] if args.off else args.url)
     except body_capture.PatternError as exc:
         print(f"replay: {exc}", file=sys.stderr)
@@ -32,7 +32,7 @@ def cmd_project_sampling(args, settings) -> int:
 
     try:
         rate = None if args.rate.strip().lower() in ("off", "unset") else sampling.check(args.rate)
-        sampling.set_rate(redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX), args.key, rate)
+        sampling.set_rate(redis_conn.connect(settings), RedisKeys.of(settings), args.key, rate)
     except sampling.SampleRateError as exc:
         print(f"replay: {exc}", file=sys.stderr)
         return 2

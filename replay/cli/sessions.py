@@ -9,7 +9,7 @@ def _clients(settings):
     from replay.core.keys import RedisKeys
     from replay.storage.store import make_store
 
-    return redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX), make_store(settings)
+    return redis_conn.connect(settings), RedisKeys.of(settings), make_store(settings)
 
 
 def delete_recordings(settings, sessions: list[str]) -> int:

@@ -35,19 +35,25 @@ class Backlog:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def read(redis: Redis, keys: RedisKeys, queue_name: str) -> Backlog:
+def read(redis: Redis, keys: RedisKeys, queue_name: str, queue_redis: Redis | None = None) -> Backlog:
+    """`queue_redis`: the Redis of the RQ queue, when it is not `redis` (a Redis Cluster holds no queue)."""
     now_ms = time.time() * 1000
-    queue = Queue(queue_name, connection=redis)
-    pipe = redis.pipeline(transaction=False)
-    pipe.llen(queue.key)
-    pipe.lindex(queue.key, 0)
+    queue_redis = redis if queue_redis is None else queue_redis
+    queue = Queue(queue_name, connection=queue_redis)
+    if queue_redis is redis:
+        pipe = q_pipe = redis.pipeline(transaction=False)
+    else:
+        pipe, q_pipe = redis.pipeline(transaction=False), queue_redis.pipeline(transaction=False)
+    q_pipe.llen(queue.key)
+    q_pipe.lindex(queue.key, 0)
     pipe.zcount(keys.flush_due(), "-inf", int(now_ms))
     pipe.zrange(keys.flush_due(), 0, 0, withscores=True)
     pipe.zcard(keys.by_time())
-    depth, oldest_job, due, earliest, indexed = pipe.execute()
+    replies = pipe.execute() if q_pipe is pipe else q_pipe.execute() + pipe.execute()
+    depth, oldest_job, due, earliest, indexed = replies
     return Backlog(
         queue_depth=depth,
-        oldest_job_age_s=_job_age_s(redis, oldest_job, now_ms),
+        oldest_job_age_s=_job_age_s(queue_redis, oldest_job, now_ms),
         due_flushes=due,
         oldest_due_age_s=max(0.0, (now_ms - earliest[0][1]) / 1000) if earliest else 0.0,
         failed_jobs=queue.failed_job_registry.get_job_count(cleanup=False),

@@ -37,13 +37,14 @@ class Report:
         return {"ok": self.ready, "failed": self.failed, "checks": self.checks}
 
 
-def check(redis: Redis, keys: RedisKeys, store, settings: Settings) -> Report:
-    """Each check in turn; the queue is checked only when Redis answered. `store`: an ObjectStore."""
+def check(redis: Redis, keys: RedisKeys, store, settings: Settings, queue_redis: Redis | None = None) -> Report:
+    """Each check in turn; the queue is checked only when Redis answered. `store`: an ObjectStore.
+    `queue_redis`: the queue's Redis when it is another one (QUEUE_REDIS_URL)."""
     report = Report()
     report.checks["redis"] = _redis(redis, report.notes)
     report.checks["storage"] = _storage(store, report.notes)
     if report.checks["redis"]["ok"]:
-        report.checks["queue"] = _queue(redis, keys, settings, report.notes)
+        report.checks["queue"] = _queue(redis, keys, settings, report.notes, queue_redis)
     else:
         report.checks["queue"] = {"ok": False, "error": "redis_unreachable"}
     return report
@@ -71,9 +72,9 @@ def _storage(store, notes: list[str]) -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
-def _queue(redis: Redis, keys: RedisKeys, settings: Settings, notes: list[str]) -> dict:
+def _queue(redis: Redis, keys: RedisKeys, settings: Settings, notes: list[str], queue_redis: Redis | None) -> dict:
     try:
-        now = backlog.read(redis, keys, settings.QUEUE_NAME)
+        now = backlog.read(redis, keys, settings.QUEUE_NAME, queue_redis)
     except RedisError as exc:
         notes.append(f"queue: {type(exc).__name__}: {exc}")
         return {"ok": False, "error": type(exc).__name__}

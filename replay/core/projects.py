@@ -168,7 +168,7 @@ class Projects:
         project = self.require(key)
         name = self.keys.project(project.key)
         # WATCH: two admins adding origins at once must both land.
-        with self.redis.pipeline() as pipe:
+        with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
                     pipe.watch(name)

@@ -2,11 +2,16 @@
 
 With `REPLAY_REDIS_URL` unset, the embedded default's server is used
 (replay/core/embedded_redis.py): the one `replay serve` runs, or one started
-for this process.
+for this process. `redis+cluster://host:port,host:port,...` reaches a Redis
+Cluster through redis-py's cluster client (the keys then carry hash tags:
+replay/core/keys.py); the RQ queue stays on a plain Redis (`queue_connect`).
 """
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from redis import BlockingConnectionPool, Redis
+from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 from redis.retry import Retry
@@ -21,7 +26,45 @@ RETRIES = 3
 
 def connect(settings: Settings) -> Redis:
     """A client for the configured Redis; starts the embedded one when none is configured."""
+    if settings.redis_cluster:
+        return _cluster(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT_S, settings.REDIS_MAX_CONNECTIONS,
+                        Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES))
     url = settings.REDIS_URL or embedded_redis.ensure(settings)
+    return _plain(url, settings)
+
+
+def queue_connect(settings: Settings, redis: Redis | None = None) -> Redis:
+    """The client RQ's queue and workers use: QUEUE_REDIS_URL's, else the data Redis (`redis`, when the caller
+    holds a client of it already). A cluster holds no queue: it takes a QUEUE_REDIS_URL."""
+    if settings.QUEUE_REDIS_URL:
+        return _plain(settings.QUEUE_REDIS_URL, settings)
+    if settings.redis_cluster:
+        raise SystemExit("REPLAY_QUEUE_REDIS_URL: set it to a plain Redis for the job queue "
+                         "(RQ does not run on a Redis Cluster)")
+    return redis if redis is not None else connect(settings)
+
+
+def cluster_nodes(url: str) -> tuple[list[ClusterNode], dict]:
+    """The startup nodes of a `redis+cluster://[user:password@]host:port,host:port,...` URL, and its credentials."""
+    parts = urlsplit(url)
+    auth, _, hosts = parts.netloc.rpartition("@")
+    user, _, password = auth.partition(":")
+    nodes = []
+    for host in filter(None, hosts.split(",")):
+        name, _, port = host.rpartition(":") if ":" in host else (host, "", "6379")
+        nodes.append(ClusterNode(name.strip("[]"), int(port)))
+    if not nodes:
+        raise SystemExit(f"REPLAY_REDIS_URL: no host:port in {url!r}")
+    return nodes, {"username": unquote(user) or None, "password": unquote(password) or None}
+
+
+def _cluster(url: str, timeout_s: float, max_connections: int, retry: Retry) -> RedisCluster:
+    nodes, credentials = cluster_nodes(url)
+    return RedisCluster(startup_nodes=nodes, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                        max_connections=max_connections, retry=retry, **credentials)
+
+
+def _plain(url: str, settings: Settings) -> Redis:
     # Callers wait for a free connection (up to the pool timeout) instead of failing when many
     # requests are in flight: an open websocket holds no connection between its messages.
     pool = BlockingConnectionPool.from_url(
@@ -35,6 +78,12 @@ def connect(settings: Settings) -> Redis:
 def probe_client(redis: Redis, timeout_s: float) -> Redis:
     """A client to the same server that gives up after `timeout_s` and never retries: a health probe says
     "unreachable" within its own deadline instead of waiting out the request client's retries."""
+    if isinstance(redis, RedisCluster):
+        nodes = [ClusterNode(n.host, n.port) for n in redis.get_primaries()]
+        kwargs = redis.nodes_manager.connection_kwargs
+        return RedisCluster(startup_nodes=nodes, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
+                            retry=Retry(NoBackoff(), 0), max_connections=8,
+                            username=kwargs.get("username"), password=kwargs.get("password"))
     pool = redis.connection_pool
     kwargs = dict(pool.connection_kwargs, socket_timeout=timeout_s, socket_connect_timeout=timeout_s,
                   retry=Retry(NoBackoff(), 0), retry_on_error=[], health_check_interval=0)

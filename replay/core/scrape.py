@@ -30,13 +30,13 @@ GAUGES = [
 class RedisCollector:
     """A prometheus_client collector reading Redis at each collect()."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys, queue_name: str):
-        self.redis, self.keys, self.queue_name = redis, keys, queue_name
+    def __init__(self, redis: Redis, keys: RedisKeys, queue_name: str, queue_redis: Redis | None = None):
+        self.redis, self.keys, self.queue_name, self.queue_redis = redis, keys, queue_name, queue_redis
 
     def collect(self):
         up = GaugeMetricFamily("replay_redis_up", "Whether Redis answered this scrape (1) or not (0)")
         try:
-            now = backlog.read(self.redis, self.keys, self.queue_name)
+            now = backlog.read(self.redis, self.keys, self.queue_name, self.queue_redis)
             stats = worker_stats.read(self.redis, self.keys)
         except RedisError as exc:
             log.warning("metrics scrape without the backlog: Redis unavailable (%s)", exc)

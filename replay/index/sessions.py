@@ -272,7 +272,7 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
             if len(url_sources) > _MAX_UNION_KEYS:
                 # A needle found in many URLs (a bare digit, say): one union beats walking each.
                 tmp = keys.query_tmp(uuid.uuid4().hex)
-                pipe = redis.pipeline()
+                pipe = redis.pipeline(transaction=True)
                 for i in range(0, len(url_sources), _UNION_CHUNK):
                     chunk = url_sources[i:i + _UNION_CHUNK]
                     pipe.zunionstore(tmp, chunk + ([tmp] if i else []), aggregate="MAX")

@@ -5,7 +5,8 @@ trip: the rate limits (token buckets per window, session and project), the
 duplicate check, the append, the contiguous acked mark, and the session's
 place in the flush schedule (`keys.flush_due()`, a zset of due times). So a
 batch is either durably in the buffer with a flush due (and may be acked), or
-not stored at all.
+not stored at all. On a Redis Cluster the same steps run as three scripts, one
+per hash slot (replay/ingest/cluster_buffer.py).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from redis import Redis
 from replay.core.keys import RedisKeys
 from replay.core.records import Record
 from replay.core.settings import Settings
+from replay.ingest.cluster_buffer import ClusterAppend
 
 _APPEND = """
 local seqs, acked, buf, bytes, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -111,13 +113,14 @@ class Buffer:
         self.settings = settings
         self._append = redis.register_script(_APPEND)
         self._trim = redis.register_script(_TRIM)
+        self._cluster = ClusterAppend(redis, keys, settings) if keys.cluster else None
 
     def append(self, session: str, window: str, seq: int, events: list, received_ms: int, url: str = "", *,
                project: str = "", idle: bool = False, client=None, batch_json: bytes | None = None) -> AppendResult:
         """Store one batch, unless it is a duplicate or over a rate limit; the session's flush becomes due.
 
         `idle`: the page is going away (a beacon), so the flush is due after FLUSH_IDLE_MS, not FLUSH_AGE_MS.
-        `client`: a pipeline to queue the call on (its reply is then read with `result()`).
+        `client`: a pipeline to queue the call on (its reply is then read with `result()`); not on a cluster.
         `batch_json`: the batch message's JSON as it came (holding these `events`), stored instead of encoding
         the events again (the costliest step of an ack).
         """
@@ -126,6 +129,8 @@ class Buffer:
             record = b"%s,\"batch\":%s}" % (head[:-1].encode(), batch_json)
         else:
             record = head[:-1] + ',"events":' + json.dumps(events, separators=(",", ":")) + "}"
+        if self._cluster is not None:
+            return self.result(self._cluster.append(session, window, seq, record, received_ms, project, idle))
         k, s = self.keys, self.settings
         reply = self._append(
             keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
@@ -137,6 +142,17 @@ class Buffer:
                   s.RATE_PROJECT_PER_S, s.RATE_PROJECT_BURST],
             client=client)
         return reply if client is not None else self.result(reply)
+
+    def append_all(self, session: str, window: str, batches: list, received_ms: int, url: str, *,
+                   project: str, idle: bool) -> list[AppendResult]:
+        """Store each (seq, events) in order, in one round trip on one Redis."""
+        if self._cluster is not None:
+            return [self.append(session, window, seq, events, received_ms, url, project=project, idle=idle)
+                    for seq, events in batches]
+        pipe = self.redis.pipeline(transaction=False)
+        for seq, events in batches:
+            self.append(session, window, seq, events, received_ms, url, project=project, idle=idle, client=pipe)
+        return [self.result(reply) for reply in pipe.execute()]
 
     @staticmethod
     def result(reply) -> AppendResult:
@@ -177,6 +193,9 @@ class Buffer:
         Returns how many records still wait, or None when the lock was lost (nothing trimmed).
         """
         k = self.keys
+        if self._cluster is not None:
+            waiting = self._cluster.trim(session, count, nbytes, lock, now_ms)
+            return None if waiting < 0 else waiting
         waiting = int(self._trim(keys=[k.buffer(session), k.buffer_bytes(session), lock[0], k.flush_due()],
                                  args=[count, nbytes, lock[1], session, self.settings.FLUSH_BYTES, now_ms]))
         return None if waiting < 0 else waiting

@@ -130,12 +130,10 @@ class Ingest:
         batches = parse_http_batches(msg, self.settings)
         project = self._admit(hello, origin)
         now = _now_ms()
-        pipe = self.redis.pipeline(transaction=False)
         for batch in batches:
             self._clamp(batch.events, now)
-            self.buffer.append(hello.session, hello.window, batch.seq, batch.events, now,
-                               hello.url, project=project.key, idle=True, client=pipe)
-        results = [Buffer.result(reply) for reply in pipe.execute()]
+        results = self.buffer.append_all(hello.session, hello.window, [(b.seq, b.events) for b in batches], now,
+                                         hello.url, project=project.key, idle=True)
         for batch, r in zip(batches, results):
             metrics.batch("refused" if r.limited else "acked" if r.stored else "duplicate", len(batch.events))
         # What was stored before a refusal stays stored; the refusal is the answer, so the client resends the rest.

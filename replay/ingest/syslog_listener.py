@@ -121,7 +121,7 @@ def start_in_worker(master_sock: socket.socket, settings: Settings):
 
     # A socket of this worker's own (gevent's, on this process's hub) over the inherited descriptor.
     sock = socket.socket(master_sock.family, socket.SOCK_DGRAM, fileno=_dup(master_sock))
-    intake = ProxyLogs(settings, redis_conn.connect(settings), RedisKeys(settings.KEY_PREFIX))
+    intake = ProxyLogs(settings, redis_conn.connect(settings), RedisKeys.of(settings))
     return gevent.spawn(_supervised, sock, intake, settings.SYSLOG_BATCH_DATAGRAMS)
 
 

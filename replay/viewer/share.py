@@ -92,7 +92,7 @@ class ShareLinks:
         expires = now + int(ttl_s) * 1000
         record = {"session": session_id, "created_by": created_by, "created_ms": now,
                   "expires_ms": expires, "t_ms": "" if t_ms is None else int(t_ms), "revoked": 0}
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.keys.share(link_id), mapping=record)
         pipe.pexpireat(self.keys.share(link_id), expires + self.keep_s * 1000)
         pipe.zadd(self.keys.shares_of_session(session_id), {link_id: now})

@@ -33,6 +33,9 @@ class HealthState:
 
     def __init__(self, redis, settings):
         self.probe_redis = redis_conn.probe_client(redis, settings.READY_TIMEOUT_S)
+        # The RQ queue's Redis, when QUEUE_REDIS_URL names another one (None: the same).
+        self.probe_queue = redis_conn.probe_client(redis_conn.queue_connect(settings), settings.READY_TIMEOUT_S) \
+            if settings.QUEUE_REDIS_URL else None
         self.allow = allowed_networks(settings.METRICS_ALLOW)
         self.ready: bool | None = None
         self._lock = threading.Lock()
@@ -64,7 +67,7 @@ def healthz():
 @bp.route("/readyz")
 def readyz():
     svc, state = services(), _state()
-    report = health.check(state.probe_redis, svc.keys, svc.store, svc.settings)
+    report = health.check(state.probe_redis, svc.keys, svc.store, svc.settings, state.probe_queue)
     if state.changed(report.ready):
         if report.ready:
             log.info("ready: Redis, object storage and the flush queue are fine")
@@ -81,7 +84,7 @@ def metrics_page():
     _check_metrics_access()
     svc = services()
     redis_registry = CollectorRegistry(auto_describe=False)
-    redis_registry.register(RedisCollector(_state().probe_redis, svc.keys, svc.settings.QUEUE_NAME))
+    redis_registry.register(RedisCollector(_state().probe_redis, svc.keys, svc.settings.QUEUE_NAME, _state().probe_queue))
     body = _process_metrics() + generate_latest(redis_registry)
     return Response(body, mimetype=None, headers={"Content-Type": CONTENT_TYPE, "Cache-Control": "no-store"})
 
