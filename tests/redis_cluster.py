@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 
 import pytest
 
-from tests.conftest import free_port, wait_for_port
+from tests.conftest import wait_for_port
 
 MASTERS = 3
 
@@ -17,13 +18,29 @@ def _cluster_ok(port: int) -> bool:
     return "cluster_state:ok" in out.stdout
 
 
+def cluster_port() -> int:
+    """A free port whose cluster bus port (the port + 10000) is free too: so at most 55535."""
+    for _ in range(200):
+        with socket.socket() as s, socket.socket() as bus:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+            if port > 55535:
+                continue
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
     """`redis-server --cluster-enabled yes` three times, joined by `redis-cli --cluster create`; yields the
     `redis+cluster://` URL of replay's setting."""
     if not shutil.which("redis-server") or not shutil.which("redis-cli"):
         pytest.fail("redis-server and redis-cli are needed: run the README's test command")
-    ports, procs = [free_port() for _ in range(MASTERS)], []
+    ports, procs = [cluster_port() for _ in range(MASTERS)], []
     try:
         for port in ports:
             workdir = tmp_path_factory.mktemp(f"cluster-{port}")
