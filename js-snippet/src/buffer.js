@@ -80,11 +80,12 @@ export function createBuffer(stream, marker, maxSeq = MAX_SEQ) {
   }
 
   return {
-    /** Add one rrweb event; `dispensable` ones are dropped first when over the cap. */
-    add(event, dispensable) {
+    /** Add one rrweb event; `dispensable` ones are dropped first when over the cap; none where `gate(bytes)` says so. */
+    add(event, dispensable, gate) {
       let j;
       try { j = JSON.stringify(event); } catch { return; }
       const n = byteLength(j) + 1; // and the comma that joins it to the next
+      if (gate && gate(n)) return;
       if (!open) open = newBatch();
       if (open.ev.length && (open.bytes + n > MAX_BATCH_BYTES || open.ev.length >= MAX_BATCH_EVENTS)) {
         cut();

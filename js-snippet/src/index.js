@@ -17,7 +17,8 @@ import { heartbeat } from './heartbeat.js';
 import { browserEnv } from './env.js';
 import { toSafe } from './serialize.js';
 import { maskQuery } from './privacy.js';
-import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED } from './wire.js';
+import { createFlood } from './flood.js';
+import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED, TAG_GAP } from './wire.js';
 
 // The <script> element running this file: only readable while it first runs, so
 // capture it now. Through the prototype's getter, and only a real script element:
@@ -134,7 +135,7 @@ function init(options) {
         event.timestamp = Date.now();
       }
       if (rolling) rolling(event);
-      buffer.add(event, dispensable);
+      buffer.add(event, dispensable, event.type === EventType.IncrementalSnapshot && event.data.source === Src.Mutation && flood);
       if (transport) transport.kick(urgent);
     };
     const onRecord = (event) => {
@@ -154,6 +155,8 @@ function init(options) {
       } catch { /* never break the page */ }
     };
     running.emit = emit;
+    // A mutation flood: its mutations dropped for a while, then the gap marked and a fresh full snapshot.
+    const flood = createFlood((events) => { emit(TAG_GAP, { events }); snapshot(); });
     const frustration = startFrustration(emit, !!opts.maskAllText);
     stops.push(frustration.stop);
 

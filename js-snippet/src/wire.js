@@ -12,6 +12,7 @@ export const TAG_IDENTIFY = 'replay.identify';
 export const TAG_TRACK = 'replay.track';
 export const TAG_DROPPED = 'replay.dropped';
 export const TAG_FRUSTRATION = 'replay.frustration';
+export const TAG_GAP = 'replay.gap'; // a mutation flood's mutations were dropped (flood.js)
 
 // Websocket close codes the collector ends a connection with.
 export const CLOSE_TOO_LARGE = 1009;

@@ -14,7 +14,7 @@ test('wire.js is plain one-line constants a regex can read', () => {
   assert.ok(parsed.every(Boolean), lines.filter((_, i) => !parsed[i]).join('\n'));
   assert.deepEqual(parsed.map((m) => m[1]).sort(), Object.keys(wire).sort());
   assert.deepEqual(parsed.map((m) => m[1]), [
-    'PROTOCOL_VERSION', 'TAG_NETWORK', 'TAG_CONSOLE', 'TAG_ERROR', 'TAG_IDENTIFY', 'TAG_TRACK', 'TAG_DROPPED', 'TAG_FRUSTRATION',
+    'PROTOCOL_VERSION', 'TAG_NETWORK', 'TAG_CONSOLE', 'TAG_ERROR', 'TAG_IDENTIFY', 'TAG_TRACK', 'TAG_DROPPED', 'TAG_FRUSTRATION', 'TAG_GAP',
     'CLOSE_TOO_LARGE', 'CLOSE_INVALID', 'CLOSE_FORBIDDEN', 'CLOSE_UNSUPPORTED_VERSION', 'CLOSE_RATE_LIMITED',
     'CLOSE_TIMEOUT', 'CLOSE_SERVER_ERROR', 'CLOSE_TRY_AGAIN', 'CLOSE_STORAGE_FULL',
     'MAX_MESSAGE_BYTES', 'MAX_HTTP_BATCH_BYTES', 'MAX_BATCHES_PER_REQUEST', 'MAX_EVENTS_PER_BATCH',

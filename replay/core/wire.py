@@ -16,6 +16,8 @@ TAG_IDENTIFY = "replay.identify"
 TAG_TRACK = "replay.track"
 TAG_DROPPED = "replay.dropped"
 TAG_FRUSTRATION = "replay.frustration"
+# A mutation flood's mutations were dropped; a full snapshot follows (js-snippet/src/flood.js).
+TAG_GAP = "replay.gap"
 
 # Websocket close codes (docs/protocol.md): 44xx mirror the HTTP statuses of the same refusals.
 CLOSE_TOO_LARGE = 1009
