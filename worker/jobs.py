@@ -7,7 +7,10 @@ and the retried job writes the same keys and skips what the manifest covers.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 from dataclasses import replace
 
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 FLUSH_READ_BYTES = 4 * 1024 * 1024
 # A flush that finds the session locked by another looks again after this long.
 LOCKED_RETRY_MS = 1_000
+# Sessions of one job flushed side by side: most of a flush is waiting on Redis and object storage.
+FLUSH_THREADS = 8
 
 
 class LockLost(RuntimeError):
@@ -49,24 +54,48 @@ class FlushFailed(RuntimeError):
 
 
 def flush_sessions(session_ids: list[str]) -> list[dict]:
-    """RQ job: flush several due sessions one after another (one job's overhead for all of them).
+    """RQ job: flush several due sessions (one job's overhead for all of them), FLUSH_THREADS at a time.
 
-    One session's failure does not stop the others; the job fails at the end, naming them.
+    Each session's flush is the one flush_session does, under its own lock: running them side by side
+    overlaps their waits on Redis and object storage. One session's failure does not stop the others;
+    the job fails at the end, naming them.
     """
     ctx = current()
     # This job no longer waits: what is appended from now on may queue the next one.
     ctx.redis.delete(*(ctx.keys.flush_queued(s) for s in session_ids if ID_PATTERN.match(s or "")))
-    results, failed = [], []
-    for session_id in session_ids:
-        try:
-            results.append(flush_session(session_id))
-        except RedisError:
-            raise  # Redis is away: the others would fail too, and their claims' leases bring them back
-        except Exception as exc:
-            failed.append(f"{session_id}: {type(exc).__name__}: {exc}")
+    outcomes = list(_pool().map(_outcome, session_ids))
+    redis_errors = [exc for exc in outcomes if isinstance(exc, RedisError)]
+    if redis_errors:
+        raise redis_errors[0]  # Redis is away: the claims' leases bring the sessions back
+    failed = [f"{session_id}: {type(exc).__name__}: {exc}"
+              for session_id, exc in zip(session_ids, outcomes) if isinstance(exc, Exception)]
     if failed:
         raise FlushFailed(f"{len(failed)} of {len(session_ids)} sessions failed: " + "; ".join(failed))
-    return results
+    return outcomes
+
+
+def _outcome(session_id: str) -> dict | Exception:
+    try:
+        return _flush_session(session_id)
+    except Exception as exc:
+        return exc
+
+
+_threads: ThreadPoolExecutor | None = None
+_threads_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's flush threads (signals stay with the main thread, where RQ handles them)."""
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            _threads = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="flush", initializer=_block_signals)
+        return _threads
+
+
+def _block_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def flush_session(session_id: str) -> dict:
@@ -77,9 +106,15 @@ def flush_session(session_id: str) -> dict:
     """
     if not ID_PATTERN.match(session_id or ""):
         raise ValueError(f"not a session id: {session_id!r}")
-    ctx = current()
     # This job no longer waits: what is appended from now on may queue the next one.
-    ctx.redis.delete(ctx.keys.flush_queued(session_id))
+    current().redis.delete(current().keys.flush_queued(session_id))
+    return _flush_session(session_id)
+
+
+def _flush_session(session_id: str) -> dict:
+    if not ID_PATTERN.match(session_id or ""):
+        raise ValueError(f"not a session id: {session_id!r}")
+    ctx = current()
     lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
     if not lock.acquire():
         # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.
