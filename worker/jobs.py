@@ -21,7 +21,7 @@ from replay.core.keys import ID_PATTERN, segment_key
 from replay.core.records import Record
 from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
-from replay.index.erase import drop_buffered, is_deleted
+from replay.index.erase import drop_buffered
 from replay.index.expiry import expire_session_keys
 from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
@@ -116,24 +116,46 @@ def _flush_session(session_id: str) -> dict:
         raise ValueError(f"not a session id: {session_id!r}")
     ctx = current()
     lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
-    if not lock.acquire():
+    # The lock and what the flush reads first, in one round trip (the reads count only if the lock was taken).
+    pipe = ctx.redis.pipeline(transaction=False)
+    lock.acquire(client=pipe)
+    first = _queue_first_reads(ctx, session_id, pipe)
+    taken, *replies = pipe.execute()
+    if not taken:
         # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.
         request_flush(ctx.redis, ctx.keys, session_id, LOCKED_RETRY_MS)
         return {"session": session_id, "locked": True}
     started = time.perf_counter()
     try:
         with lock.kept_alive():
-            result = flush(ctx, session_id, lock)
+            result = flush(ctx, session_id, lock, first(replies))
     except Exception as exc:
         worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=False,
                                   storage_error=isinstance(exc, StorageError))
         _retry_later(ctx, session_id, exc)
-        raise
-    finally:
         _release(lock)
-    worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=True)
-    schedule.succeeded(ctx.redis, ctx.keys, session_id)
+        raise
+    except BaseException:
+        _release(lock)
+        raise
+    # Counted, the backoff reset and the lock released in one round trip.
+    pipe = ctx.redis.pipeline(transaction=False)
+    worker_stats.record_flush(pipe, ctx.keys, time.perf_counter() - started, ok=True)
+    schedule.succeeded(pipe, ctx.keys, session_id)
+    lock.release(client=pipe)
+    try:
+        pipe.execute()
+    except RedisError:
+        pass  # the flush is done; the lock expires on its own and the count is lost
     return result
+
+
+def _queue_first_reads(ctx: Context, session: str, pipe):
+    """Queue the reads a flush starts with; returns what turns their replies into `flush`'s `first`."""
+    pipe.zscore(ctx.keys.deleted(), session)
+    ctx.buffer.queue_first_page(session, pipe)
+    pipe.hgetall(ctx.keys.session_meta(session))
+    return lambda replies: (replies[0] is not None, replies[1], replies[2])
 
 
 def _retry_later(ctx: Context, session: str, exc: Exception) -> None:
@@ -153,11 +175,18 @@ def _release(lock: SessionLock) -> None:
         pass  # it expires on its own
 
 
-def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
-    """One pass, under the session's flush lock: read, store, merge, index, trim."""
-    if is_deleted(ctx.redis, ctx.keys, session):
+def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = None) -> dict:
+    """One pass, under the session's flush lock: read, store, merge, index, trim.
+
+    `first`: (deleted?, the buffer's first page, the session's meta hash) as read under the lock, if read already.
+    """
+    if first is None:
+        pipe = ctx.redis.pipeline(transaction=False)
+        first = _queue_first_reads(ctx, session, pipe)(pipe.execute())
+    deleted, first_page, raw_meta = first
+    if deleted:
         return _deleted(ctx, session)
-    records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES)
+    records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES, first_page=first_page)
     if not records:
         # Nothing (left) to store; a stored session is here again when late proxy lines came in: join them.
         stored = load_manifest(ctx.store, session)
@@ -168,7 +197,7 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
     manifest = load_manifest(ctx.store, session) or mf.new(session)
-    meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
+    meta = {k.decode(): v.decode() for k, v in raw_meta.items()}
     # Scrubbed before anything is stored or merged: request bodies only where the project opted in.
     bodies = body_capture.patterns(ctx.redis, ctx.keys, meta.get("project"))
     fresh = [scrubbed(r, bodies, ctx.settings.MAX_BODY_CHARS) for r in mf.uncovered(manifest, records)]
@@ -178,9 +207,13 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
                       max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
                       environment=meta.get("environment"))
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
-    if not lock.renew():
+    pipe = ctx.redis.pipeline(transaction=False)
+    lock.renew(client=pipe)
+    pipe.zscore(ctx.keys.deleted(), session)
+    renewed, deleted = pipe.execute()
+    if not renewed:
         raise LockLost(f"flush lock of {session} expired before the manifest write")
-    if is_deleted(ctx.redis, ctx.keys, session):
+    if deleted is not None:
         return _deleted(ctx, session)  # deleted while this flush ran: its segments go with the second erasure
     if fresh:
         save_manifest(ctx.store, merged)
