@@ -6,6 +6,8 @@ and the retried job writes the same keys and skips what the manifest covers.
 """
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import signal
 import threading
@@ -155,7 +157,8 @@ def _queue_first_reads(ctx: Context, session: str, pipe):
     pipe.zscore(ctx.keys.deleted(), session)
     ctx.buffer.queue_first_page(session, pipe)
     pipe.hgetall(ctx.keys.session_meta(session))
-    return lambda replies: (replies[0] is not None, replies[1], replies[2])
+    pipe.get(ctx.keys.session(session))
+    return lambda replies: (replies[0] is not None, replies[1], replies[2], replies[3])
 
 
 def _retry_later(ctx: Context, session: str, exc: Exception) -> None:
@@ -178,12 +181,14 @@ def _release(lock: SessionLock) -> None:
 def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = None) -> dict:
     """One pass, under the session's flush lock: read, store, merge, index, trim.
 
-    `first`: (deleted?, the buffer's first page, the session's meta hash) as read under the lock, if read already.
+    `first`: (deleted?, the buffer's first page, the session's meta hash, its indexed summary) as read under the
+    lock, if read already. A session that is not indexed has most likely no manifest yet: none is read, and its
+    first one is written only if none exists (else that one is read and merged into after all).
     """
     if first is None:
         pipe = ctx.redis.pipeline(transaction=False)
         first = _queue_first_reads(ctx, session, pipe)(pipe.execute())
-    deleted, first_page, raw_meta = first
+    deleted, first_page, raw_meta, indexed = first
     if deleted:
         return _deleted(ctx, session)
     records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES, first_page=first_page)
@@ -196,16 +201,18 @@ def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = N
         # The trim of nothing takes the session off the schedule.
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
-    manifest = load_manifest(ctx.store, session) or mf.new(session)
+    stored = load_manifest(ctx.store, session) if indexed else None
+    manifest = stored or mf.new(session)
     meta = {k.decode(): v.decode() for k, v in raw_meta.items()}
     # Scrubbed before anything is stored or merged: request bodies only where the project opted in.
     bodies = body_capture.patterns(ctx.redis, ctx.keys, meta.get("project"))
     fresh = [scrubbed(r, bodies, ctx.settings.MAX_BODY_CHARS) for r in mf.uncovered(manifest, records)]
     segments = write_segments(ctx, session, fresh)
-    merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
-                      segment_keys=segments, segment_spans=segments,
-                      max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
-                      environment=meta.get("environment"))
+    merge = functools.partial(mf.merge, project=meta.get("project"), user_agent=meta.get("ua"),
+                              segment_keys=segments, segment_spans=segments,
+                              max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
+                              environment=meta.get("environment"))
+    merged = merge(manifest, fresh)
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
     pipe = ctx.redis.pipeline(transaction=False)
     lock.renew(client=pipe)
@@ -215,10 +222,13 @@ def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = N
         raise LockLost(f"flush lock of {session} expired before the manifest write")
     if deleted is not None:
         return _deleted(ctx, session)  # deleted while this flush ran: its segments go with the second erasure
-    if fresh:
+    if fresh and not save_manifest(ctx.store, merged, new=stored is None):
+        # It had one after all (indexed no longer, or not yet): merge into that one.
+        merged = merge(load_manifest(ctx.store, session) or mf.new(session), fresh)
         save_manifest(ctx.store, merged)
+    summary = None if indexed is None else json.loads(indexed)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
-    index_manifest(ctx.redis, ctx.keys, merged)
+    index_manifest(ctx.redis, ctx.keys, merged, previous=summary)
     joined = join_session(ctx, merged, schedule.now_ms())
     index_session_causes(ctx, merged)
     expire_session_keys(ctx.redis, ctx.keys, mf.summary(merged), ctx.settings.RETENTION_DAYS, schedule.now_ms())

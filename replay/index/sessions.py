@@ -88,12 +88,19 @@ class Page:
     next_cursor: str | None
 
 
-def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
-    """Index one manifest; indexing the same manifest again changes nothing. Returns its summary."""
+_UNREAD = object()
+
+
+def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict | None = _UNREAD) -> dict:
+    """Index one manifest; indexing the same manifest again changes nothing. Returns its summary.
+
+    `previous`: the session's indexed summary (None: not indexed) when the caller read it already.
+    """
     s = summary(manifest)
     session = s["session"]
     score = s["started_ms"] or 0
-    previous = get_summary(redis, keys, session)
+    if previous is _UNREAD:
+        previous = get_summary(redis, keys, session)
     pipe = redis.pipeline(transaction=True)
     # The user is the only indexed fact that can change (a later identify wins).
     old_user = (previous or {}).get("user") or {}
