@@ -111,14 +111,21 @@ def leftovers(redis) -> dict[str, int]:
     return out
 
 
-def index_bytes(redis, keys) -> tuple[int, int]:
-    """(bytes, key count) of every index key (replay.core.keys.index_patterns), by MEMORY USAGE."""
+def index_bytes(redis, keys) -> tuple[int, int, dict[str, list[int]]]:
+    """(bytes, key count, {family: [bytes, keys]}) of every index key (keys.index_patterns), by MEMORY USAGE."""
     total = count = 0
+    families: dict[str, list[int]] = {}
     for pattern in keys.index_patterns():
         for key in redis.scan_iter(match=pattern, count=1000):
-            total += redis.memory_usage(key, samples=0) or 0
+            used = redis.memory_usage(key, samples=0) or 0
+            total += used
             count += 1
-    return total, count
+            parts = key.decode()[len(keys.prefix):].split(":")
+            family = ":".join(parts[:2]) if parts[0] == "idx" else parts[0]
+            entry = families.setdefault(family, [0, 0])
+            entry[0] += used
+            entry[1] += 1
+    return total, count, families
 
 
 def cpu_s(pid: int) -> float:
@@ -190,9 +197,11 @@ def run(storage: str, sessions: int, profile: str | None, timeout_s: float) -> N
         left = leftovers(redis)
         print(f"{storage}: RQ keys left after the flushes: " + (", ".join(f"{k}={v}" for k, v in sorted(left.items()))
                                                                or "none"))
-        used, count = index_bytes(redis, keys)
+        used, count, families = index_bytes(redis, keys)
         print(f"{storage}: index memory {used / 1024:.0f} KiB in {count} keys = {used / max(done, 1):.0f} B "
-              f"per indexed session (MEMORY USAGE)")
+              f"per indexed session (MEMORY USAGE); by kind, per session: " + ", ".join(
+                  f"{name} {b / max(done, 1):.0f} B ({n} keys)"
+                  for name, (b, n) in sorted(families.items(), key=lambda kv: -kv[1][0])[:8]))
         redis.close()
     finally:
         if worker is not None:

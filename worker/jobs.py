@@ -7,7 +7,6 @@ and the retried job writes the same keys and skips what the manifest covers.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import signal
 import threading
@@ -25,6 +24,7 @@ from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
 from replay.index.erase import drop_buffered
 from replay.index.expiry import expire_session_keys
+from replay.index import stored_summary
 from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
 from replay.core import body_capture
@@ -226,7 +226,7 @@ def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = N
         # It had one after all (indexed no longer, or not yet): merge into that one.
         merged = merge(load_manifest(ctx.store, session) or mf.new(session), fresh)
         save_manifest(ctx.store, merged)
-    summary = None if indexed is None else json.loads(indexed)
+    summary = None if indexed is None else stored_summary.decode(indexed)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
     index_manifest(ctx.redis, ctx.keys, merged, previous=summary)
     joined = join_session(ctx, merged, schedule.now_ms())

@@ -9,7 +9,6 @@ started in the same millisecond are neither skipped nor repeated.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from replay.core.evidence.cause_codes import parse_cause
 from replay.core.search_terms import query_terms
 from replay.index.filters import (check_paging, format_cursor, parse_cursor, parse_errors, parse_frustration,
                                   parse_status, status_terms)
+from replay.index import stored_summary
 from replay.index.groups import index_groups
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import summary
@@ -106,7 +106,7 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
     old_user = (previous or {}).get("user") or {}
     if old_user.get("id") and old_user["id"] != (s["user"] or {}).get("id"):
         pipe.zrem(keys.by_user(old_user["id"]), session)
-    pipe.set(keys.session(session), json.dumps(s, sort_keys=True, separators=(",", ":")))
+    pipe.set(keys.session(session), stored_summary.encode(s))
     pipe.zadd(keys.by_time(), {session: score})
     if s["project"]:
         pipe.zadd(keys.by_project(s["project"]), {session: score})
@@ -147,7 +147,7 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
 def get_summary(redis: Redis, keys: RedisKeys, session: str) -> dict | None:
     """The indexed summary of one session, or None."""
     raw = redis.get(keys.session(session))
-    return _complete(json.loads(raw)) if raw else None
+    return _complete(stored_summary.decode(raw)) if raw else None
 
 
 def _complete(s: dict) -> dict:
@@ -352,7 +352,7 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
         raws = redis.mget([keys.session(sid) for sid, _ in matches]) if matches else []
         for (sid, score), raw in zip(matches, raws):
             if raw:
-                found.append((score, _complete(json.loads(raw))))
+                found.append((score, _complete(stored_summary.decode(raw))))
                 if len(found) > limit:
                     break
         position = (items[-1][1], items[-1][0])
