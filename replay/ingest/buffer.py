@@ -181,6 +181,10 @@ class Buffer:
                 total += len(item)
                 if total >= max_bytes:
                     break
+            if len(raw) < page:
+                # The list ended there: what is appended since lies past indexes not read, and the records read
+                # must stay the list's head (the trim drops that many from it).
+                break
             start += page
         return out, total
 
