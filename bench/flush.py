@@ -193,6 +193,11 @@ def run(storage: str, sessions: int, profile: str | None, timeout_s: float) -> N
         buffered = sum(redis.exists(*(keys.buffer(s) for s in ids[i:i + 500])) for i in range(0, len(ids), 500))
         print(f"{storage}: {done} of {sessions} sessions flushed and indexed in {flushed_in:.2f} s = "
               f"{done / flushed_in:.0f} sessions/s with 1 worker process; {buffered} buffers left")
+        # Jobs still queued for sessions flushed already (claimed again when the backlog outlived a lease) run
+        # and find nothing; then the census shows what finished jobs leave behind.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (redis.llen("rq:queue:replay") or redis.zcard("rq:wip:replay")):
+            time.sleep(0.1)
         time.sleep(1.5)  # the worker's last job finishes its bookkeeping
         left = leftovers(redis)
         print(f"{storage}: RQ keys left after the flushes: " + (", ".join(f"{k}={v}" for k, v in sorted(left.items()))
