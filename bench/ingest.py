@@ -16,14 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
+import psutil
 import requests
 import websocket
 
-from _common import cli, embedded_replay
+from _common import cli, embedded_replay, free_port, wait_port
 
 ORIGIN = "https://bench.example"
 
@@ -89,6 +94,60 @@ def stored_events(base: str, token: str) -> dict[str, int]:
             return counts
 
 
+def web_workers(port: int) -> list[psutil.Process]:
+    """The gunicorn worker processes serving the port (the processes holding its listening socket, not the master)."""
+    pids = {c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+    procs = [psutil.Process(pid) for pid in pids if pid]
+    return [p for p in procs if p.ppid() in pids] or procs
+
+
+def drive(port: int, key: str, args) -> tuple[list[Client], float]:
+    """Run the clients against the port; also notes the CPU seconds the web workers used meanwhile."""
+    workers = web_workers(port)
+    cpu = sum(sum(p.cpu_times()[:2]) for p in workers)
+    clients = [Client(i) for i in range(args.clients)]
+    deadline = time.monotonic() + args.time_limit
+    threads = [threading.Thread(target=c.run, args=(f"ws://127.0.0.1:{port}/ingest/ws", key, args.batches,
+                                                     args.events, deadline)) for c in clients]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    drive.cpu_s = sum(sum(p.cpu_times()[:2]) for p in workers) - cpu
+    return clients, elapsed
+
+
+def per_cpu_line(clients: list[Client], args) -> str:
+    acked = sum(c.acked for c in clients) * args.events
+    return (f"{acked} acked events, the web worker used {drive.cpu_s:.2f} CPU s: "
+            f"{acked / max(drive.cpu_s, 1e-9):.0f} acked events per CPU second")
+
+
+def minimal(args) -> None:
+    """The same clients against bench/minimal_ingest.py (an RPUSH and an ack per batch) on the same kind of Redis."""
+    from replay.core import embedded_redis
+    from replay.core import settings as settings_mod
+
+    settings = settings_mod.load({"DATA_DIR": tempfile.mkdtemp(prefix="replay-bench-minimal-")}, environ={})
+    redis = embedded_redis.start(settings)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).parent / "minimal_ingest.py"), str(port),
+                               embedded_redis.url(settings)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        time.sleep(0.5)  # its worker forks after the port is bound
+        clients, elapsed = drive(port, "minimal", args)
+        acked = sum(c.acked for c in clients)
+        print(f"minimal loop: acked batches: {acked} in {elapsed:.2f} s = {acked * args.events / elapsed:.0f} events/s; "
+              f"{per_cpu_line(clients, args)}")
+    finally:
+        server.terminate()
+        server.wait(10)
+        embedded_redis.stop(redis)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=20)
@@ -97,22 +156,17 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=120.0, help="seconds of sending, at most")
     ap.add_argument("--store-wait", type=float, default=60.0,
                     help="seconds to wait after the last reply for the acked events to be stored, at most")
+    ap.add_argument("--minimal", action="store_true",
+                    help="first run the same clients against a minimal flask-sock loop (bench/minimal_ingest.py)")
     args = ap.parse_args()
 
+    if args.minimal:
+        minimal(args)
     with embedded_replay(FLUSH_AGE_MS="2000", FLUSH_IDLE_MS="500") as (base, env, data):
         port = int(base.rsplit(":", 1)[1])
         key = cli(env, "project", "create", "bench", "--origin", ORIGIN)
         token = cli(env, "token", "create")
-        clients = [Client(i) for i in range(args.clients)]
-        deadline = time.monotonic() + args.time_limit
-        threads = [threading.Thread(target=c.run, args=(f"ws://127.0.0.1:{port}/ingest/ws", key, args.batches,
-                                                         args.events, deadline)) for c in clients]
-        start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
+        clients, elapsed = drive(port, key, args)
         acked = sum(c.acked for c in clients)
         sent = sum(c.sent for c in clients)
         lat = sorted(x for c in clients for x in c.latencies)
@@ -128,6 +182,7 @@ def main() -> None:
         errors = [e for c in clients for e in c.errors]
         codes = Counter(e.get("code") or e.get("type") for e in errors)
         print(f"error replies: {len(errors)} {dict(codes)}")
+        print(f"replay serve: {per_cpu_line(clients, args)}")
         closed = [c.closed for c in clients if c.closed]
         print(f"sockets closed or failed early: {len(closed)} {closed[:3]}")
         if any(c.timed_out for c in clients):

@@ -6,8 +6,12 @@ and the retried job writes the same keys and skips what the manifest covers.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import defaultdict
 from dataclasses import replace
 
@@ -18,8 +22,9 @@ from replay.core.keys import ID_PATTERN, segment_key
 from replay.core.records import Record
 from replay.ingest import flush as schedule
 from replay.ingest.flush import request_flush
-from replay.index.erase import drop_buffered, is_deleted
+from replay.index.erase import drop_buffered
 from replay.index.expiry import expire_session_keys
+from replay.index import stored_summary
 from replay.index.sessions import index_manifest
 from replay.storage import manifest as mf
 from replay.core import body_capture
@@ -38,6 +43,8 @@ log = logging.getLogger(__name__)
 FLUSH_READ_BYTES = 4 * 1024 * 1024
 # A flush that finds the session locked by another looks again after this long.
 LOCKED_RETRY_MS = 1_000
+# Sessions of one job flushed side by side: most of a flush is waiting on Redis and object storage.
+FLUSH_THREADS = 8
 
 
 class LockLost(RuntimeError):
@@ -49,24 +56,48 @@ class FlushFailed(RuntimeError):
 
 
 def flush_sessions(session_ids: list[str]) -> list[dict]:
-    """RQ job: flush several due sessions one after another (one job's overhead for all of them).
+    """RQ job: flush several due sessions (one job's overhead for all of them), FLUSH_THREADS at a time.
 
-    One session's failure does not stop the others; the job fails at the end, naming them.
+    Each session's flush is the one flush_session does, under its own lock: running them side by side
+    overlaps their waits on Redis and object storage. One session's failure does not stop the others;
+    the job fails at the end, naming them.
     """
     ctx = current()
     # This job no longer waits: what is appended from now on may queue the next one.
     ctx.redis.delete(*(ctx.keys.flush_queued(s) for s in session_ids if ID_PATTERN.match(s or "")))
-    results, failed = [], []
-    for session_id in session_ids:
-        try:
-            results.append(flush_session(session_id))
-        except RedisError:
-            raise  # Redis is away: the others would fail too, and their claims' leases bring them back
-        except Exception as exc:
-            failed.append(f"{session_id}: {type(exc).__name__}: {exc}")
+    outcomes = list(_pool().map(_outcome, session_ids))
+    redis_errors = [exc for exc in outcomes if isinstance(exc, RedisError)]
+    if redis_errors:
+        raise redis_errors[0]  # Redis is away: the claims' leases bring the sessions back
+    failed = [f"{session_id}: {type(exc).__name__}: {exc}"
+              for session_id, exc in zip(session_ids, outcomes) if isinstance(exc, Exception)]
     if failed:
         raise FlushFailed(f"{len(failed)} of {len(session_ids)} sessions failed: " + "; ".join(failed))
-    return results
+    return outcomes
+
+
+def _outcome(session_id: str) -> dict | Exception:
+    try:
+        return _flush_session(session_id)
+    except Exception as exc:
+        return exc
+
+
+_threads: ThreadPoolExecutor | None = None
+_threads_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's flush threads (signals stay with the main thread, where RQ handles them)."""
+    global _threads
+    with _threads_lock:
+        if _threads is None:
+            _threads = ThreadPoolExecutor(FLUSH_THREADS, thread_name_prefix="flush", initializer=_block_signals)
+        return _threads
+
+
+def _block_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def flush_session(session_id: str) -> dict:
@@ -77,28 +108,57 @@ def flush_session(session_id: str) -> dict:
     """
     if not ID_PATTERN.match(session_id or ""):
         raise ValueError(f"not a session id: {session_id!r}")
-    ctx = current()
     # This job no longer waits: what is appended from now on may queue the next one.
-    ctx.redis.delete(ctx.keys.flush_queued(session_id))
+    current().redis.delete(current().keys.flush_queued(session_id))
+    return _flush_session(session_id)
+
+
+def _flush_session(session_id: str) -> dict:
+    if not ID_PATTERN.match(session_id or ""):
+        raise ValueError(f"not a session id: {session_id!r}")
+    ctx = current()
     lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
-    if not lock.acquire():
+    # The lock and what the flush reads first, in one round trip (the reads count only if the lock was taken).
+    pipe = ctx.redis.pipeline(transaction=False)
+    lock.acquire(client=pipe)
+    first = _queue_first_reads(ctx, session_id, pipe)
+    taken, *replies = pipe.execute()
+    if not taken:
         # The holder's trim reschedules what it leaves; looking again soon covers a holder that died.
         request_flush(ctx.redis, ctx.keys, session_id, LOCKED_RETRY_MS)
         return {"session": session_id, "locked": True}
     started = time.perf_counter()
     try:
         with lock.kept_alive():
-            result = flush(ctx, session_id, lock)
+            result = flush(ctx, session_id, lock, first(replies))
     except Exception as exc:
         worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=False,
                                   storage_error=isinstance(exc, StorageError))
         _retry_later(ctx, session_id, exc)
-        raise
-    finally:
         _release(lock)
-    worker_stats.record_flush(ctx.redis, ctx.keys, time.perf_counter() - started, ok=True)
-    schedule.succeeded(ctx.redis, ctx.keys, session_id)
+        raise
+    except BaseException:
+        _release(lock)
+        raise
+    # Counted, the backoff reset and the lock released in one round trip.
+    pipe = ctx.redis.pipeline(transaction=False)
+    worker_stats.record_flush(pipe, ctx.keys, time.perf_counter() - started, ok=True)
+    schedule.succeeded(pipe, ctx.keys, session_id)
+    lock.release(client=pipe)
+    try:
+        pipe.execute()
+    except RedisError:
+        pass  # the flush is done; the lock expires on its own and the count is lost
     return result
+
+
+def _queue_first_reads(ctx: Context, session: str, pipe):
+    """Queue the reads a flush starts with; returns what turns their replies into `flush`'s `first`."""
+    pipe.zscore(ctx.keys.deleted(), session)
+    ctx.buffer.queue_first_page(session, pipe)
+    pipe.hgetall(ctx.keys.session_meta(session))
+    pipe.get(ctx.keys.session(session))
+    return lambda replies: (replies[0] is not None, replies[1], replies[2], replies[3])
 
 
 def _retry_later(ctx: Context, session: str, exc: Exception) -> None:
@@ -118,11 +178,20 @@ def _release(lock: SessionLock) -> None:
         pass  # it expires on its own
 
 
-def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
-    """One pass, under the session's flush lock: read, store, merge, index, trim."""
-    if is_deleted(ctx.redis, ctx.keys, session):
+def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = None) -> dict:
+    """One pass, under the session's flush lock: read, store, merge, index, trim.
+
+    `first`: (deleted?, the buffer's first page, the session's meta hash, its indexed summary) as read under the
+    lock, if read already. A session that is not indexed has most likely no manifest yet: none is read, and its
+    first one is written only if none exists (else that one is read and merged into after all).
+    """
+    if first is None:
+        pipe = ctx.redis.pipeline(transaction=False)
+        first = _queue_first_reads(ctx, session, pipe)(pipe.execute())
+    deleted, first_page, raw_meta, indexed = first
+    if deleted:
         return _deleted(ctx, session)
-    records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES)
+    records, nbytes = ctx.buffer.read(session, FLUSH_READ_BYTES, first_page=first_page)
     if not records:
         # Nothing (left) to store; a stored session is here again when late proxy lines came in: join them.
         stored = load_manifest(ctx.store, session)
@@ -132,25 +201,34 @@ def flush(ctx: Context, session: str, lock: SessionLock) -> dict:
         # The trim of nothing takes the session off the schedule.
         ctx.buffer.trim(session, 0, 0, (lock.key, lock.token), schedule.now_ms())
         return {"session": session, "records": 0, "stored": 0, "segments": [], "remaining": 0}
-    manifest = load_manifest(ctx.store, session) or mf.new(session)
-    meta = {k.decode(): v.decode() for k, v in ctx.redis.hgetall(ctx.keys.session_meta(session)).items()}
+    stored = load_manifest(ctx.store, session) if indexed else None
+    manifest = stored or mf.new(session)
+    meta = {k.decode(): v.decode() for k, v in raw_meta.items()}
     # Scrubbed before anything is stored or merged: request bodies only where the project opted in.
     bodies = body_capture.patterns(ctx.redis, ctx.keys, meta.get("project"))
     fresh = [scrubbed(r, bodies, ctx.settings.MAX_BODY_CHARS) for r in mf.uncovered(manifest, records)]
     segments = write_segments(ctx, session, fresh)
-    merged = mf.merge(manifest, fresh, project=meta.get("project"), user_agent=meta.get("ua"),
-                      segment_keys=segments, segment_spans=segments,
-                      max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
-                      environment=meta.get("environment"))
+    merge = functools.partial(mf.merge, project=meta.get("project"), user_agent=meta.get("ua"),
+                              segment_keys=segments, segment_spans=segments,
+                              max_body_chars=ctx.settings.MAX_BODY_CHARS, release=meta.get("release"),
+                              environment=meta.get("environment"))
+    merged = merge(manifest, fresh)
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
-    if not lock.renew():
+    pipe = ctx.redis.pipeline(transaction=False)
+    lock.renew(client=pipe)
+    pipe.zscore(ctx.keys.deleted(), session)
+    renewed, deleted = pipe.execute()
+    if not renewed:
         raise LockLost(f"flush lock of {session} expired before the manifest write")
-    if is_deleted(ctx.redis, ctx.keys, session):
+    if deleted is not None:
         return _deleted(ctx, session)  # deleted while this flush ran: its segments go with the second erasure
-    if fresh:
+    if fresh and not save_manifest(ctx.store, merged, new=stored is None):
+        # It had one after all (indexed no longer, or not yet): merge into that one.
+        merged = merge(load_manifest(ctx.store, session) or mf.new(session), fresh)
         save_manifest(ctx.store, merged)
+    summary = None if indexed is None else stored_summary.decode(indexed)
     # Indexed even when nothing was fresh: the previous try may have died right after the manifest.
-    index_manifest(ctx.redis, ctx.keys, merged)
+    index_manifest(ctx.redis, ctx.keys, merged, previous=summary)
     joined = join_session(ctx, merged, schedule.now_ms())
     index_session_causes(ctx, merged)
     expire_session_keys(ctx.redis, ctx.keys, mf.summary(merged), ctx.settings.RETENTION_DAYS, schedule.now_ms())

@@ -7,7 +7,6 @@ the embedded default (whose `replay serve` starts a `replay worker`) and in prod
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from redis import Redis
@@ -15,7 +14,7 @@ from rq import Queue
 
 from replay.core.keys import RedisKeys
 from replay.core.settings import Settings
-from replay.index import erase
+from replay.index import erase, stored_summary
 from replay.index.expiry import DAY_MS
 from replay.ingest.flush import now_ms
 from worker.context import Context, current
@@ -63,7 +62,7 @@ def expired(redis: Redis, keys: RedisKeys, default_days: int, now: int, limit: i
         offset += len(page)
         raws = redis.mget([keys.session(s.decode()) for s, _ in page])
         for (session, started), raw in zip(page, raws):
-            project = json.loads(raw).get("project") if raw else None
+            project = stored_summary.decode(raw).get("project") if raw else None
             if started < now - days.get(project, default_days) * DAY_MS:
                 found.append(session.decode())
     return found[:limit]

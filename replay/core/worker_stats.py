@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from replay.core.keys import RedisKeys
@@ -21,10 +22,14 @@ log = logging.getLogger(__name__)
 FLUSH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
-def record_flush(redis: Redis, keys: RedisKeys, seconds: float, ok: bool, storage_error: bool = False) -> None:
-    """Count one session's flush; a Redis away loses only this count (the flush itself decides what is retried)."""
+def record_flush(redis, keys: RedisKeys, seconds: float, ok: bool, storage_error: bool = False) -> None:
+    """Count one session's flush; a Redis away loses only this count (the flush itself decides what is retried).
+
+    `redis` may be a pipeline: the counts are then queued on it, for its caller to execute.
+    """
     key = keys.worker_stats()
-    pipe = redis.pipeline(transaction=False)
+    queued = isinstance(redis, Pipeline)
+    pipe = redis if queued else redis.pipeline(transaction=False)
     pipe.hincrby(key, "flushes_ok" if ok else "flushes_failed", 1)
     if storage_error:
         pipe.hincrby(key, "storage_errors", 1)
@@ -33,6 +38,8 @@ def record_flush(redis: Redis, keys: RedisKeys, seconds: float, ok: bool, storag
         if seconds <= bound:
             pipe.hincrby(key, f"flush_seconds_le_{bound:g}", 1)
     pipe.hincrby(key, "flush_seconds_count", 1)
+    if queued:
+        return
     try:
         pipe.execute()
     except RedisError as exc:

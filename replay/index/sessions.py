@@ -9,7 +9,6 @@ started in the same millisecond are neither skipped nor repeated.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from replay.core.evidence.cause_codes import parse_cause
 from replay.core.search_terms import query_terms
 from replay.index.filters import (check_paging, format_cursor, parse_cursor, parse_errors, parse_frustration,
                                   parse_status, status_terms)
+from replay.index import stored_summary
 from replay.index.groups import index_groups
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import summary
@@ -88,18 +88,25 @@ class Page:
     next_cursor: str | None
 
 
-def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
-    """Index one manifest; indexing the same manifest again changes nothing. Returns its summary."""
+_UNREAD = object()
+
+
+def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict | None = _UNREAD) -> dict:
+    """Index one manifest; indexing the same manifest again changes nothing. Returns its summary.
+
+    `previous`: the session's indexed summary (None: not indexed) when the caller read it already.
+    """
     s = summary(manifest)
     session = s["session"]
     score = s["started_ms"] or 0
-    previous = get_summary(redis, keys, session)
+    if previous is _UNREAD:
+        previous = get_summary(redis, keys, session)
     pipe = redis.pipeline(transaction=True)
     # The user is the only indexed fact that can change (a later identify wins).
     old_user = (previous or {}).get("user") or {}
     if old_user.get("id") and old_user["id"] != (s["user"] or {}).get("id"):
         pipe.zrem(keys.by_user(old_user["id"]), session)
-    pipe.set(keys.session(session), json.dumps(s, sort_keys=True, separators=(",", ":")))
+    pipe.set(keys.session(session), stored_summary.encode(s))
     pipe.zadd(keys.by_time(), {session: score})
     if s["project"]:
         pipe.zadd(keys.by_project(s["project"]), {session: score})
@@ -140,7 +147,7 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict) -> dict:
 def get_summary(redis: Redis, keys: RedisKeys, session: str) -> dict | None:
     """The indexed summary of one session, or None."""
     raw = redis.get(keys.session(session))
-    return _complete(json.loads(raw)) if raw else None
+    return _complete(stored_summary.decode(raw)) if raw else None
 
 
 def _complete(s: dict) -> dict:
@@ -345,7 +352,7 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
         raws = redis.mget([keys.session(sid) for sid, _ in matches]) if matches else []
         for (sid, score), raw in zip(matches, raws):
             if raw:
-                found.append((score, _complete(json.loads(raw))))
+                found.append((score, _complete(stored_summary.decode(raw))))
                 if len(found) > limit:
                     break
         position = (items[-1][1], items[-1][0])

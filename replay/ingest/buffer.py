@@ -94,6 +94,9 @@ end
 return waiting
 """
 
+# Records read per round trip by a flush.
+_PAGE = 64
+
 # Which rate bucket refused a batch, by the script's negative answer.
 LIMITED = {-1: "window", -2: "session", -3: "project"}
 
@@ -167,14 +170,24 @@ class Buffer:
     def size_bytes(self, session: str) -> int:
         return int(self.redis.get(self.keys.buffer_bytes(session)) or 0)
 
-    def read(self, session: str, max_bytes: int) -> tuple[list[Record], int]:
-        """The oldest records, up to about max_bytes; returns them and how many bytes they take."""
+    def queue_first_page(self, session: str, pipe) -> None:
+        """Queue the read of `read`'s first page on a pipeline (its reply is read's `first_page`)."""
+        pipe.lrange(self.keys.buffer(session), 0, _PAGE - 1)
+
+    def read(self, session: str, max_bytes: int, first_page: list[bytes] | None = None) -> tuple[list[Record], int]:
+        """The oldest records, up to about max_bytes; returns them and how many bytes they take.
+
+        `first_page`: the reply of queue_first_page, when it was read already.
+        """
         out: list[Record] = []
         total = 0
         start = 0
-        page = 64
+        page = _PAGE
         while total < max_bytes:
-            raw = self.redis.lrange(self.keys.buffer(session), start, start + page - 1)
+            if start == 0 and first_page is not None:
+                raw = first_page
+            else:
+                raw = self.redis.lrange(self.keys.buffer(session), start, start + page - 1)
             if not raw:
                 break
             for item in raw:
@@ -184,6 +197,10 @@ class Buffer:
                 total += len(item)
                 if total >= max_bytes:
                     break
+            if len(raw) < page:
+                # The list ended there: what is appended since lies past indexes not read, and the records read
+                # must stay the list's head (the trim drops that many from it).
+                break
             start += page
         return out, total
 

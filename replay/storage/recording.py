@@ -40,10 +40,13 @@ def load_manifest(store: ObjectStore, session: str) -> dict | None:
         return None
 
 
-def save_manifest(store: ObjectStore, manifest: dict) -> None:
-    """Write the manifest (one object, replaced whole)."""
+def save_manifest(store: ObjectStore, manifest: dict, new: bool = False) -> bool:
+    """Write the manifest (one object, replaced whole). `new`: only if the session has none yet (False if it has)."""
     data = json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode()
+    if new:
+        return store.put_new(manifest_key(manifest["session"]), data, "application/json")
     store.put(manifest_key(manifest["session"]), data, "application/json")
+    return True
 
 
 def encode_segment(session: str, window: str, batches: list[dict]) -> bytes:

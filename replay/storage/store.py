@@ -25,6 +25,9 @@ class NotFound(StorageError):
 class ObjectStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None: ...
 
+    def put_new(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """Write only if no object is at key (atomically): False, and nothing written, if one is."""
+
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
@@ -82,6 +85,21 @@ class LocalStore:
         return self.root.joinpath(*check_key(key).split("/"))
 
     def put(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self._write(key, data, os.replace)
+
+    def put_new(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        def link_once(tmp: str, path: Path) -> None:
+            os.link(tmp, path)  # fails if the key holds an object; the temp name goes with the cleanup below
+            Path(tmp).unlink()
+
+        try:
+            self._write(key, data, link_once)
+        except FileExistsError:
+            return False
+        return True
+
+    def _write(self, key: str, data: bytes, place) -> None:
+        """Write a temp file next to the key, sync it, `place(tmp, path)` it, sync the folder."""
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,7 +109,7 @@ class LocalStore:
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                os.replace(tmp, path)
+                place(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
@@ -101,6 +119,8 @@ class LocalStore:
                 os.fsync(dir_fd)
             finally:
                 os.close(dir_fd)
+        except FileExistsError:
+            raise
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
 
@@ -235,6 +255,23 @@ class S3Store:
             self.client.put_object(self.bucket, key, io.BytesIO(data), len(data), content_type=content_type)
         except self._errors() as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
+
+    def put_new(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> bool:
+        """A conditional PUT (If-None-Match: *, as S3 and MinIO take it); 412 when the key holds an object."""
+        from minio.error import S3Error
+
+        check_key(key)
+        self.ensure_bucket()
+        try:
+            # minio's put_object would send the header as user metadata: its PutObject call itself takes it as is.
+            self.client._put_object(self.bucket, key, data, {"Content-Type": content_type, "If-None-Match": "*"})
+        except S3Error as exc:
+            if exc.code == "PreconditionFailed":
+                return False
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+        except self._errors() as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+        return True
 
     def get(self, key: str) -> bytes:
         from minio.error import S3Error

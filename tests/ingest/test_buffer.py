@@ -57,6 +57,22 @@ def test_read_is_oldest_first_and_capped_then_trim(buffer, redis, keys):
     assert not redis.exists(keys.buffer_bytes(S))
 
 
+def test_a_read_is_the_head_of_the_buffer_even_when_appends_land_between_its_pages(buffer, redis, keys):
+    """A flush reads the first page with its lock; batches appended before it reads on must not leave a gap
+    in what it reads (the trim drops as many as were read, from the head)."""
+    for seq in range(1, 4):
+        buffer.append(S, W, seq, [], seq)
+    pipe = redis.pipeline(transaction=False)
+    buffer.queue_first_page(S, pipe)
+    [first_page] = pipe.execute()
+    for seq in range(4, 80):  # past the first page's 64 while the flush was busy elsewhere
+        buffer.append(S, W, seq, [], seq)
+    records, nbytes = buffer.read(S, 1 << 20, first_page=first_page)
+    assert [r.seq for r in records] == [1, 2, 3]
+    assert buffer.trim(S, len(records), nbytes, held(redis, keys), 0) == 76
+    assert [r.seq for r in buffer.read(S, 1 << 20)[0]] == list(range(4, 80))
+
+
 def test_trim_guarded_by_a_lock_it_no_longer_holds(buffer, redis, keys):
     buffer.append(S, W, 1, [], 1)
     records, nbytes = buffer.read(S, 1 << 20)

@@ -29,6 +29,13 @@ def test_put_get_exists_delete(store):
     store.delete("a/b.json")  # deleting what is gone is not an error
 
 
+def test_put_new_writes_only_where_nothing_is(store):
+    assert store.put_new("a/new.json", b"first", "application/json") is True
+    assert store.put_new("a/new.json", b"second", "application/json") is False
+    assert store.get("a/new.json") == b"first"  # the second write changed nothing
+    assert list(store.list("a/")) == ["a/new.json"]  # and left no temp file behind
+
+
 def test_missing_key_is_not_found(store):
     with pytest.raises(NotFound):
         store.get("nothing/here")

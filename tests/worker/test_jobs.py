@@ -94,6 +94,20 @@ def test_flush_stores_segments_manifest_and_index(ctx):
     assert len(stamps) == total - 3  # all but the three malformed events without a usable timestamp
 
 
+def test_a_stored_session_missing_from_the_index_flushes_into_its_manifest(ctx):
+    """The first flush of a session not indexed reads no manifest; one it finds stored anyway is merged into."""
+    total = start_session(ctx)
+    jobs.flush_session(S)
+    index.drop_index(ctx.redis, ctx.keys)  # as `replay reindex` does while pages are still recording
+    ctx.buffer.append(S, WA, 4, [samples.failed_502(SITE + "/api/orders", T0 + 700)], T0 + 2000)
+    jobs.flush_session(S)
+    m = recording.load_manifest(ctx.store, S)
+    assert m["windows"][WA]["seqs"] == [[1, 4]] and m["windows"][WB]["seqs"] == [[1, 1]]
+    assert m["counts"]["events"] == total + 1
+    assert len(list(recording.iter_events(ctx.store, S))) == total + 1
+    assert [s["session"] for s in index.query_sessions(ctx.redis, ctx.keys)] == [S]
+
+
 class FailOnce:
     """Wraps a real store; the first write of a key matching `part` fails as a broken server would."""
 
@@ -101,10 +115,17 @@ class FailOnce:
         self.store, self.part, self.failed = store, part, False
 
     def put(self, key, data, content_type="application/octet-stream"):
+        self._fail_once(key)
+        self.store.put(key, data, content_type)
+
+    def put_new(self, key, data, content_type="application/octet-stream"):
+        self._fail_once(key)
+        return self.store.put_new(key, data, content_type)
+
+    def _fail_once(self, key):
         if self.part in key and not self.failed:
             self.failed = True
             raise StorageError(f"injected failure writing {key}")
-        self.store.put(key, data, content_type)
 
     def __getattr__(self, name):
         return getattr(self.store, name)
