@@ -19,7 +19,7 @@ REDIS_DATABASES = 512
 
 # Fixtures of the worker (contexts per storage backend) and of the web app, for every test folder; the check
 # that fails a test whose processes logged a traceback; pytester, to test that check.
-pytest_plugins = ["tests.worker_fixtures", "tests.web_fixtures", "tests.process_logs", "pytester"]
+pytest_plugins = ["tests.worker_fixtures", "tests.web_fixtures", "tests.process_logs", "tests.redis_cluster", "pytester"]
 # The sample recordings are timed in 2024: let ingest keep such old timestamps as they are
 # (by default it sets events days away from its clock to their arrival time).
 KEEP_OLD_EVENTS = {"MAX_EVENT_AGE_MS": 10 * 365 * 24 * 3600 * 1000}

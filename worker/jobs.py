@@ -18,6 +18,7 @@ from dataclasses import replace
 from redis.exceptions import RedisError
 
 from replay.core import worker_stats
+from replay.core.redis_conn import script_pipeline
 from replay.core.keys import ID_PATTERN, segment_key
 from replay.core.records import Record
 from replay.ingest import flush as schedule
@@ -119,7 +120,7 @@ def _flush_session(session_id: str) -> dict:
     ctx = current()
     lock = SessionLock(ctx.redis, ctx.keys.flush_lock(session_id), ctx.settings.FLUSH_LOCK_MS)
     # The lock and what the flush reads first, in one round trip (the reads count only if the lock was taken).
-    pipe = ctx.redis.pipeline(transaction=False)
+    pipe = script_pipeline(ctx.redis)
     lock.acquire(client=pipe)
     first = _queue_first_reads(ctx, session_id, pipe)
     taken, *replies = pipe.execute()
@@ -141,7 +142,7 @@ def _flush_session(session_id: str) -> dict:
         _release(lock)
         raise
     # Counted, the backoff reset and the lock released in one round trip.
-    pipe = ctx.redis.pipeline(transaction=False)
+    pipe = script_pipeline(ctx.redis)
     worker_stats.record_flush(pipe, ctx.keys, time.perf_counter() - started, ok=True)
     schedule.succeeded(pipe, ctx.keys, session_id)
     lock.release(client=pipe)
@@ -186,7 +187,7 @@ def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = N
     first one is written only if none exists (else that one is read and merged into after all).
     """
     if first is None:
-        pipe = ctx.redis.pipeline(transaction=False)
+        pipe = script_pipeline(ctx.redis)
         first = _queue_first_reads(ctx, session, pipe)(pipe.execute())
     deleted, first_page, raw_meta, indexed = first
     if deleted:
@@ -214,7 +215,7 @@ def flush(ctx: Context, session: str, lock: SessionLock, first: tuple | None = N
                               environment=meta.get("environment"))
     merged = merge(manifest, fresh)
     # A flush that outlived its lock must not overwrite the manifest a newer flush wrote.
-    pipe = ctx.redis.pipeline(transaction=False)
+    pipe = script_pipeline(ctx.redis)
     lock.renew(client=pipe)
     pipe.zscore(ctx.keys.deleted(), session)
     renewed, deleted = pipe.execute()

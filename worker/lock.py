@@ -18,6 +18,8 @@ from typing import Iterator
 from redis import Redis
 from redis.exceptions import RedisError
 
+from replay.core.redis_conn import script_pipeline
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -104,7 +106,7 @@ class _Heart:
         for lock in locks:
             by_client.setdefault(id(lock.redis), []).append(lock)
         for group in by_client.values():
-            pipe = group[0].redis.pipeline(transaction=False)
+            pipe = script_pipeline(group[0].redis)
             for lock in group:
                 lock.renew(client=pipe)
             try:

@@ -90,3 +90,33 @@ def probe_client(redis: Redis, timeout_s: float) -> Redis:
     # A few connections, waited for (not refused) when probes and scrapes come at once.
     return Redis(connection_pool=BlockingConnectionPool(connection_class=pool.connection_class, max_connections=8,
                                                         timeout=timeout_s, **kwargs))
+
+
+class _OneByOne:
+    """A pipeline's interface that sends each command at once: a cluster client's pipelines run no scripts
+    (redis-py's ClusterPipeline refuses EVAL/EVALSHA), so on a cluster what queues scripts goes command by command."""
+
+    def __init__(self, redis: RedisCluster):
+        self._redis, self._replies = redis, []
+
+    def script_load(self, script):  # Script.__call__'s fallback: not a queued command
+        return self._redis.script_load(script)
+
+    def __getattr__(self, name):
+        command = getattr(self._redis, name)
+
+        def queued(*args, **kwargs):
+            self._replies.append(command(*args, **kwargs))
+            return self
+
+        return queued
+
+    def execute(self) -> list:
+        replies, self._replies = self._replies, []
+        return replies
+
+
+def script_pipeline(redis: Redis):
+    """A non-transactional pipeline that may queue Lua scripts: one round trip on a plain Redis, command by
+    command on a cluster."""
+    return _OneByOne(redis) if isinstance(redis, RedisCluster) else redis.pipeline(transaction=False)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from redis import Redis
 
+from replay.core.redis_conn import script_pipeline
+
 from replay.core import frustration
 from replay.core.events import normalise_url
 from replay.core.evidence.cause_codes import parse_cause
@@ -300,7 +302,7 @@ def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, positi
     if len(driver) == 1:
         replies = [script(keys=driver, args=args)]
     else:
-        pipe = redis.pipeline(transaction=False)
+        pipe = script_pipeline(redis)
         for key in driver:
             script(keys=[key], args=args, client=pipe)
         replies = pipe.execute()

@@ -34,3 +34,19 @@ def test_on_a_cluster_each_atomic_group_is_one_slot_and_sessions_spread():
     assert len(slots(keys.proxy_connection("p", 1), keys.proxy_connection_session("p", 1))) == 1
     assert keys.session_of_buffer(keys.buffer("s1")) == "s1"
     assert keys.index_patterns() == ["replay:{idx}session:*", "replay:{idx}idx:*"]
+
+
+def test_scripts_queued_on_a_cluster_run_command_by_command_in_order(redis_cluster):
+    # redis-py's cluster pipelines refuse EVAL: what queues scripts (the flush's lock, the list's walk) goes one by one.
+    from replay.core import redis_conn
+    from replay.core.settings import load
+
+    redis = redis_conn.connect(load({"REDIS_URL": redis_cluster}))
+    script = redis.register_script("redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1]")
+    pipe = redis_conn.script_pipeline(redis)
+    script(keys=["{t}a"], args=["1"], client=pipe)
+    pipe.get("{t}a")
+    script(keys=["{u}b"], args=["2"], client=pipe)
+    assert pipe.execute() == [b"1", b"1", b"2"]
+    assert pipe.execute() == []
+    redis.delete("{t}a", "{u}b")

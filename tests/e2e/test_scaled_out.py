@@ -15,7 +15,6 @@ from tests.conftest import free_port
 from tests.e2e.conftest import ReplayProcesses, poll
 from tests.e2e.test_capture_502 import place_order, wait_for_failure
 from tests.nginx import running_nginx
-from tests.redis_cluster import redis_cluster  # noqa: F401 - the session's cluster fixture
 
 # Both collectors in one upstream, taken in turn; websockets pass (HTTP/1.1 with the Upgrade handshake), and a
 # dead one is skipped for the next connection.
