@@ -57,6 +57,16 @@ def shop(replay_env, replay_server, tmp_path_factory):
         app.wait(10)
 
 
+def joined_calls(api, session_id: str) -> list[dict]:
+    """The session's failed calls once the first carries both the app's event and the proxy's line."""
+    def joined():
+        r = api(f"/api/sessions/{session_id}/calls")
+        calls = [c for c in r.json().get("calls", []) if c.get("failed")] if r.status_code == 200 else []
+        return calls if calls and calls[0].get("server") and calls[0].get("proxy") else None
+
+    return poll(joined, timeout_s=60)
+
+
 def test_the_app_raising_on_a_click_shows_confirmed_app_error_with_the_raising_line(browser, shop, api,
                                                                                     replay_server, viewer_login):
     context = browser.new_context()
@@ -70,12 +80,7 @@ def test_the_app_raising_on_a_click_shows_confirmed_app_error_with_the_raising_l
     page.wait_for_timeout(500)
     context.close()
 
-    def joined():
-        r = api(f"/api/sessions/{session_id}/calls")
-        calls = [c for c in r.json().get("calls", []) if c.get("failed")] if r.status_code == 200 else []
-        return calls if calls and calls[0].get("server") and calls[0].get("proxy") else None
-
-    [call] = poll(joined, timeout_s=60)
+    [call] = joined_calls(api, session_id)
     d, server = call["diagnosis"], call["server"]
     assert (d["cause"], d["confirmed"], d["matched_by"]) == ("app_error", True, "session"), d
     assert d["title"].startswith("Confirmed: the app raised KeyError: 'total' in order (")

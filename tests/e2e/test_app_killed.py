@@ -17,6 +17,7 @@ from redis import Redis
 from replay.core.keys import RedisKeys
 from tests.conftest import free_port, wait_for_port
 from tests.e2e.conftest import ARTIFACTS, poll, replay_cli
+from tests.e2e.test_app_join import joined_calls
 from tests.e2e.test_viewer import login
 from tests.nginx import REPLAY_LOG_FORMAT, running_nginx
 
@@ -88,12 +89,7 @@ def test_the_app_killed_mid_request_shows_upstream_closed_early_with_what_it_was
     page.wait_for_timeout(500)
     context.close()
 
-    def joined():
-        r = api(f"/api/sessions/{session_id}/calls")
-        calls = [c for c in r.json().get("calls", []) if c.get("failed")] if r.status_code == 200 else []
-        return calls if calls and calls[0].get("server") and calls[0].get("proxy") else None
-
-    [call] = poll(joined, timeout_s=60)
+    [call] = joined_calls(api, session_id)
     d, server = call["diagnosis"], call["server"]
     assert (d["cause"], d["confirmed"], d["matched_by"]) == ("upstream_closed_early", True, "session"), d
     assert any("upstream prematurely closed connection" in line for line in d["evidence"]), d["evidence"]
