@@ -173,3 +173,25 @@ def poll(fn, timeout_s: float = 30.0, interval_s: float = 0.25):
             return last
         time.sleep(interval_s)
     raise AssertionError(f"gave up after {timeout_s}s; last value: {last!r}")
+
+
+def socket_frames(page, seen: list[str] | None = None) -> list[str]:
+    """The websocket frames `page` receives, as text, from before it opens anything (call before page.goto).
+
+    Read from Chromium's network domain: Playwright's own websocket events are attached only once it reports the
+    socket, and a frame that came before (the collector's ready, on a busy machine) was missed. `seen` gets a line
+    per socket event, for a failing test's message."""
+    frames: list[str] = []
+    seen = seen if seen is not None else []
+
+    def heard(event):
+        frames.append(event["response"]["payloadData"])
+        seen.append(f"got {frames[-1][:120]}")
+
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.on("Network.webSocketCreated", lambda e: seen.append(f"socket {e['url']}"))
+    cdp.on("Network.webSocketFrameReceived", heard)
+    cdp.on("Network.webSocketClosed", lambda _: seen.append("socket closed"))
+    cdp.on("Network.webSocketFrameError", lambda e: seen.append(f"socket error {e.get('errorMessage')}"))
+    return frames

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.conftest import ARTIFACTS, poll, replay_cli
+from tests.e2e.conftest import ARTIFACTS, poll, replay_cli, socket_frames
 from tests.e2e.test_capture_502 import stored_events
 from tests.e2e.test_viewer import login
 from tests.nginx import running_nginx
@@ -49,22 +49,15 @@ def pay(browser, url: str) -> str:
     page = context.new_page()
     # The collector's ready (which names the bodies to capture) came before the click, as it does for a user:
     # a call failing before it waits for it, but the page closes soon after here.
-    readies, seen = [], []  # seen: what the page said and heard, for a failure's message
-
-    def watch(ws):
-        seen.append(f"socket {ws.url}")
-        ws.on("framereceived", lambda f: seen.append(f"got {str(f)[:120]}") or '"ready"' in str(f) and readies.append(f))
-        ws.on("close", lambda _: seen.append("socket closed"))
-        ws.on("socketerror", lambda e: seen.append(f"socket error {e}"))
-
-    page.on("websocket", watch)
+    seen: list[str] = []  # what the page said and heard, for a failure's message
+    frames = socket_frames(page, seen)
     page.on("console", lambda m: seen.append(f"console {m.type}: {m.text[:200]}"))
     page.on("requestfinished", lambda r: "/ingest/" in r.url and seen.append(f"{r.method} {r.url}"))
     page.goto(url)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL && window.Replay.getSessionURL()")
     session_url = page.evaluate("window.Replay.getSessionURL()")
     try:
-        poll(lambda: readies, timeout_s=30)
+        poll(lambda: any('"ready"' in f for f in frames), timeout_s=30)
     except AssertionError:
         raise AssertionError("no ready from the collector in 30 s; the page saw:\n" + "\n".join(seen[:40])) from None
     page.click("#pay")

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.conftest import SITE, poll, replay_cli
+from tests.e2e.conftest import SITE, poll, replay_cli, socket_frames
 from tests.e2e.test_capture_502 import custom, stored_events
 from tests.nginx import running_nginx
 
@@ -187,9 +187,9 @@ def test_another_browser_holding_the_session_id_cannot_write_into_the_session(
     # The real user's page: identified, then a failed call carrying X-Replay-Session.
     real = browser.new_context()
     page = real.new_page()
-    headers, frames = [], []
+    headers = []
+    frames = socket_frames(page)
     page.on("request", lambda r: "/api/orders" in r.url and headers.append(r.headers.get("x-replay-session")))
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
     page.goto(f"{shop['origin']}/app.html")
     _, own_id = _session_id(page)
     page.evaluate(f"window.Replay.identify({json.dumps(REAL_USER)}, {{plan: 'pro'}})")
