@@ -3,12 +3,13 @@
 // inline: README.md holds a copy) and a copy of rrweb-player's browser bundle
 // and CSS for the viewer.
 import { build } from 'esbuild';
+import { minify } from 'terser';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAX_SNIPPET_GZIP_BYTES = 32 * 1024;
+const MAX_SNIPPET_GZIP_BYTES = 30 * 1024;
 // Pasted into every page's <head>: every page load carries it (as it is, where the
 // page is not compressed). It holds the snippet's own wrappers of fetch, XHR and
 // console and its session code, so that both record the same way.
@@ -33,6 +34,33 @@ const CANVAS_MANAGER_STUB = `class CanvasManager { ${CANVAS_MANAGER_CALLS.map((m
 // carries its own copy of both (about 0.8 KB minified), so ours is that copy: the
 // same enums, once.
 const RRWEB_TYPES = ['EventType', 'IncrementalSource'];
+// Code only reached with record() options the snippet never sets (src/recorder.js and
+// the masking options of src/privacy.js name every option it passes), stubbed: `unset`
+// names options that must stay unset, `off` options that must be passed as false.
+// `gone` names methods the stub removes, which nothing else may call (this.method).
+const UNUSED_PARTS = [
+  { // Events relayed by cross-origin iframes (recordCrossOriginIframes): only its message listener calls these.
+    unset: ['recordCrossOriginIframes'],
+    find: /^  handleMessage\(message\) \{\n[\s\S]*?\n  patchRootIdOnNode\(node, rootId\) \{\n[\s\S]*?\n  \}\n/m,
+    stub: '  handleMessage() {}\n',
+    gone: ['transformCrossOriginEvent', 'replace', 'replaceIds', 'replaceStyleIds', 'replaceIdOnNode', 'patchRootIdOnNode'],
+  },
+  { // The FontFace observer (collectFonts).
+    off: ['collectFonts'],
+    find: /^function initFontObserver\(\{ fontCb, doc \}\) \{\n[\s\S]*?\n\}\n/m,
+    stub: 'function initFontObserver() { return () => {}; }\n',
+  },
+  { // Callbacks of the hooks option: without it each observer callback only gets a wrapper that calls it.
+    unset: ['hooks'],
+    find: /^function mergeHooks\(o, hooks\) \{\n[\s\S]*?\n\}\n/m,
+    stub: 'function mergeHooks() {}\n',
+  },
+  { // Nodes left out by slimDOMOptions: with none, no node is.
+    unset: ['slimDOMOptions'],
+    find: /^function slimDOMExcluded\(sn, slimDOMOptions\) \{\n[\s\S]*?\n\}\n/m,
+    stub: 'function slimDOMExcluded() { return false; }\n',
+  },
+];
 
 function trimRecord(text) {
   const warn = (what) => console.warn(`build: ${what} in @rrweb/record; left as is`);
@@ -43,6 +71,14 @@ function trimRecord(text) {
   if (CANVAS_MANAGER.test(text) && recordsNoCanvas && calls.every((m) => CANVAS_MANAGER_CALLS.includes(m))) {
     text = text.replace(CANVAS_MANAGER, CANVAS_MANAGER_STUB);
   } else warn('CanvasManager not as expected (or src/recorder.js records canvas)');
+  const options = ['recorder.js', 'privacy.js'].map((f) => readFileSync(join(here, 'src', f), 'utf8')).join('\n');
+  for (const { unset = [], off = [], find, stub, gone = [] } of UNUSED_PARTS) {
+    const what = stub.trim().replace(/\(.*/, '');
+    const ok = unset.every((o) => !new RegExp(`\\b${o}\\b`).test(options)) && off.every((o) => options.includes(`${o}: false,`));
+    const trimmed = find.test(text) && text.replace(find, stub);
+    if (ok && trimmed && gone.every((m) => !trimmed.includes(`this.${m}(`))) text = trimmed;
+    else warn(`${what} not as expected (or src/ sets ${[...unset, ...off].join(', ')})`);
+  }
   if (RRWEB_TYPES.every((name) => new RegExp(`^var ${name} = `, 'm').test(text))) text += `\nexport { ${RRWEB_TYPES.join(', ')} };\n`;
   else warn(`${RRWEB_TYPES.join(' and ')} not defined`);
   return text;
@@ -72,7 +108,10 @@ const browserBundle = {
   legalComments: 'none',
   logLevel: 'warning',
 };
-await build({ ...browserBundle, entryPoints: [join(here, 'src', 'index.js')], outfile: join(out, 'snippet.js'), plugins: [trimRrweb] });
+// esbuild bundles and minifies; terser's compressor (several passes) then shrinks the result further (about 1.7 KB gzipped).
+const snippet = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'index.js')], write: false, plugins: [trimRrweb] });
+const squeezed = await minify(snippet.outputFiles[0].text, { ecma: 2019, compress: { passes: 3 }, mangle: true, format: { comments: false } });
+writeFileSync(join(out, 'snippet.js'), squeezed.code);
 // One line, as pasted inline: no template literals (minified, they hold raw newlines), no trailing newline.
 const loader = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'loader.js')], write: false, supported: { 'template-literal': false } });
 const loaderText = loader.outputFiles[0].text.trim();

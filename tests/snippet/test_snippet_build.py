@@ -5,7 +5,7 @@ import gzip
 from pathlib import Path
 
 STATIC = Path(__file__).resolve().parents[2] / "replay" / "static"
-MAX_SNIPPET_GZIP_BYTES = 32 * 1024
+MAX_SNIPPET_GZIP_BYTES = 30 * 1024
 MAX_LOADER_BYTES, MAX_LOADER_GZIP_BYTES = 5120, 2560
 README = Path(__file__).resolve().parents[2] / "README.md"
 BUILD_HINT = "run `cd js-snippet && npm install && npm run build`"
