@@ -24,6 +24,7 @@ class IndexKeys:
         return f"{self.ix}idx:time"
 
     def by_project(self, project: str) -> str:
+        """Sessions of a project (sliced: replay/index/sliced.py)."""
         return f"{self.ix}idx:project:{project}"
 
     def by_user(self, user: str) -> str:
@@ -61,7 +62,7 @@ class IndexKeys:
         return f"{self.ix}idx:frustration:{kind}"
 
     def by_term(self, term: str) -> str:
-        """Sessions whose URLs, user or messages hold this search term."""
+        """Sessions whose URLs, user or messages hold this search term (sliced: replay/index/sliced.py)."""
         return f"{self.ix}idx:term:{term}"
 
     def with_errors(self) -> str:
