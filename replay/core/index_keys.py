@@ -152,7 +152,7 @@ class IndexKeys:
         return f"{self.ix}alerts:count:groups:{project}"
 
     def alert_sessions(self, project: str) -> str:
-        """Zset of the project's sessions scored by their latest flush (those active in a window)."""
+        """Zset of the project's sessions scored by their latest flush (those active in a window), in slices."""
         return f"{self.ix}alerts:count:sessions:{project}"
 
     def alert_sessions_5xx(self, project: str) -> str:
