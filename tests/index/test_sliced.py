@@ -22,6 +22,24 @@ def all_pages(redis, keys, **filters) -> list[str]:
 
 
 def test_a_word_in_hundreds_of_sessions_is_found_in_every_one_newest_first_until_removed(redis, keys):
+    word_in_hundreds_of_sessions(redis, keys)
+
+
+def test_on_a_cluster_too(redis_cluster):
+    # The split is a script over a zset and its slices, the check a pipeline over them: all in the index's slot.
+    from replay.core import redis_conn
+    from replay.core.keys import RedisKeys
+    from replay.core.settings import load
+
+    redis, keys = redis_conn.connect(load({"REDIS_URL": redis_cluster})), RedisKeys("sliced:", cluster=True)
+    try:
+        word_in_hundreds_of_sessions(redis, keys)
+    finally:
+        index.drop_index(redis, keys)
+        redis.close()
+
+
+def word_in_hundreds_of_sessions(redis, keys):
     manifests = {}
     for n in range(COUNT):
         # Every session has the host; two in three a checkout page; one in five a 502; many share a start time.
