@@ -1,30 +1,30 @@
 """Big index zsets kept compact: a search term's or a project's sessions in one small zset, then in slices.
 
 The zsets of a search term (`by_term`, the inverted index: 40% of the index's bytes before) and of a
-project (`by_project`: with one project, a copy of `by_time`) are sliced. Such a zset takes every new
-session. A zset of more than about 128 members (Redis's
-`zset-max-listpack-entries`, `zset-max-ziplist-entries` before 7.0) is stored as a skiplist and a hash
-table, about 100 bytes a member with a 21-character session id; up to that size it is one packed list,
-about 32 bytes a member. So once the zset passes SPLIT_AT members, its members move to SLICES slices
-by a hash of the session id (its name + "#n"), each a packed list while it holds up to the configured entries
-(the embedded Redis sets 512: up to about 16,000 sessions a term or project stay packed; past that a slice
-is stored as a skiplist, as the whole zset was before). The zset then takes new sessions until the next split.
+project (`by_project`: with one project, a copy of `by_time`) are sliced. A zset of more than 128 members
+(Redis's default `zset-max-listpack-entries`, `zset-max-ziplist-entries` before 7.0) is stored as a
+skiplist and a hash table, about 100 bytes a member with a 21-character session id; up to that size it is
+one packed list, about 32 bytes a member. So such a zset takes every new session and, once past SPLIT_AT
+members, its members move to SLICES slices by a hash of the session id (its name + "#n"), each a packed
+list while it holds up to the configured entries (the embedded Redis sets 512: up to about 16,000
+sessions a term or project stay packed; past that a slice is a skiplist, as the whole zset was before).
 
 The sessions are the union of the zset and its slices, whatever happened in between (a flush adding to
 the zset while another splits it leaves the session in one or the other, and a later split moves it). A
 query checks a session in the zset and in its one slice; paging by them merges the zsets, each read by
 rank, or, when they hold most sessions, pages `by_time` and checks (replay/index/sessions.py). `by_time`
 itself is not sliced: it pages the unfiltered list, the commonest query. An index built before keeps its
-whole zsets: they are read as the zset of a union with no slices, and split at the next session added. Why not by time (a bucket a day): sessions starting together (a burst,
-a busy hour) would still fill one bucket past the packed size; a hash spreads them whatever their times.
-Why not a compact integer per session instead of its id: it saves about 20 of the 32 bytes of a packed
-member but needs a map back to ids (itself about as big) and touches every reader of the index. Why not
-drop the project zset when there is one project: it must exist as soon as a second one does.
+whole zsets: they are read as a zset with no slices yet, and split when the next session is added.
+
+Why not by time (a bucket a day): sessions starting together (a burst, a busy hour) would still fill one
+bucket past the packed size; a hash spreads them whatever their times. Why not a compact integer per
+session instead of its id: it saves about 20 of the 32 bytes of a packed member but needs a map back to
+ids (itself about as big) and touches every reader of the index. Why not drop the project zset when
+there is one project: it must exist whole as soon as a second one does.
 """
 from __future__ import annotations
 
 from redis import Redis
-
 
 SLICES = 32
 SPLIT_AT = 128

@@ -61,7 +61,8 @@ def word_in_hundreds_of_sessions(redis, keys):
     assert all_pages(redis, keys, q="checkout", status="502") == [
         s for s in newest_first if int(s[-6:]) % 3 and int(s[-6:]) % 5 == 0]
     assert all_pages(redis, keys, project="p1") == [s for s in newest_first if int(s[-6:]) % 7]
-    assert all_pages(redis, keys, project="p1", q="cart") == [s for s in newest_first if int(s[-6:]) % 21 in (3, 6, 9, 12, 15, 18)]
+    assert all_pages(redis, keys, project="p1", q="cart") == [
+        s for s in newest_first if int(s[-6:]) % 21 in (3, 6, 9, 12, 15, 18)]
     assert sessions_of(redis, keys, project="p2") == sorted(s for s in newest_first if int(s[-6:]) % 7 == 0)
     host = index.get_summary(redis, keys, sid(0))["first_url"].split("/")[2]
     assert all_pages(redis, keys, q=f"{host} checkout") == all_pages(redis, keys, q="checkout")
