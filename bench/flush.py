@@ -6,7 +6,8 @@ default's Redis (`appendfsync always`) while they are not yet due. A real
 `replay worker` is started; once it says it is ready every session is made due at
 once, and the clock runs until every one is indexed and its buffer is gone. Then:
 the Redis keys RQ left behind, and the index's memory per session (MEMORY USAGE of
-every index key, divided by the sessions indexed).
+every key that grows per indexed session: session:*, idx:* and alerts:count:*, by kind
+and encoding, divided by the sessions indexed).
 
 `--storage local` (a folder) or `s3` (moto's ThreadedMotoServer in a process of its
 own); both by default. `--profile FILE` flushes in this process instead (RQ's
@@ -111,20 +112,39 @@ def leftovers(redis) -> dict[str, int]:
     return out
 
 
-def index_bytes(redis, keys) -> tuple[int, int, dict[str, list[int]]]:
-    """(bytes, key count, {family: [bytes, keys]}) of every index key (keys.index_patterns), by MEMORY USAGE."""
+def family_of(name: str) -> str:
+    """A key's kind: its first two words under idx: and alerts:count:, else its first (ids and values left out)."""
+    parts = name.split(":")
+    if parts[0] == "alerts" and parts[1:2] == ["count"]:
+        return ":".join(parts[:3])
+    return ":".join(parts[:2]) if parts[0] == "idx" else parts[0]
+
+
+# What grows with every indexed session: the index (keys.index_patterns: session:*, idx:*) and the alert
+# counts (alerts:count:*, outside idx: since reindex keeps them; each member expires with the baseline).
+INDEX_KINDS = ("session", "idx:", "alerts:count:")
+
+
+def index_bytes(redis, keys) -> tuple[int, int, dict[str, list]]:
+    """(bytes, key count, {kind: [bytes, keys, {encoding: keys}]}) of every key that grows per indexed session.
+
+    MEMORY USAGE (samples=0: every member) of each key; keys of other kinds (accounts, RQ, the ingest
+    bookkeeping a flush leaves) are not counted.
+    """
     total = count = 0
-    families: dict[str, list[int]] = {}
-    for pattern in keys.index_patterns():
-        for key in redis.scan_iter(match=pattern, count=1000):
-            used = redis.memory_usage(key, samples=0) or 0
-            total += used
-            count += 1
-            parts = key.decode()[len(keys.prefix):].split(":")
-            family = ":".join(parts[:2]) if parts[0] == "idx" else parts[0]
-            entry = families.setdefault(family, [0, 0])
-            entry[0] += used
-            entry[1] += 1
+    families: dict[str, list] = {}
+    for key in redis.scan_iter(match=keys.prefix + "*", count=1000):
+        family = family_of(key.decode()[len(keys.prefix):])
+        if not family.startswith(INDEX_KINDS):
+            continue
+        used = redis.memory_usage(key, samples=0) or 0
+        encoding = redis.object("encoding", key).decode()
+        total += used
+        count += 1
+        entry = families.setdefault(family, [0, 0, {}])
+        entry[0] += used
+        entry[1] += 1
+        entry[2][encoding] = entry[2].get(encoding, 0) + 1
     return total, count, families
 
 
@@ -204,9 +224,10 @@ def run(storage: str, sessions: int, profile: str | None, timeout_s: float) -> N
                                                                or "none"))
         used, count, families = index_bytes(redis, keys)
         print(f"{storage}: index memory {used / 1024:.0f} KiB in {count} keys = {used / max(done, 1):.0f} B "
-              f"per indexed session (MEMORY USAGE); by kind, per session: " + ", ".join(
-                  f"{name} {b / max(done, 1):.0f} B ({n} keys)"
-                  for name, (b, n) in sorted(families.items(), key=lambda kv: -kv[1][0])[:8]))
+              f"per indexed session (MEMORY USAGE of session:*, idx:*, alerts:count:*); by kind, per session: "
+              + ", ".join(f"{name} {b / max(done, 1):.0f} B ({n} keys: "
+                          + " ".join(f"{e} {k}" for e, k in sorted(enc.items())) + ")"
+                          for name, (b, n, enc) in sorted(families.items(), key=lambda kv: -kv[1][0])))
         redis.close()
     finally:
         if worker is not None:

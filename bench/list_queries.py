@@ -1,6 +1,7 @@
 """Sessions-list benchmark: the list's queries over N indexed sessions, in Redis and through the HTTP API.
 
-Starts a private redis-server on a free loopback port (no persistence, in a
+Starts a private redis-server on a free loopback port (no persistence, the embedded
+default's zset-max-ziplist-entries, in a
 temporary folder), merges N generated sessions into manifests (replay.storage.manifest.merge)
 and indexes each through replay.index.sessions.index_manifest, as the worker does. Then
 times each list query (first page of 50, and the next page by cursor) R times and prints
@@ -28,6 +29,7 @@ from _common import free_port, wait_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from replay.core import embedded_redis  # noqa: E402
 from replay.core.accounts import Accounts  # noqa: E402
 from replay.app import create_app  # noqa: E402
 from replay.index import sessions as index  # noqa: E402
@@ -221,7 +223,9 @@ def main() -> None:
         raise SystemExit("redis-server is not installed")
     port, workdir = free_port(), tempfile.mkdtemp(prefix="replay-bench-list-")
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                               "--dir", workdir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--dir", workdir, "--zset-max-ziplist-entries",
+                               embedded_redis.CONFIG["zset-max-ziplist-entries"]],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
         url = f"redis://127.0.0.1:{port}/0"

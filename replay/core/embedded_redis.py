@@ -29,6 +29,10 @@ CONFIG = {
     "appendfsync": "always",
     "save": "900 1 300 10 60 10000",
     "dbfilename": "replay.rdb",
+    # A zset of up to this many members is one packed list (about 32 bytes a member; past it about 100): the
+    # slices of search terms and projects stay packed up to about 16,000 sessions each (replay/index/sliced.py).
+    # Redis 7 calls it zset-max-listpack-entries and takes this name too.
+    "zset-max-ziplist-entries": "512",
 }
 START_TIMEOUT_S = 60
 # Unix socket paths are limited to about 107 bytes.

@@ -24,6 +24,7 @@ class IndexKeys:
         return f"{self.ix}idx:time"
 
     def by_project(self, project: str) -> str:
+        """Sessions of a project (sliced: replay/index/sliced.py)."""
         return f"{self.ix}idx:project:{project}"
 
     def by_user(self, user: str) -> str:
@@ -61,7 +62,7 @@ class IndexKeys:
         return f"{self.ix}idx:frustration:{kind}"
 
     def by_term(self, term: str) -> str:
-        """Sessions whose URLs, user or messages hold this search term."""
+        """Sessions whose URLs, user or messages hold this search term (sliced: replay/index/sliced.py)."""
         return f"{self.ix}idx:term:{term}"
 
     def with_errors(self) -> str:
@@ -151,7 +152,7 @@ class IndexKeys:
         return f"{self.ix}alerts:count:groups:{project}"
 
     def alert_sessions(self, project: str) -> str:
-        """Zset of the project's sessions scored by their latest flush (those active in a window)."""
+        """Zset of the project's sessions scored by their latest flush (those active in a window), in slices."""
         return f"{self.ix}alerts:count:sessions:{project}"
 
     def alert_sessions_5xx(self, project: str) -> str:

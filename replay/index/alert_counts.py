@@ -3,7 +3,10 @@
 Built at flush time (worker/cause_index.py), after the join: each failed call of the last ALERT_BASELINE_S is
 a member "session call-id" of its group's zset, scored by its time on the server's clock (the browser's time
 moved by its window's clock offset), so indexing a session again changes nothing, and a window's count is one
-ZCOUNT. Members older than the baseline are trimmed as new ones come, and each key expires with it.
+ZCOUNT. Members older than the baseline are trimmed as new ones come, and each key expires with it. The
+project's active sessions (one member a session) are kept in the slices of replay/index/sliced.py, each
+session always in its own, so that each stays a packed list (about 30 bytes a session, not 100); a count
+sums the slices (and the whole zset an older version kept, until it expires).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from replay.core.evidence.cause_codes import CAUSE_CODES, confirmed_cause
 from replay.core.failure_signs import sign as call_sign
 from replay.core.keys import RedisKeys
 from replay.core.route_folding import route_parts
+from replay.index import sliced
 from replay.index.groups import group_id
 
 
@@ -57,7 +61,7 @@ def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, 
     session = manifest["session"]
     by_group, by_cause, last_5xx = _members(manifest, evidence, now_ms, oldest)
     pipe = redis.pipeline(transaction=False)
-    touched = [(keys.alert_sessions(project), {session: now_ms})]
+    touched = [(sliced.slice_key(keys.alert_sessions(project), sliced.slice_of(session)), {session: now_ms})]
     if last_5xx is not None:
         touched.append((keys.alert_sessions_5xx(project), {session: last_5xx}))
     touched += [(keys.alert_group_calls(gid), members) for gid, members in by_group.items()]
@@ -79,7 +83,8 @@ def forget_session(redis: Redis, keys: RedisKeys, manifest: dict) -> None:
     # The evidence is gone by now: every cause list may hold the session's calls.
     by_group, _, _ = _members(manifest, {}, 1 << 62, 0)
     pipe = redis.pipeline(transaction=False)
-    pipe.zrem(keys.alert_sessions(project), manifest["session"])
+    for key in sliced.session_keys(keys.alert_sessions(project), manifest["session"]):
+        pipe.zrem(key, manifest["session"])
     pipe.zrem(keys.alert_sessions_5xx(project), manifest["session"])
     for gid, members in by_group.items():
         pipe.zrem(keys.alert_group_calls(gid), *members)
@@ -128,10 +133,11 @@ def active_causes(redis: Redis, keys: RedisKeys, project: str, since_ms: int) ->
 def session_share(redis: Redis, keys: RedisKeys, project: str, since_ms: int, until_ms: int) -> tuple[int, int]:
     """(sessions active since then, of which with a 5xx since then)."""
     pipe = redis.pipeline(transaction=False)
-    pipe.zcount(keys.alert_sessions(project), since_ms, until_ms)
     pipe.zcount(keys.alert_sessions_5xx(project), since_ms, until_ms)
-    total, failed = pipe.execute()
-    return int(total), int(failed)
+    for key in sliced.all_keys(keys.alert_sessions(project)):
+        pipe.zcount(key, since_ms, until_ms)
+    failed, *total = pipe.execute()
+    return int(sum(total)), int(failed)
 
 
 def sessions_5xx(redis: Redis, keys: RedisKeys, project: str, since_ms: int, limit: int) -> list[tuple[str, int]]:

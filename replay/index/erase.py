@@ -15,6 +15,7 @@ from typing import Iterable
 from redis import Redis
 
 from replay.core.keys import RedisKeys, session_prefix
+from replay.index import sliced
 from replay.index.removal import unindex_session
 from replay.index.sessions import get_summary
 from replay.storage.recording import load_manifest
@@ -150,6 +151,7 @@ def forget_tombstones(redis: Redis, keys: RedisKeys, before_ms: int) -> int:
 
 
 def sessions_of(redis: Redis, keys: RedisKeys, *, user: str | None = None, project: str | None = None) -> list[str]:
-    """Every indexed session of a user id (the by-user index) or of a project."""
-    name = keys.by_user(user) if user else keys.by_project(project or "")
-    return [s.decode() for s in redis.zrange(name, 0, -1)]
+    """Every indexed session of a user id (the by-user index) or of a project (sliced)."""
+    if user:
+        return [s.decode() for s in redis.zrange(keys.by_user(user), 0, -1)]
+    return sliced.members(redis, keys.by_project(project or ""))

@@ -22,7 +22,7 @@ from replay.core.evidence.cause_codes import parse_cause
 from replay.core.search_terms import query_terms
 from replay.index.filters import (check_paging, format_cursor, parse_cursor, parse_errors, parse_frustration,
                                   parse_status, status_terms)
-from replay.index import stored_summary
+from replay.index import sliced, stored_summary
 from replay.index.groups import index_groups
 from replay.core.keys import RedisKeys
 from replay.storage.manifest import summary
@@ -38,6 +38,8 @@ _MAX_UNION_KEYS = 16
 # Keys per ZUNIONSTORE call when a URL needle matches many URLs.
 _UNION_CHUNK = 1000
 _SCAN_COUNT = 1000
+# A sliced zset (replay/index/sliced.py) holding at least 1/_DENSE of all sessions is checked, not walked.
+_DENSE = 4
 
 _ERROR_KEYS = {"console": RedisKeys.with_console_errors, "exception": RedisKeys.with_exceptions,
                "any": RedisKeys.with_errors}
@@ -110,8 +112,12 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
         pipe.zrem(keys.by_user(old_user["id"]), session)
     pipe.set(keys.session(session), stored_summary.encode(s))
     pipe.zadd(keys.by_time(), {session: score})
+    # Sliced zsets (sliced.py): each one's size follows its ZADD; one past SPLIT_AT is split below.
+    grown = []
     if s["project"]:
         pipe.zadd(keys.by_project(s["project"]), {session: score})
+        pipe.zcard(keys.by_project(s["project"]))
+        grown.append((len(pipe) - 1, keys.by_project(s["project"])))
     if s["user"]:
         pipe.zadd(keys.by_user(s["user"]["id"]), {session: score})
     for term in status_terms(s["statuses"]):
@@ -135,13 +141,18 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
     # Terms only accumulate (a later flush adds, never removes), so a re-index only adds too.
     for term in manifest.get("search_terms") or []:
         pipe.zadd(keys.by_term(term), {session: score})
+        pipe.zcard(keys.by_term(term))
+        grown.append((len(pipe) - 1, keys.by_term(term)))
     if s["counts"].get("console_errors"):
         pipe.zadd(keys.with_console_errors(), {session: score})
     if s["counts"].get("exceptions"):
         pipe.zadd(keys.with_exceptions(), {session: score})
     if s["counts"].get("exceptions") or s["counts"].get("console_errors"):
         pipe.zadd(keys.with_errors(), {session: score})
-    pipe.execute()
+    replies = pipe.execute()
+    full = [name for at, name in grown if replies[at] > sliced.SPLIT_AT]
+    if full:
+        sliced.split_full(redis, full)
     index_groups(redis, keys, manifest)
     return s
 
@@ -258,7 +269,7 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
     if user:
         filters.append([keys.by_user(user)])
     if project:
-        filters.append([keys.by_project(project)])
+        filters.append(_Sliced(sliced.all_keys(keys.by_project(project))))
     if release:
         filters.append([keys.by_release(release.strip())])
     if environment:
@@ -268,8 +279,9 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
     if cause:
         filters.append([keys.sessions_by_cause(parse_cause(cause))])
     if q:
-        # Each word is one zset: the walk drives by the rarest and checks the rest per candidate.
-        filters.extend([keys.by_term(term)] for term in query_terms(q))
+        # Each word is a union of its zset and slices: the walk drives by the rarest and checks the rest per
+        # candidate (a candidate in a term's zset or in its one slice).
+        filters.extend(_Sliced(sliced.all_keys(keys.by_term(term))) for term in query_terms(q))
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         return Page([], None)
     tmp = None
@@ -312,6 +324,36 @@ def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, positi
     return [(member.decode(), score) for member, score in items], all(len(flat) < 2 * size for flat in replies)
 
 
+class _Sliced(list):
+    """A zset then its slices (sliced.all_keys): a session can be only in the zset or in its slice."""
+
+
+def _in_all(redis: Redis, unions: list[list[str]], empty: set[str], items: list[tuple[str, int]]) -> list:
+    """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice)."""
+    sessions = [sid for sid, _ in items]
+    asks = []  # (union number, positions of the items asked about), one per ZMSCORE
+    pipe = redis.pipeline(transaction=False)
+    for u, union in enumerate(unions):
+        if isinstance(union, _Sliced):
+            by_slice: dict[int, list[int]] = {}
+            for i, sid in enumerate(sessions):
+                by_slice.setdefault(sliced.slice_of(sid), []).append(i)
+            wanted = [(union[0], list(range(len(sessions))))]
+            wanted += [(union[n + 1], at) for n, at in by_slice.items()]
+        else:
+            wanted = [(key, list(range(len(sessions)))) for key in union]
+        for key, at in wanted:
+            if key not in empty:
+                pipe.zmscore(key, [sessions[i] for i in at])
+                asks.append((u, at))
+    found = [[False] * len(items) for _ in unions]
+    for (u, at), scores in zip(asks, pipe.execute()):
+        for i, score in zip(at, scores):
+            if score is not None:
+                found[u][i] = True
+    return [item for i, item in enumerate(items) if all(f[i] for f in found)]
+
+
 def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, until_ms, limit: int,
           after: tuple[int, str] | None) -> Page:
     """Page the smallest filter newest first from the cursor, keeping candidates that are in all the others.
@@ -322,13 +364,24 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     for union in filters:
         for key in union:
             pipe.zcard(key)
-    cards, replies = [], iter(pipe.execute())
+    pipe.zcard(keys.by_time())
+    cards, replies, empty = [], iter(pipe.execute()), set()
     for union in filters:
-        cards.append(sum(next(replies) for _ in union))
+        card = 0
+        for key in union:
+            n = next(replies)
+            card += n
+            if not n:
+                empty.add(key)
+        cards.append(card)
     if min(cards) == 0:
         return Page([], None)
     order = sorted(range(len(filters)), key=lambda i: cards[i])
-    driver, others = filters[order[0]], [filters[i] for i in order[1:]]
+    driver = [key for key in filters[order[0]] if key not in empty]
+    others = [filters[i] for i in order[1:]]
+    if len(driver) > 1 and isinstance(filters[order[0]], _Sliced) and cards[order[0]] * _DENSE >= next(replies):
+        # Merging the slices costs a read of each; a zset holding most sessions is walked as well by time.
+        driver, others = [keys.by_time()], [filters[i] for i in order]
     bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
     found: list[tuple[int, dict]] = []
     position = after
@@ -339,18 +392,7 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
             break
         matches = items
         if others:
-            pipe = redis.pipeline(transaction=False)
-            for union in others:
-                for key in union:
-                    pipe.zmscore(key, [sid for sid, _ in items])
-            replies = iter(pipe.execute())
-            inside = [True] * len(items)
-            for union in others:
-                in_union = [False] * len(items)
-                for _ in union:
-                    in_union = [was or score is not None for was, score in zip(in_union, next(replies))]
-                inside = [a and b for a, b in zip(inside, in_union)]
-            matches = [item for item, keep in zip(items, inside) if keep]
+            matches = _in_all(redis, others, empty, items)
         raws = redis.mget([keys.session(sid) for sid, _ in matches]) if matches else []
         for (sid, score), raw in zip(matches, raws):
             if raw:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 
 from replay.core.records import Record
 from replay.index import stored_summary
@@ -29,3 +30,9 @@ def test_a_summary_reads_back_as_it_was_made_in_well_under_half_the_bytes():
 def test_a_summary_stored_as_plain_json_by_an_older_version_still_reads():
     summary = mf.summary(checkout_manifest())
     assert stored_summary.decode(json.dumps(summary).encode()) == summary
+
+
+def test_a_summary_deflated_without_the_dictionary_by_an_older_version_still_reads():
+    summary = mf.summary(checkout_manifest())
+    older = {k: v for k, v in summary.items() if k not in ("browser", "has_5xx", "first_url", "frustration")}
+    assert stored_summary.decode(zlib.compress(json.dumps(older).encode())) == summary

@@ -1,0 +1,79 @@
+"""A search word in many sessions: its zset is split into slices, and search, paging and removal still see it all."""
+from __future__ import annotations
+
+from replay.index import sessions as index
+from replay.index import sliced
+from replay.index.erase import sessions_of
+from replay.index.removal import unindex_session
+from tests.index.test_list import make, sid
+from tests.samples import T0
+
+COUNT = 3 * sliced.SPLIT_AT
+
+
+def all_pages(redis, keys, **filters) -> list[str]:
+    found, cursor = [], None
+    while True:
+        page = index.query_page(redis, keys, limit=50, cursor=cursor, **filters)
+        found += [s["session"] for s in page.sessions]
+        if not page.next_cursor:
+            return found
+        cursor = page.next_cursor
+
+
+def test_a_word_in_hundreds_of_sessions_is_found_in_every_one_newest_first_until_removed(redis, keys):
+    word_in_hundreds_of_sessions(redis, keys)
+
+
+def test_on_a_cluster_too(redis_cluster):
+    # The split is a script over a zset and its slices, the check a pipeline over them: all in the index's slot.
+    from replay.core import redis_conn
+    from replay.core.keys import RedisKeys
+    from replay.core.settings import load
+
+    redis, keys = redis_conn.connect(load({"REDIS_URL": redis_cluster})), RedisKeys("sliced:", cluster=True)
+    try:
+        word_in_hundreds_of_sessions(redis, keys)
+    finally:
+        index.drop_index(redis, keys)
+        redis.close()
+
+
+def word_in_hundreds_of_sessions(redis, keys):
+    manifests = {}
+    for n in range(COUNT):
+        # Every session has the host; two in three a checkout page; one in five a 502; many share a start time.
+        pages = ("/checkout",) if n % 3 else ("/cart",)
+        failures = [(502, "/api/pay")] if n % 5 == 0 else []
+        project = "p2" if n % 7 == 0 else "p1"
+        manifests[n] = make(n, T0 + (n // 4) * 1000, pages=pages, failures=failures, project=project)
+        index.index_manifest(redis, keys, manifests[n])
+    newest_first = [sid(n) for n in sorted(range(COUNT), key=lambda n: (T0 + (n // 4) * 1000, sid(n)), reverse=True)]
+    # The term's sessions moved to packed slices (the zset keeps only what came since the last split).
+    assert redis.zcard(keys.by_term("checkout")) <= sliced.SPLIT_AT
+    slices = {n: [m.decode() for m in redis.zrange(sliced.slice_key(keys.by_term("checkout"), n), 0, -1)]
+              for n in range(sliced.SLICES)}
+    assert sum(map(len, slices.values())) > sliced.SPLIT_AT
+    assert all(sliced.slice_of(member) == n for n, members in slices.items() for member in members)
+
+    assert all_pages(redis, keys, q="checkout") == [s for s in newest_first if int(s[-6:]) % 3]
+    assert all_pages(redis, keys, q="cart") == [s for s in newest_first if int(s[-6:]) % 3 == 0]
+    assert all_pages(redis, keys, q="checkout", status="502") == [
+        s for s in newest_first if int(s[-6:]) % 3 and int(s[-6:]) % 5 == 0]
+    assert all_pages(redis, keys, project="p1") == [s for s in newest_first if int(s[-6:]) % 7]
+    assert all_pages(redis, keys, project="p1", q="cart") == [
+        s for s in newest_first if int(s[-6:]) % 21 in (3, 6, 9, 12, 15, 18)]
+    assert sessions_of(redis, keys, project="p2") == sorted(s for s in newest_first if int(s[-6:]) % 7 == 0)
+    host = index.get_summary(redis, keys, sid(0))["first_url"].split("/")[2]
+    assert all_pages(redis, keys, q=f"{host} checkout") == all_pages(redis, keys, q="checkout")
+
+    for n in range(0, COUNT, 2):
+        unindex_session(redis, keys, sid(n), manifests[n])
+    assert all_pages(redis, keys, q="checkout") == [s for s in newest_first if int(s[-6:]) % 3 and int(s[-6:]) % 2]
+    assert not any(redis.zscore(key, sid(0)) for key in sliced.all_keys(keys.by_term("cart")))
+
+    # `replay reindex` drops the index and builds it again: the same answers.
+    index.drop_index(redis, keys)
+    for n in range(1, COUNT, 2):
+        index.index_manifest(redis, keys, manifests[n])
+    assert all_pages(redis, keys, q="checkout") == [s for s in newest_first if int(s[-6:]) % 3 and int(s[-6:]) % 2]
