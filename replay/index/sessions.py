@@ -312,12 +312,8 @@ def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, positi
     return [(member.decode(), score) for member, score in items], all(len(flat) < 2 * size for flat in replies)
 
 
-def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, until_ms, limit: int,
-          after: tuple[int, str] | None) -> Page:
-    """Page the smallest filter newest first from the cursor, keeping candidates that are in all the others.
-
-    One match past the page is looked for, so next_cursor is None on the last page.
-    """
+def _smallest_first(redis: Redis, filters: list[list[str]]) -> tuple[list[str] | None, list[list[str]]]:
+    """The filter with the fewest sessions (None when one has none), and the others."""
     pipe = redis.pipeline(transaction=False)
     for union in filters:
         for key in union:
@@ -326,9 +322,24 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     for union in filters:
         cards.append(sum(next(replies) for _ in union))
     if min(cards) == 0:
-        return Page([], None)
+        return None, []
     order = sorted(range(len(filters)), key=lambda i: cards[i])
-    driver, others = filters[order[0]], [filters[i] for i in order[1:]]
+    return filters[order[0]], [filters[i] for i in order[1:]]
+
+
+def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, until_ms, limit: int,
+          after: tuple[int, str] | None) -> Page:
+    """Page the smallest filter newest first from the cursor, keeping candidates that are in all the others.
+
+    One match past the page is looked for, so next_cursor is None on the last page.
+    """
+    if len(filters) == 1:
+        # Nothing to choose between (the plain list, newest first): no round trip to count it first.
+        driver, others = filters[0], []
+    else:
+        driver, others = _smallest_first(redis, filters)
+        if driver is None:
+            return Page([], None)
     bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
     found: list[tuple[int, dict]] = []
     position = after
