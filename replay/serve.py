@@ -30,6 +30,9 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # A child that exits this soon after starting, this many times in a row, is not restarted again.
 QUICK_EXIT_S, GIVE_UP_AFTER = 5.0, 3
 CHECK_EVERY_S = 0.5
+# The embedded default's worker runs at this niceness (0 is normal, 19 the lowest): under CPU contention the
+# web process (acks, pages, the API) goes first, and the worker still gets what is left.
+WORKER_NICENESS = 10
 log = logging.getLogger(__name__)
 
 
@@ -147,6 +150,15 @@ def _calm_garbage_collector(worker) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def _lower_priority(pid: int, settings: Settings) -> None:
+    """The worker's flushing can wait a moment; acks and the viewer, on the same cores, cannot. Set before it
+    starts a thread or forks a job (both inherit it)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, WORKER_NICENESS)
+    except (OSError, AttributeError) as exc:  # a process already gone, or a system without priorities
+        _say(settings, f"could not lower the worker's CPU priority: {exc}", problem=True)
+
+
 def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -> int:
     # Not imported above: the gunicorn path must not load redis (and ssl) before gevent patches it.
     from replay.core import embedded_redis
@@ -164,7 +176,13 @@ def _run_embedded(settings: Settings, host: str, port: int, with_worker: bool) -
     # operator set REPLAY_PUBLIC_URL, they point at this server as started.
     own = "127.0.0.1" if host in ("", "0.0.0.0", "::") else f"[{host}]" if ":" in host else host
     envs = {"web": env, "worker": {"REPLAY_PUBLIC_URL": f"http://{own}:{port}", **env}}
-    spawn = lambda name: subprocess.Popen(commands[name], env=envs[name], start_new_session=True)  # noqa: E731
+
+    def spawn(name: str) -> subprocess.Popen:
+        proc = subprocess.Popen(commands[name], env=envs[name], start_new_session=True)
+        if name == "worker":
+            _lower_priority(proc.pid, settings)
+        return proc
+
     children = {name: spawn(name) for name in commands}
     started = {name: time.monotonic() for name in commands}
     quick_exits = {name: 0 for name in commands}

@@ -24,16 +24,17 @@ PROXY_LINES = Counter("replay_proxy_log_lines", "Proxy log lines by intake (sysl
                       "rejected)", ["via", "outcome"])
 STORAGE_ERRORS = Counter("replay_web_storage_errors", "Object storage failures met by the web tier (viewer, API)")
 
-for _outcome in ("acked", "duplicate", "refused"):
-    # Shown at 0 before the first batch: a rate over a series that appears late misses its first increase.
-    INGEST_BATCHES.labels(_outcome)
-    INGEST_EVENTS.labels(_outcome)
+# Shown at 0 before the first batch: a rate over a series that appears late misses its first increase.
+# Bound once: `labels()` per batch costs about as much as the increment.
+_BATCHES = {outcome: INGEST_BATCHES.labels(outcome) for outcome in ("acked", "duplicate", "refused")}
+_EVENTS = {outcome: INGEST_EVENTS.labels(outcome) for outcome in _BATCHES}
+ACK_WS, ACK_HTTP = ACK_SECONDS.labels("ws"), ACK_SECONDS.labels("http")
 
 
 def batch(outcome: str, events: int) -> None:
-    INGEST_BATCHES.labels(outcome).inc()
+    _BATCHES[outcome].inc()
     if events:
-        INGEST_EVENTS.labels(outcome).inc(events)
+        _EVENTS[outcome].inc(events)
 
 
 def refused(reason: str) -> None:

@@ -11,6 +11,7 @@ per hash slot (replay/ingest/cluster_buffer.py).
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
 
 from redis import Redis
@@ -20,17 +21,20 @@ from replay.core.records import Record
 from replay.core.settings import Settings
 from replay.ingest.cluster_buffer import ClusterAppend
 
-_APPEND = """
+# $-fields: this process's settings, written into the script when it is registered (fewer arguments a call).
+_APPEND = string.Template("""
 local seqs, acked, buf, bytes, due = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local window, seq, record, session = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local now, seq_ttl, buf_ttl = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local delay_ms, flush_bytes = tonumber(ARGV[8]), tonumber(ARGV[9])
+local now, delay_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
+local seq_ttl, buf_ttl, flush_bytes = $seq_ttl, $buf_ttl, $flush_bytes
+-- Per second, burst: of the window, the session, the project.
+local rates = {$rates}
 
--- Token buckets (KEYS[6..8]: window, session, project), each ARGV pair: per second, burst.
+-- Token buckets (KEYS[6..8]: window, session, project), each with its pair in `rates`.
 -- Every bucket is checked before any is taken from, so a refusal costs nothing.
 local tokens = {}
 for i = 0, 2 do
-  local key, rate, burst = KEYS[6 + i], tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
+  local key, rate, burst = KEYS[6 + i], rates[1 + 2 * i], rates[2 + 2 * i]
   local held = redis.call('HMGET', key, 't', 'ms')
   local t = tonumber(held[1]) or burst
   local last = tonumber(held[2]) or now
@@ -39,18 +43,20 @@ for i = 0, 2 do
   tokens[i] = t
 end
 for i = 0, 2 do
-  local key, rate, burst = KEYS[6 + i], tonumber(ARGV[10 + 2 * i]), tonumber(ARGV[11 + 2 * i])
+  local key, rate, burst = KEYS[6 + i], rates[1 + 2 * i], rates[2 + 2 * i]
   redis.call('HSET', key, 't', tokens[i] - 1, 'ms', now)
   redis.call('PEXPIRE', key, math.ceil(burst / rate * 1000) + 1000)
 end
 
+-- The set keeps only numbers above the contiguous high mark, never the one right after it; the mark covers
+-- the rest. So the next number in order (most batches) is new without asking the set.
 local high = tonumber(redis.call('HGET', acked, window) or '0')
-if seq <= high or redis.call('SADD', seqs, seq) == 0 then
+if seq <= high or (seq > high + 1 and redis.call('SADD', seqs, seq) == 0) then
   return {0, high, tonumber(redis.call('GET', bytes) or '0')}
 end
 redis.call('RPUSH', buf, record)
 local buffered = redis.call('INCRBY', bytes, string.len(record))
--- The set keeps only numbers above the contiguous high mark; the mark covers the rest.
+if seq == high + 1 then high = seq end
 while redis.call('SREM', seqs, high + 1) == 1 do
   high = high + 1
 end
@@ -68,7 +74,7 @@ else
   redis.call('ZADD', due, 'LT', now + delay_ms, session)
 end
 return {1, high, buffered}
-"""
+""")
 
 # Trim only while the caller still holds the flush lock: a flush whose lock expired
 # must not drop records another flush may not have stored yet. Then the session
@@ -101,6 +107,18 @@ _PAGE = 64
 LIMITED = {-1: "window", -2: "session", -3: "project"}
 
 
+def _append_script(s: Settings) -> str:
+    rates = (s.RATE_WINDOW_PER_S, s.RATE_WINDOW_BURST, s.RATE_SESSION_PER_S, s.RATE_SESSION_BURST,
+             s.RATE_PROJECT_PER_S, s.RATE_PROJECT_BURST)
+    return _APPEND.substitute(seq_ttl=_lua_number(s.SEQ_TTL_S), buf_ttl=_lua_number(s.BUFFER_TTL_S),
+                              flush_bytes=_lua_number(s.FLUSH_BYTES), rates=", ".join(map(_lua_number, rates)))
+
+
+def _lua_number(value: int | float) -> str:
+    number = float(value)  # refuses what is not a number: nothing but a number is written into the script
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
 @dataclass(frozen=True)
 class AppendResult:
     stored: bool  # False: a duplicate (dropped), or refused by a rate limit
@@ -114,7 +132,7 @@ class Buffer:
         self.redis = redis
         self.keys = keys
         self.settings = settings
-        self._append = redis.register_script(_APPEND)
+        self._append = redis.register_script(_append_script(settings))
         self._trim = redis.register_script(_TRIM)
         self._cluster = ClusterAppend(redis, keys, settings) if keys.cluster else None
 
@@ -127,11 +145,11 @@ class Buffer:
         `batch_json`: the batch message's JSON as it came (holding these `events`), stored instead of encoding
         the events again (the costliest step of an ack).
         """
-        head = json.dumps({"w": window, "seq": seq, "t": received_ms, "url": url}, separators=(",", ":"))
+        head = '{"w":%s,"seq":%d,"t":%d,"url":%s' % (json.dumps(window), seq, received_ms, json.dumps(url))
         if batch_json is not None:
-            record = b"%s,\"batch\":%s}" % (head[:-1].encode(), batch_json)
+            record = b"%s,\"batch\":%s}" % (head.encode(), batch_json)
         else:
-            record = head[:-1] + ',"events":' + json.dumps(events, separators=(",", ":")) + "}"
+            record = head + ',"events":' + json.dumps(events, separators=(",", ":")) + "}"
         if self._cluster is not None:
             return self.result(self._cluster.append(session, window, seq, record, received_ms, project, idle))
         k, s = self.keys, self.settings
@@ -139,10 +157,7 @@ class Buffer:
             keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
                   k.flush_due(), k.rate_window(session, window), k.rate_session(session), k.rate_project(project),
                   k.flush_tries()],
-            args=[window, seq, record, session, received_ms, s.SEQ_TTL_S, s.BUFFER_TTL_S,
-                  s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS, s.FLUSH_BYTES,
-                  s.RATE_WINDOW_PER_S, s.RATE_WINDOW_BURST, s.RATE_SESSION_PER_S, s.RATE_SESSION_BURST,
-                  s.RATE_PROJECT_PER_S, s.RATE_PROJECT_BURST],
+            args=[window, seq, record, session, received_ms, s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS],
             client=client)
         return reply if client is not None else self.result(reply)
 

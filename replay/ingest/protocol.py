@@ -20,8 +20,15 @@ from replay.core.keys import ID_PATTERN
 GZIP_MAGIC = b"\x1f\x8b"
 # A browser's JSON.stringify writes no integer this long (1e21 and up come out as "1e+21").
 MAX_INT_DIGITS = 32
-# Every digit as 0, every exponent mark as e+: the text's long numbers become plain substrings.
-_DIGITS = bytes.maketrans(b"123456789E-", b"000000000e+")
+# One pass over the text for the cheap checks: every digit becomes 0, every exponent mark e, every array's
+# opening bracket an object's, and the signs go (so an exponent is "e" then its digits). The text's long
+# numbers are then plain substrings and its brackets one count. Dropping characters only joins runs of
+# digits, never splits one: a number the checks must see is never missed (a false alarm costs the slow path).
+_SCAN = bytes.maketrans(b"123456789E[", b"000000000e{")
+_SIGNS = b"+-"
+_LONG_INT = b"0" * (MAX_INT_DIGITS + 1)
+# A regex, as it finds its first character with memchr: `in` tries every digit (the needle's last character).
+_HUGE_EXPONENT = re.compile(b"e000")
 # An escaped UTF-16 surrogate: a message holding one gets the thorough (slower) check for lone ones.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 SECRET = re.compile(r"\A" + wire.SECRET_PATTERN.removeprefix("^").removesuffix("$") + r"\Z")
@@ -85,21 +92,26 @@ def decode(data: bytes | str, settings: Settings) -> dict:
 
 def decode_message(data: bytes | str, settings: Settings) -> tuple[dict, bytes]:
     """The message and its JSON text as UTF-8 bytes (inflated), which may be stored as it came."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if len(data) > settings.MAX_MESSAGE_BYTES:
-        raise ProtocolError("too_large", f"message is {len(data)} bytes; the limit is {settings.MAX_MESSAGE_BYTES}")
-    if data[:2] == GZIP_MAGIC:
-        data = _gunzip(data, settings.MAX_INFLATED_BYTES)
     try:
-        # Strict UTF-8 (json.loads would let surrogates encoded as bytes through).
-        text = data.decode("utf-8")
-        if _may_hold_huge_number(data):
-            # Per-number checks cost a Python call per number: only for text that may hold a number no float holds.
-            msg = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
+        if isinstance(data, str):
+            # A text frame: the websocket library decoded it as strict UTF-8 already.
+            text, data = data, data.encode("utf-8")
+            text_is_data = True
         else:
-            msg = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+            text_is_data = False
+        if len(data) > settings.MAX_MESSAGE_BYTES:
+            raise ProtocolError("too_large",
+                                f"message is {len(data)} bytes; the limit is {settings.MAX_MESSAGE_BYTES}")
+        if data[:2] == GZIP_MAGIC:
+            data, text_is_data = _gunzip(data, settings.MAX_INFLATED_BYTES), False
+        if not text_is_data:
+            # Strict UTF-8 (json.loads would let surrogates encoded as bytes through).
+            text = data.decode("utf-8")
+        scan = data.translate(_SCAN, _SIGNS)
+        # Per-number checks cost a Python call per number: only for text that may hold a number no float holds.
+        decoder = _CHECKED if _LONG_INT in scan or _HUGE_EXPONENT.search(scan) else _PLAIN
+        msg = decoder.decode(text)
+    except (ValueError, UnicodeError) as exc:
         raise ProtocolError("invalid_message", f"not JSON: {exc}") from None
     except RecursionError:
         raise ProtocolError("invalid_message", "JSON nested too deeply") from None
@@ -107,18 +119,12 @@ def decode_message(data: bytes | str, settings: Settings) -> tuple[dict, bytes]:
         raise ProtocolError("invalid_message", "a message is a JSON object")
     # Nested deeper than its brackets number it cannot be: most messages skip the walk.
     limit = settings.MAX_JSON_DEPTH
-    if text.count("[") + text.count("{") > limit and _deeper_than(msg, limit):
+    if scan.count(b"{") > limit and _deeper_than(msg, limit):
         raise ProtocolError("invalid_message", f"JSON nested more than {limit} arrays and objects deep")
     if _SURROGATE_ESCAPE.search(text) and not _encodable(msg):
         # Paired surrogates are emoji; a lone one cannot be stored (UTF-8) nor shown.
         raise ProtocolError("invalid_message", "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     return msg, data
-
-
-def _may_hold_huge_number(data: bytes) -> bool:
-    """A run of 33 digits or an exponent of 3+ digits (a regex costs more than the JSON parse itself)."""
-    digits = data.translate(_DIGITS)
-    return b"0" * (MAX_INT_DIGITS + 1) in digits or b"e000" in digits or b"e+000" in digits
 
 
 # NaN, Infinity, 1e999 and integers no float can hold are not numbers a browser can read back:
@@ -138,6 +144,11 @@ def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
         raise ValueError(f"an integer of {len(text)} digits is too large")
     return int(text)
+
+
+# Built once: json.loads with any hook builds a decoder (and its scanner) per call.
+_PLAIN = json.JSONDecoder(parse_constant=_reject_constant)
+_CHECKED = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_bounded_int)
 
 
 def _deeper_than(value, limit: int) -> bool:
@@ -195,9 +206,9 @@ def _secret(msg: dict) -> str:
     return value
 
 
-def _number(value) -> bool:
-    # bool is an int to Python; non-finite floats never get past decode().
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# What a JSON number decodes to, tested by exact type: a bool is an int to isinstance. Non-finite floats never
+# get past decode().
+_NUMBER_TYPES = frozenset((int, float))
 
 
 def parse_hello(msg: dict, settings: Settings) -> Hello:
@@ -227,16 +238,16 @@ def parse_heartbeat(msg: dict) -> str:
 
 def parse_batch(msg: dict, settings: Settings) -> Batch:
     seq = msg.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= wire.MAX_SEQ:
+    if type(seq) is not int or not 1 <= seq <= wire.MAX_SEQ:
         raise ProtocolError("invalid_envelope", f"'seq' must be a whole number from 1 to {wire.MAX_SEQ}")
     events = msg.get("events")
-    if not isinstance(events, list):
+    if type(events) is not list:
         raise ProtocolError("invalid_envelope", "'events' must be a list")
     if len(events) > settings.MAX_EVENTS_PER_BATCH:
         raise ProtocolError("too_large", f"a batch holds at most {settings.MAX_EVENTS_PER_BATCH} events")
     for i, event in enumerate(events):
-        if not (isinstance(event, dict) and _number(event.get("type")) and isinstance(event["type"], int)
-                and _number(event.get("timestamp"))):
+        if (type(event) is not dict or type(event.get("type")) is not int
+                or type(event.get("timestamp")) not in _NUMBER_TYPES):
             raise ProtocolError("invalid_envelope", f"event {i} is not an rrweb event (type and timestamp)")
     return Batch(seq=seq, events=events)
 
