@@ -12,7 +12,7 @@ Per variant, medians of --runs: workload time and main-thread busy time (CDP Per
 over the workload) and its CPU time (ThreadTime: less inflated than wall time when other work shares the machine), as
 ratios to none; upload (the bytes the page sends the collector as they travel, counted by a TCP relay in front of
 it: websocket frames after the browser's permessage-deflate, HTTP requests whole, from the page's load until it has
-sent nothing for 3 s); for replay, the worst run's `replay.gap` events (the flood guard's marks: a recording with
+sent nothing for 4 s); for replay, the worst run's `replay.gap` events (the flood guard's marks: a recording with
 gaps is not complete), `replay.dropped` markers (events dropped over the buffer's cap, or in a frame too large) and
 how many of the table's final cell texts the upload lacks; JS heap after the workload
 and a forced GC (CDP HeapProfiler.collectGarbage, then performance.memory.usedJSHeapSize with
@@ -186,9 +186,9 @@ def run_once(browser, site: str, wire: WireCounter, variant: str, script: str, r
     took = page.evaluate(f"{script}({rounds})")
     busy, cpu = (b - a for a, b in zip((busy0, cpu0), thread_times(cdp)))
     final = set(page.evaluate("Array.from(document.querySelectorAll('td'), (td) => td.textContent)"))
-    if variant.startswith("replay"):  # until the page has sent nothing for 3 s (it flushes every 2 s)
+    if variant.startswith("replay"):  # until it has sent nothing for 4 s (mutations held 1 s, flushes every 2 s)
         deadline = time.monotonic() + 60
-        while time.monotonic() - sent["last"] < 3 and time.monotonic() < deadline:
+        while time.monotonic() - sent["last"] < 4 and time.monotonic() < deadline:
             page.wait_for_timeout(250)
     cdp.send("HeapProfiler.enable")
     cdp.send("HeapProfiler.collectGarbage")
@@ -196,9 +196,9 @@ def run_once(browser, site: str, wire: WireCounter, variant: str, script: str, r
     context.close()
     # The table's last state is in the recording: every cell's final text was sent (as a text node's content).
     sent_text = b"".join(sent["text"])
-    missing = sum(f'"textContent":"{t}"'.encode() not in sent_text for t in final) if variant.startswith("replay") else 0
-    return {"time": took, "busy": busy * 1000, "cpu": cpu * 1000, "upload": wire.up - up0, "heap": heap, "gaps": sent["gaps"],
-            "dropped": sent["dropped"], "missing": missing}
+    missing = sum(f'"textContent":"{t}"'.encode() not in sent_text for t in final) * variant.startswith("replay")
+    return {"time": took, "busy": busy * 1000, "cpu": cpu * 1000, "upload": wire.up - up0, "heap": heap,
+            "gaps": sent["gaps"], "dropped": sent["dropped"], "missing": missing}
 
 
 def main() -> None:

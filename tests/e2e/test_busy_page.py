@@ -15,7 +15,8 @@ from tests.e2e.test_capture_502 import stored_events
 WORKLOAD = """async () => {
   const ROWS = 300, table = document.createElement('table'), body = table.createTBody();
   table.id = 'busy';
-  const row = (r, k) => '<tr>' + Array.from({length: 8}, (_, c) => '<td>' + (r * 8 + c + k) + '</td>').join('') + '</tr>';
+  const cell = (n) => '<td>' + n + '</td>';
+  const row = (r, k) => '<tr>' + Array.from({length: 8}, (_, c) => cell(r * 8 + c + k)).join('') + '</tr>';
   body.innerHTML = Array.from({length: ROWS}, (_, r) => row(r, 0)).join('');
   document.body.appendChild(table);
   for (let k = 1; k <= 60; k++) {

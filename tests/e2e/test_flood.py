@@ -21,7 +21,8 @@ FLOOD = """async () => {
   document.body.appendChild(box);
   const spans = box.children;
   // Distinct values that gzip well: the fresh full snapshot after the gap stays one frame.
-  const noise = () => 'x'.repeat(180) + Math.random().toString(36).slice(2, 12) + Math.random().toString(36).slice(2, 12);
+  const rnd = () => Math.random().toString(36).slice(2, 12);
+  const noise = () => 'x'.repeat(180) + rnd() + rnd();
   await new Promise((ok) => setTimeout(ok, 300));
   for (let k = 0; k < 300; k++) {
     for (let i = 0; i < 1000; i++) spans[(k * 1000 + i) % 8000].setAttribute('data-v', noise());
