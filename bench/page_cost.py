@@ -9,9 +9,14 @@ within the measured time). Variants, interleaved run by run (none, rrweb, replay
 - replay: the snippet against a real embedded `replay serve` started here.
 
 Per variant, medians of --runs: workload time and main-thread busy time (CDP Performance.getMetrics TaskDuration
-over the workload) as ratios to none; upload (websocket frames as sent plus HTTP bodies to the collector, from the
-snippet's start until the page has sent nothing for 3 s); JS heap after the workload and a forced GC (CDP
-HeapProfiler.collectGarbage, then performance.memory.usedJSHeapSize with --enable-precise-memory-info).
+over the workload) and its CPU time (ThreadTime: less inflated than wall time when other work shares the machine), as
+ratios to none; upload (the bytes the page sends the collector as they travel, counted by a TCP relay in front of
+it: websocket frames after the browser's permessage-deflate, HTTP requests whole, from the page's load until it has
+sent nothing for 4 s); for replay, the worst run's `replay.gap` events (the flood guard's marks: a recording with
+gaps is not complete), `replay.dropped` markers (events dropped over the buffer's cap, or in a frame too large) and
+how many of the table's final cell texts the upload lacks; JS heap after the workload
+and a forced GC (CDP HeapProfiler.collectGarbage, then performance.memory.usedJSHeapSize with
+--enable-precise-memory-info).
 
 Then the flood: 300 rounds of 1,000 attribute changes (300,000 in all, each value 200 random characters), once per
 variant: its time, and what replay uploads of it (the snippet's flood guard, js-snippet/src/flood.js).
@@ -21,6 +26,8 @@ variant: its time, and what replay uploads of it (the snippet's flood guard, js-
 from __future__ import annotations
 
 import argparse
+import gzip
+import socket
 import statistics
 import subprocess
 import sys
@@ -109,41 +116,89 @@ def site_server(port: int, snippet_tag: str, rrweb_js: str):
     return server, f"http://127.0.0.1:{port}"
 
 
-def task_duration(cdp) -> float:
-    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "TaskDuration")
+class WireCounter:
+    """A TCP relay in front of the collector that counts the bytes the page sends it, as they travel: with
+    permessage-deflate, the browser compresses websocket frames below what Playwright reports of them."""
+
+    def __init__(self, port: int):
+        self.up = 0
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.target = port
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client = self.server.accept()[0]
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            threading.Thread(target=self.relay, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self.relay, args=(upstream, client, False), daemon=True).start()
+
+    def relay(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if up:
+                    self.up += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
-def run_once(browser, site: str, collector: str, variant: str, script: str, rounds: int) -> dict:
-    """One page of `variant`: `script(rounds)` timed, its main-thread busy time, the upload and the heap after GC."""
+def thread_times(cdp) -> tuple[float, float]:
+    """The main thread's busy time (wall time of its tasks) and CPU time, in seconds."""
+    m = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return m["TaskDuration"], m["ThreadTime"]
+
+
+def run_once(browser, site: str, wire: WireCounter, variant: str, script: str, rounds: int) -> dict:
+    """One page of `variant`: `script(rounds)` timed, its main-thread busy time, the upload, the gaps it marked
+    (from the frames, as Playwright reports them before deflate) and the heap after GC."""
+    up0 = wire.up
     context = browser.new_context()
     page = context.new_page()
-    sent = {"bytes": 0, "last": time.monotonic()}
+    sent = {"last": time.monotonic(), "gaps": 0, "dropped": 0, "text": []}
 
-    def count(n: int) -> None:
-        sent["bytes"] += n
+    def count(data: str | bytes) -> None:
+        data = data.encode() if isinstance(data, str) else data
         sent["last"] = time.monotonic()
+        text = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data  # the collector tells gzip by its magic
+        sent["gaps"] += text.count(b'"replay.gap"')
+        sent["dropped"] += text.count(b'"replay.dropped"')  # the buffer's cap or a frame too large
+        sent["text"].append(text)
 
-    page.on("websocket", lambda ws: ws.on("framesent", lambda p: count(len(p.encode() if isinstance(p, str) else p))))
-    page.on("request", lambda r: r.url.startswith(collector) and r.method == "POST"
-            and count(len(r.post_data_buffer or b"")))
+    page.on("websocket", lambda ws: ws.on("framesent", count))
+    page.on("request", lambda r: r.url.startswith(wire.url) and r.method == "POST" and count(r.post_data_buffer or b""))
     cdp = context.new_cdp_session(page)
     cdp.send("Performance.enable")
     page.goto(f"{site}/{variant}", wait_until="load")
-    if variant == "replay":
+    if variant.startswith("replay"):
         page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
     page.wait_for_timeout(500)  # the recorder's first full snapshot is taken
-    busy0 = task_duration(cdp)
+    busy0, cpu0 = thread_times(cdp)
     took = page.evaluate(f"{script}({rounds})")
-    busy = task_duration(cdp) - busy0
-    if variant == "replay":  # until the page has sent nothing for 3 s (it flushes every 2 s)
+    busy, cpu = (b - a for a, b in zip((busy0, cpu0), thread_times(cdp)))
+    final = set(page.evaluate("Array.from(document.querySelectorAll('td'), (td) => td.textContent)"))
+    if variant.startswith("replay"):  # until it has sent nothing for 4 s (mutations held 1 s, flushes every 2 s)
         deadline = time.monotonic() + 60
-        while time.monotonic() - sent["last"] < 3 and time.monotonic() < deadline:
+        while time.monotonic() - sent["last"] < 4 and time.monotonic() < deadline:
             page.wait_for_timeout(250)
     cdp.send("HeapProfiler.enable")
     cdp.send("HeapProfiler.collectGarbage")
     heap = page.evaluate("performance.memory.usedJSHeapSize")
     context.close()
-    return {"time": took, "busy": busy * 1000, "upload": sent["bytes"], "heap": heap}
+    # The table's last state is in the recording: every cell's final text was sent (as a text node's content).
+    sent_text = b"".join(sent["text"])
+    missing = sum(f'"textContent":"{t}"'.encode() not in sent_text for t in final) * variant.startswith("replay")
+    return {"time": took, "busy": busy * 1000, "cpu": cpu * 1000, "upload": wire.up - up0, "heap": heap,
+            "gaps": sent["gaps"], "dropped": sent["dropped"], "missing": missing}
 
 
 def main() -> None:
@@ -155,7 +210,9 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     rrweb_js = bundle_rrweb()
-    with embedded_replay() as (base, env, _):
+    with embedded_replay() as (collector, env, _):
+        wire = WireCounter(int(collector.rsplit(":", 1)[1]))
+        base = wire.url
         port = free_port()
         key = cli(env, "project", "create", "bench", "--origin", f"http://127.0.0.1:{port}")
         server, site = site_server(port, f'<script src="{base}/snippet.js" data-project-key="{key}" async></script>',
@@ -167,27 +224,31 @@ def main() -> None:
                 runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
                 for _ in range(args.runs):
                     for variant in VARIANTS:
-                        runs[variant].append(run_once(browser, site, base, variant, "workload", args.rounds))
-                flood = {v: run_once(browser, site, base, v, "flood", args.flood_rounds) for v in VARIANTS}
+                        runs[variant].append(run_once(browser, site, wire, variant, "workload", args.rounds))
+                        print(variant, {k: round(x) for k, x in runs[variant][-1].items()}, file=sys.stderr)
+                flood = {v: run_once(browser, site, wire, v, "flood", args.flood_rounds) for v in VARIANTS}
                 browser.close()
         finally:
             server.shutdown()
     med = {v: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for v, rs in runs.items()}
     none = med["none"]
     print(f"{args.rounds} rounds on a 1,000 x 8 table; medians of {args.runs} interleaved runs; ratios to no recorder")
-    print(f"| recorder | workload time | main thread busy | upload | JS heap |\n|---|---|---|---|---|")
+    print("| recorder | workload time | main thread busy | main thread CPU | upload | gaps, drops, final cells missing "
+          "| JS heap |\n|---|---|---|---|---|---|---|")
     for v, label in (("none", "no recorder"), ("rrweb", "bare `@rrweb/record`, nothing sent (floor)"),
                      ("replay", "**replay**")):
         m = med[v]
-        upload = f"{m['upload'] / 1024:,.0f} KB" if v == "replay" else "—"
+        worst = ", ".join(str(max(r[k] for r in runs[v])) for k in ("gaps", "dropped", "missing"))
+        upload, worst = (f"{m['upload'] / 1024:,.0f} KB", worst) if v == "replay" else ("—", "—")
         print(f"| {label} | {m['time'] / none['time']:.2f}× ({m['time']:,.0f} ms) | "
-              f"{m['busy'] / none['busy']:.2f}× ({m['busy']:,.0f} ms) | {upload} | {m['heap'] / 1e6:.1f} MB |")
+              f"{m['busy'] / none['busy']:.2f}× ({m['busy']:,.0f} ms) | {m['cpu'] / none['cpu']:.2f}× "
+              f"({m['cpu']:,.0f} ms) | {upload} | {worst} | {m['heap'] / 1e6:.1f} MB |")
     print(f"\nflood: {args.flood_rounds} rounds of 1,000 attribute changes, one run each")
     for v in VARIANTS:
         f = flood[v]
-        upload = f", upload {f['upload'] / 1024:,.0f} KB" if v == "replay" else ""
+        upload = f", upload {f['upload'] / 1024:,.0f} KB, {f['gaps']} gaps" if v == "replay" else ""
         print(f"  {v:<7} {f['time']:>8,.0f} ms ({f['time'] / flood['none']['time']:.2f}×), "
-              f"busy {f['busy']:,.0f} ms, heap {f['heap'] / 1e6:.1f} MB{upload}")
+              f"busy {f['busy']:,.0f} ms, CPU {f['cpu']:,.0f} ms, heap {f['heap'] / 1e6:.1f} MB{upload}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import { EventType, IncrementalSource as Src } from '@rrweb/types';
 import { createSession, pageStorage } from './session.js';
 import { createBuffer } from './buffer.js';
 import { startTransport } from './transport.js';
-import { startRecorder, snapshot } from './recorder.js';
+import { startRecorder, snapshot, record as rrweb } from './recorder.js';
 import { startConsole } from './console.js';
 import { startErrors } from './errors.js';
 import { startNetwork } from './network.js';
@@ -18,6 +18,7 @@ import { browserEnv } from './env.js';
 import { toSafe } from './serialize.js';
 import { maskQuery } from './privacy.js';
 import { createFlood } from './flood.js';
+import { createCoalesce, TAG_FLUSH } from './coalesce.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED, TAG_GAP } from './wire.js';
 
 // The <script> element running this file: only readable while it first runs, so
@@ -93,6 +94,7 @@ function init(options) {
     const meta = { release: opts.release, environment: opts.environment };
     const capture = createCapture(); // before the transport: see capture.js
     const leaving = createLeaving(); // before the transport: see leaving.js
+    const coalesce = createCoalesce(rrweb, leaving);
     // Record on failure (onfailure.js): `rolling` trims the buffer while nothing is sent.
     const choice = fullChoice(early ? early.st : pageStorage());
     const full = choice.get(session.id);
@@ -140,15 +142,18 @@ function init(options) {
     };
     const onRecord = (event) => {
       try {
+        if (event.type === EventType.Custom && event.data.tag === TAG_FLUSH) return;
         const source = event.type === EventType.IncrementalSnapshot ? event.data.source : -1;
         // The page's URL keeps its parameters' names; secret values (a reset link's token) are masked.
         if (event.type === EventType.Meta && event.data && typeof event.data.href === 'string') event.data.href = maskQuery(event.data.href);
         add(event, DISPENSABLE_SOURCES.includes(source), false, USER_SOURCES.includes(source));
+        if (source === Src.Mutation) coalesce.held();
         if (source === Src.Mutation || source === Src.Input) frustration.activity();
       } catch { /* never break the page */ }
     };
     const emit = (tag, payload, urgent, timestamp) => {
       try {
+        coalesce.flush(); // the page's changes so far come first
         if (rolling && tag === TAG_IDENTIFY) who = payload;
         if (rolling && triggers(tag, payload, !!opts.capture4xx)) live();
         add(customEvent(tag, payload, timestamp), !urgent && MINOR_TAGS.includes(tag), urgent, USER_TAGS.includes(tag));
@@ -172,6 +177,7 @@ function init(options) {
     if (early) early.q.length = 0; // taken: its calls' bodies and headers need not stay in reach
     record();
     stops.push(() => recording());
+    stops.push(coalesce.flush); // first: what rrweb holds goes out with the last beacons
   } catch {
     stop();
   }

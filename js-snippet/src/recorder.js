@@ -26,6 +26,8 @@ export function startRecorder(emit, options) {
   return stop || (() => {});
 }
 
+export { record };
+
 /** A new full snapshot (after the session changed), if rrweb is recording. */
 export function snapshot() {
   try { record.takeFullSnapshot(); } catch { /* not recording yet */ }

@@ -3,6 +3,7 @@
 import { MAX_MESSAGE_BYTES } from './wire.js';
 import { gunzip } from './compress.js';
 import { encode, sizeOf } from './envelope.js';
+import { byteLength } from './buffer.js';
 
 // A margin under the collector's limit.
 export const MAX_FRAME_BYTES = Math.floor(MAX_MESSAGE_BYTES * 0.95);
@@ -37,12 +38,17 @@ export function openSocket(env, url, on) {
     }).catch(() => {});
   };
 
+  // With permessage-deflate (browsers offer it, the collector takes it) the browser compresses text
+  // frames off the main thread, with context kept across frames: gzip of each frame on top would cost
+  // the page's main thread and lose that context. Then only a text over the frame limit goes as gzip.
+  const encodeFrame = (text) => (/deflate/.test(sock.extensions) && byteLength(text) <= MAX_FRAME_BYTES ? text : encode(text));
+
   return {
     /** Sends the text `build()` makes; when over the frame limit, `shrink()` (if given) and build again. */
     send(build, shrink) {
       out = out
-        .then(() => encode(build()))
-        .then((data) => (shrink && sizeOf(data) > MAX_FRAME_BYTES ? (shrink(), encode(build())) : data))
+        .then(() => encodeFrame(build()))
+        .then((data) => (shrink && sizeOf(data) > MAX_FRAME_BYTES ? (shrink(), encodeFrame(build())) : data))
         .then((data) => { if (sock.readyState === 1) sock.send(data); })
         .catch(() => {});
     },

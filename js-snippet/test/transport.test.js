@@ -371,6 +371,20 @@ test('frames over 1 KB go gzipped (binary), smaller ones as text', async () => {
   assert.equal(sent[2].msg.events[0].data.payload.text.length, 3000);
 });
 
+test('on a socket that negotiated permessage-deflate, frames go as text (the browser compresses them); one over the limit as gzip', async () => {
+  const b = started();
+  b.sockets[0].extensions = 'permessage-deflate; client_max_window_bits=15';
+  await b.connect(0);
+  b.buffer.add({ type: 5, timestamp: 0, data: { tag: 'test', payload: { text: 'y'.repeat(1100 * 1000) } } });
+  b.batch(1, 3000);
+  await until(async () => (await b.lines()).length === 3);
+  const sent = await b.sent();
+  assert.ok(sent[1].data instanceof ArrayBuffer, 'over the frame limit as text: gzip');
+  assert.equal(sent[1].msg.events[0].data.payload.text.length, 1100 * 1000);
+  assert.equal(typeof sent[2].data, 'string');
+  assert.equal(sent[2].msg.events[0].data.payload.text.length, 3000);
+});
+
 test('the send chain never reorders frames: a small frame waits for the gzip of the one before', async () => {
   const b = started();
   await b.connect(0);

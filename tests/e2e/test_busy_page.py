@@ -1,0 +1,70 @@
+"""A page rewriting a big table many times a second is recorded whole: no gap, and its replay ends on the table's
+last state. The snippet folds bursts of DOM changes into one event (js-snippet/src/coalesce.js); the flood guard
+(js-snippet/src/flood.js) leaves such a page alone."""
+from __future__ import annotations
+
+import json
+import time
+
+from replay.core.wire import TAG_GAP
+from tests.e2e.conftest import poll
+from tests.e2e.test_capture_502 import stored_events
+
+# bench/page_cost.py's workload, smaller: a 300 x 8 table, 60 rounds of 600 cells' text, 30 class toggles and
+# 10 rows replaced, each round a task of its own.
+WORKLOAD = """async () => {
+  const ROWS = 300, table = document.createElement('table'), body = table.createTBody();
+  table.id = 'busy';
+  const cell = (n) => '<td>' + n + '</td>';
+  const row = (r, k) => '<tr>' + Array.from({length: 8}, (_, c) => cell(r * 8 + c + k)).join('') + '</tr>';
+  body.innerHTML = Array.from({length: ROWS}, (_, r) => row(r, 0)).join('');
+  document.body.appendChild(table);
+  for (let k = 1; k <= 60; k++) {
+    const cells = body.querySelectorAll('td');
+    for (let i = 0; i < 600; i++) cells[(i * 3 + k * 7) % cells.length].textContent = 'v' + k + '.' + i;
+    for (let i = 0; i < 30; i++) body.rows[(i * 10 + k) % ROWS].classList.toggle('hot');
+    for (let i = 0; i < 10; i++) body.rows[(i * 30 + k * 3) % ROWS].outerHTML = row(i, k);
+    await new Promise((ok) => setTimeout(ok, 0));
+  }
+  return Array.from(body.querySelectorAll('td'), (td) => td.textContent);
+}"""
+
+REPLAY_TO_END = """async (events) => {
+  const player = new rrwebPlayer({target: document.body, props: {events, autoPlay: false}});
+  const replayer = player.getReplayer();
+  // Paused past the last event: the replayer applies every event before the time it pauses at.
+  replayer.pause(events[events.length - 1].timestamp - events[0].timestamp + 1000);
+  await new Promise((ok) => setTimeout(ok, 500));
+  return Array.from(replayer.iframe.contentDocument.querySelectorAll('#busy td'), (td) => td.textContent);
+}"""
+
+
+def test_a_busy_table_is_recorded_without_gaps_and_replays_to_its_last_state(browser, site, replay_env,
+                                                                           replay_server):
+    context = browser.new_context()
+    page = context.new_page()
+    last = {"sent": time.monotonic()}
+    page.on("websocket", lambda ws: ws.on("framesent", lambda _: last.update(sent=time.monotonic())))
+    page.goto(site["url"])
+    page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
+    session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
+    final = page.evaluate(WORKLOAD)
+    deadline = time.monotonic() + 60
+    while time.monotonic() - last["sent"] < 4 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)  # the last changes are held (at most 1 s), then sent (every 2 s)
+    context.close()
+
+    def complete():
+        events = stored_events(replay_env, session_id)
+        text = json.dumps(events, separators=(",", ":"))
+        return all(f'"textContent":"{t}"' in text for t in set(final)) and events
+
+    events = poll(complete, timeout_s=60)
+    assert [e for e in events if e.get("type") == 5 and e["data"].get("tag") == TAG_GAP] == []
+
+    viewer = browser.new_context().new_page()
+    viewer.set_content(f"<body><script src='{replay_server}/static/rrweb-player.js'></script></body>")
+    viewer.wait_for_function("!!window.rrwebPlayer")
+    # In time order, as the viewer feeds them (a call's event carries the time it started).
+    assert viewer.evaluate(REPLAY_TO_END, sorted(events, key=lambda e: e["timestamp"])) == final
+    viewer.context.close()
