@@ -262,14 +262,18 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
     after = parse_cursor(cursor) if cursor else None
     # Each filter is a union of zsets (most often one); a session must be in every filter.
     filters: list[list[str]] = []
+    # Sliced zsets (replay/index/sliced.py): a project's, each word's; their records in one round trip.
+    sliced_names = [keys.by_project(project)] if project else []
+    sliced_names += [keys.by_term(term) for term in (query_terms(q) if q else [])]
+    slices = iter(zip(sliced_names, sliced.records(redis, sliced_names) if sliced_names else []))
+    if project:
+        filters.append(_Sliced(*next(slices)))
     if status is not None and status != "":
         filters.append([keys.by_status(parse_status(status))])
     if errors:
         filters.append([_ERROR_KEYS[parse_errors(errors)](keys)])
     if user:
         filters.append([keys.by_user(user)])
-    if project:
-        filters.append(_Sliced(sliced.all_keys(keys.by_project(project))))
     if release:
         filters.append([keys.by_release(release.strip())])
     if environment:
@@ -278,10 +282,9 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
         filters.append([keys.with_frustration(parse_frustration(frustration))])
     if cause:
         filters.append([keys.sessions_by_cause(parse_cause(cause))])
-    if q:
-        # Each word is a union of its zset and slices: the walk drives by the rarest and checks the rest per
-        # candidate (a candidate in a term's zset or in its one slice).
-        filters.extend(_Sliced(sliced.all_keys(keys.by_term(term))) for term in query_terms(q))
+    # Each word is a union of its zset and slices: the walk drives by the rarest and checks the rest per
+    # candidate (a candidate in a term's zset or in its one slice).
+    filters.extend(_Sliced(*named) for named in slices)
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         return Page([], None)
     tmp = None
@@ -307,47 +310,89 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
             redis.unlink(tmp)
 
 
-def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, position) -> tuple[list, bool]:
-    """The next `size` (member, score) of a union of zsets after position, in index order; and whether it ran out."""
+def _batch(redis: Redis, driver: list[str], empty: set[str], bounds: list[str], size: int,
+           position) -> tuple[list, bool]:
+    """The next (member, score) of a union of zsets after position, in index order (up to `size`, at least
+    one if any); and whether it ran out. Each zset is read by rank; a sliced one's count is read after."""
     script = redis.register_script(_AFTER)
-    args = [*bounds, size, *(position or ())]
-    if len(driver) == 1:
-        replies = [script(keys=driver, args=args)]
-    else:
+    while True:
+        read = _readable(driver, empty)
+        # Each of many zsets holds about its share of the next `size`: read twice that (or 8), then keep
+        # what is exact, down to the highest last item of a zset that had more.
+        per = size if len(read) == 1 else min(size, max(8, 2 * size // len(read) + 1))
+        args = [*bounds, per, *(position or ())]
+        if len(read) == 1 and not isinstance(driver, _Sliced):
+            replies = [script(keys=read, args=args)]
+            break
         pipe = script_pipeline(redis)
-        for key in driver:
+        for key in read:
             script(keys=[key], args=args, client=pipe)
+        if isinstance(driver, _Sliced):
+            pipe.get(sliced.record_key(driver.name))
         replies = pipe.execute()
+        if not isinstance(driver, _Sliced) or not driver.recount(replies.pop()):
+            break
     merged = {(flat[i], int(float(flat[i + 1]))) for flat in replies for i in range(0, len(flat), 2)}
-    # Each zset's first `size` hold the union's first `size`: a merge of them, in Redis's order, is exact.
-    items = sorted(merged, key=lambda item: (item[1], item[0]), reverse=True)[:size]
-    return [(member.decode(), score) for member, score in items], all(len(flat) < 2 * size for flat in replies)
+    items = sorted(merged, key=lambda item: (item[1], item[0]), reverse=True)
+    more = [(int(float(flat[-1])), flat[-2]) for flat in replies if len(flat) >= 2 * per]
+    if more:
+        cut = max(more)
+        items = [item for item in items if (item[1], item[0]) >= cut]
+    exhausted = not more and len(items) <= size
+    return [(member.decode(), score) for member, score in items[:size]], exhausted
 
 
 class _Sliced(list):
     """A zset then its slices (sliced.all_keys): a session can be only in the zset or in its slice."""
 
+    def __init__(self, name: str, record):
+        self.name, self.record, self.count = name, record, sliced.as_count(record)
+        super().__init__(sliced.all_keys(name, self.count))
+        # Members moved since the query began: zsets empty then may not be now.
+        self.moved = False
+
+    def recount(self, record) -> bool:
+        """Take the record read again; whether members moved meanwhile (then the union is read again)."""
+        if record == self.record:
+            return False
+        self.record, self.count, self.moved = record, sliced.as_count(record), True
+        self[:] = sliced.all_keys(self.name, self.count)
+        return True
+
+
+def _readable(union: list[str], empty: set[str]) -> list[str]:
+    """The zsets of a union worth reading: not those empty at the start, unless members moved since."""
+    return list(union) if getattr(union, "moved", False) else [key for key in union if key not in empty]
+
 
 def _in_all(redis: Redis, unions: list[list[str]], empty: set[str], items: list[tuple[str, int]]) -> list:
     """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice)."""
     sessions = [sid for sid, _ in items]
-    asks = []  # (union number, positions of the items asked about), one per ZMSCORE
-    pipe = redis.pipeline(transaction=False)
-    for u, union in enumerate(unions):
-        if isinstance(union, _Sliced):
-            by_slice: dict[int, list[int]] = {}
-            for i, sid in enumerate(sessions):
-                by_slice.setdefault(sliced.slice_of(sid), []).append(i)
-            wanted = [(union[0], list(range(len(sessions))))]
-            wanted += [(union[n + 1], at) for n, at in by_slice.items()]
-        else:
-            wanted = [(key, list(range(len(sessions)))) for key in union]
-        for key, at in wanted:
-            if key not in empty:
-                pipe.zmscore(key, [sessions[i] for i in at])
-                asks.append((u, at))
+    while True:
+        asks = []  # (union number, positions of the items asked about), one per ZMSCORE
+        pipe = redis.pipeline(transaction=False)
+        for u, union in enumerate(unions):
+            everyone = list(range(len(sessions)))
+            if isinstance(union, _Sliced):
+                by_slice: dict[int, list[int]] = {}
+                for i, sid in enumerate(sessions):
+                    by_slice.setdefault(sliced.slice_of(sid, union.count), []).append(i)
+                wanted = [(union[0], everyone)] + [(union[n + 1], at) for n, at in by_slice.items()]
+            else:
+                wanted = [(key, everyone) for key in union]
+            for key, at in wanted:
+                if key not in empty or getattr(union, "moved", False):
+                    pipe.zmscore(key, [sessions[i] for i in at])
+                    asks.append((u, at))
+        recounted = [union for union in unions if isinstance(union, _Sliced)]
+        for union in recounted:
+            pipe.get(sliced.record_key(union.name))
+        replies = pipe.execute()
+        # A record changed: members moved under these checks; check all again with the new counts.
+        if not any([union.recount(raw) for union, raw in zip(recounted, replies[len(asks):])]):
+            break
     found = [[False] * len(items) for _ in unions]
-    for (u, at), scores in zip(asks, pipe.execute()):
+    for (u, at), scores in zip(asks, replies):
         for i, score in zip(at, scores):
             if score is not None:
                 found[u][i] = True
@@ -377,9 +422,9 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     if min(cards) == 0:
         return Page([], None)
     order = sorted(range(len(filters)), key=lambda i: cards[i])
-    driver = [key for key in filters[order[0]] if key not in empty]
+    driver = filters[order[0]]
     others = [filters[i] for i in order[1:]]
-    if len(driver) > 1 and isinstance(filters[order[0]], _Sliced) and cards[order[0]] * _DENSE >= next(replies):
+    if isinstance(driver, _Sliced) and len(_readable(driver, empty)) > 1 and cards[order[0]] * _DENSE >= next(replies):
         # Merging the slices costs a read of each; a zset holding most sessions is walked as well by time.
         driver, others = [keys.by_time()], [filters[i] for i in order]
     bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
@@ -387,7 +432,7 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     position = after
     size = min(max((limit + 1) * 2, 100), _MAX_BATCH)
     while len(found) <= limit:
-        items, exhausted = _batch(redis, driver, bounds, size, position)
+        items, exhausted = _batch(redis, driver, empty, bounds, size, position)
         if not items:
             break
         matches = items
