@@ -31,10 +31,11 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     index_causes(redis, keys, {"session": session, "project": project}, {})
     forget_session(redis, keys, {**manifest, "session": session, "project": project})
     pipe = redis.pipeline(transaction=True)
-    lists = [keys.by_time(), keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
-    lists += [keys.with_frustration(kind) for kind in frustration.KINDS]
+    lists = [keys.by_time()]
     # Sliced zsets (replay/index/sliced.py): the zset and the session's slice, whatever the splits did.
-    sliced_names = [keys.by_project(project)] if project else []
+    sliced_names = [keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
+    sliced_names += [keys.with_frustration(kind) for kind in frustration.KINDS]
+    sliced_names += [keys.by_project(project)] if project else []
     sliced_names += [keys.by_term(term) for term in manifest.get("search_terms") or []]
     environment = summary.get("environment") or manifest.get("environment")
     if environment:
@@ -42,7 +43,7 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     user = (summary.get("user") or {}).get("id") or (manifest.get("user") or {}).get("id")
     if user:
         lists.append(keys.by_user(user))
-    lists += [keys.by_status(term) for term in status_terms(summary.get("statuses") or [])]
+    sliced_names += [keys.by_status(term) for term in status_terms(summary.get("statuses") or [])]
     lists += [keys.by_release(release) for release in summary.get("releases") or manifest.get("releases") or []]
     failed_urls = manifest.get("failed_urls") or []
     for url in failed_urls:

@@ -114,20 +114,25 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
     pipe.zadd(keys.by_time(), {session: score})
     # Sliced zsets (sliced.py): each one's size follows its ZADD; one past SPLIT_AT is split below.
     grown = []
+
+    def add_sliced(name: str) -> None:
+        pipe.zadd(name, {session: score})
+        pipe.zcard(name)
+        grown.append((len(pipe) - 1, name))
+
     if s["project"]:
-        pipe.zadd(keys.by_project(s["project"]), {session: score})
-        pipe.zcard(keys.by_project(s["project"]))
-        grown.append((len(pipe) - 1, keys.by_project(s["project"])))
+        add_sliced(keys.by_project(s["project"]))
     if s["user"]:
         pipe.zadd(keys.by_user(s["user"]["id"]), {session: score})
     for term in status_terms(s["statuses"]):
-        pipe.zadd(keys.by_status(term), {session: score})
+        add_sliced(keys.by_status(term))
     for url in manifest.get("failed_urls") or []:
         route = normalize_route(url)
         pipe.zadd(keys.by_failed_url(url), {session: score})
         pipe.zadd(keys.by_failed_route(route), {session: score})
         pipe.sadd(keys.route_urls(route), url)
         pipe.sadd(keys.failed_routes(), route)
+    # Releases and environments are free text (a '#' in one could name another's slice): whole zsets.
     for release in s["releases"]:
         pipe.zadd(keys.by_release(release), {session: score})
     old_environment = (previous or {}).get("environment")
@@ -137,18 +142,16 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
         pipe.zadd(keys.by_environment(s["environment"]), {session: score})
     for kind, count in s["frustration"].items():
         if count:
-            pipe.zadd(keys.with_frustration(kind), {session: score})
+            add_sliced(keys.with_frustration(kind))
     # Terms only accumulate (a later flush adds, never removes), so a re-index only adds too.
     for term in manifest.get("search_terms") or []:
-        pipe.zadd(keys.by_term(term), {session: score})
-        pipe.zcard(keys.by_term(term))
-        grown.append((len(pipe) - 1, keys.by_term(term)))
+        add_sliced(keys.by_term(term))
     if s["counts"].get("console_errors"):
-        pipe.zadd(keys.with_console_errors(), {session: score})
+        add_sliced(keys.with_console_errors())
     if s["counts"].get("exceptions"):
-        pipe.zadd(keys.with_exceptions(), {session: score})
+        add_sliced(keys.with_exceptions())
     if s["counts"].get("exceptions") or s["counts"].get("console_errors"):
-        pipe.zadd(keys.with_errors(), {session: score})
+        add_sliced(keys.with_errors())
     replies = pipe.execute()
     full = [name for at, name in grown if replies[at] > sliced.SPLIT_AT]
     if full:
@@ -260,31 +263,31 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
     """
     limit = check_paging(limit, since_ms, until_ms)
     after = parse_cursor(cursor) if cursor else None
-    # Each filter is a union of zsets (most often one); a session must be in every filter.
-    filters: list[list[str]] = []
-    # Sliced zsets (replay/index/sliced.py): a project's, each word's; their records in one round trip.
-    sliced_names = [keys.by_project(project)] if project else []
-    sliced_names += [keys.by_term(term) for term in (query_terms(q) if q else [])]
-    slices = iter(zip(sliced_names, sliced.records(redis, sliced_names) if sliced_names else []))
-    if project:
-        filters.append(_Sliced(*next(slices)))
+    # Each filter is a union of zsets (most often one); a session must be in every filter. A name alone is a
+    # sliced zset (replay/index/sliced.py): a union of it and its slices, whose records are read first.
+    wanted: list = []
     if status is not None and status != "":
-        filters.append([keys.by_status(parse_status(status))])
+        wanted.append(keys.by_status(parse_status(status)))
     if errors:
-        filters.append([_ERROR_KEYS[parse_errors(errors)](keys)])
+        wanted.append(_ERROR_KEYS[parse_errors(errors)](keys))
     if user:
-        filters.append([keys.by_user(user)])
+        wanted.append([keys.by_user(user)])
+    if project:
+        wanted.append(keys.by_project(project))
     if release:
-        filters.append([keys.by_release(release.strip())])
+        wanted.append([keys.by_release(release.strip())])
     if environment:
-        filters.append([keys.by_environment(environment.strip())])
+        wanted.append([keys.by_environment(environment.strip())])
     if frustration:
-        filters.append([keys.with_frustration(parse_frustration(frustration))])
+        wanted.append(keys.with_frustration(parse_frustration(frustration)))
     if cause:
-        filters.append([keys.sessions_by_cause(parse_cause(cause))])
-    # Each word is a union of its zset and slices: the walk drives by the rarest and checks the rest per
-    # candidate (a candidate in a term's zset or in its one slice).
-    filters.extend(_Sliced(*named) for named in slices)
+        wanted.append([keys.sessions_by_cause(parse_cause(cause))])
+    if q:
+        # Each word: the walk drives by the rarest and checks the rest per candidate.
+        wanted.extend(keys.by_term(term) for term in query_terms(q))
+    names = [w for w in wanted if isinstance(w, str)]
+    records = dict(zip(names, sliced.records(redis, names))) if names else {}
+    filters = [_Sliced(w, records[w]) if isinstance(w, str) else w for w in wanted]
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         return Page([], None)
     tmp = None

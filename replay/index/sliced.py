@@ -1,7 +1,8 @@
 """Big index zsets kept compact: a search term's or a project's sessions in one small zset, then in slices.
 
-The zsets of a search term (`by_term`, the inverted index: 40% of the index's bytes before) and of a
-project (`by_project`: with one project, a copy of `by_time`) are sliced. A zset of more than 128 members
+The zsets of a search term (`by_term`, the inverted index: 40% of the index's bytes before), of a
+project (`by_project`: with one project, a copy of `by_time`), of a status, of errors and of frustration
+are sliced (releases and environments are free text, where a '#' could name another's slice: not yet). A zset of more than 128 members
 (Redis's default `zset-max-listpack-entries`, `zset-max-ziplist-entries` before 7.0) is stored as a
 skiplist and a hash table, about 100 bytes a member with a 21-character session id; up to that size it is
 one packed list, about 32 bytes a member. So such a zset takes every new session and, once past SPLIT_AT
