@@ -369,36 +369,33 @@ def _readable(union: list[str], empty: set[str]) -> list[str]:
 
 
 def _in_all(redis: Redis, unions: list[list[str]], empty: set[str], items: list[tuple[str, int]]) -> list:
-    """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice)."""
+    """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice,
+    checked by one script that also checks the count of slices is still the one the keys were named for)."""
     sessions = [sid for sid, _ in items]
     while True:
-        asks = []  # (union number, positions of the items asked about), one per ZMSCORE
-        pipe = redis.pipeline(transaction=False)
+        asks = []  # (union number, whether sliced), one per reply
+        pipe = script_pipeline(redis)
         for u, union in enumerate(unions):
-            everyone = list(range(len(sessions)))
             if isinstance(union, _Sliced):
-                by_slice: dict[int, list[int]] = {}
-                for i, sid in enumerate(sessions):
-                    by_slice.setdefault(sliced.slice_of(sid, union.count), []).append(i)
-                wanted = [(union[0], everyone)] + [(union[n + 1], at) for n, at in by_slice.items()]
-            else:
-                wanted = [(key, everyone) for key in union]
-            for key, at in wanted:
-                if key not in empty or getattr(union, "moved", False):
-                    pipe.zmscore(key, [sessions[i] for i in at])
-                    asks.append((u, at))
-        recounted = [union for union in unions if isinstance(union, _Sliced)]
-        for union in recounted:
-            pipe.get(sliced.record_key(union.name))
+                sliced.ask_has(redis, pipe, union.name, union.count, sessions)
+                asks.append((u, True))
+                continue
+            for key in union:
+                if key not in empty:
+                    pipe.zmscore(key, sessions)
+                    asks.append((u, False))
         replies = pipe.execute()
-        # A record changed: members moved under these checks; check all again with the new counts.
-        if not any([union.recount(raw) for union, raw in zip(recounted, replies[len(asks):])]):
+        if all(sliced.has(reply) is not None for (_, is_sliced), reply in zip(asks, replies) if is_sliced):
             break
+        # A split moved members under a check: read the counts again and check again.
+        stale = [union for union in unions if isinstance(union, _Sliced)]
+        for union, record in zip(stale, sliced.records(redis, [union.name for union in stale])):
+            union.recount(record)
     found = [[False] * len(items) for _ in unions]
-    for (u, at), scores in zip(asks, replies):
-        for i, score in zip(at, scores):
-            if score is not None:
-                found[u][i] = True
+    for (u, is_sliced), reply in zip(asks, replies):
+        hits = sliced.has(reply) if is_sliced else [score is not None for score in reply]
+        for i, hit in enumerate(hits):
+            found[u][i] = found[u][i] or hit
     return [item for i, item in enumerate(items) if all(f[i] for f in found)]
 
 

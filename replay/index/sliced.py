@@ -152,6 +152,22 @@ return 0
 """
 
 
+# KEYS[1]: a zset's record, KEYS[2]: the zset, KEYS[3..]: some of its slices. ARGV: the count the slices
+# were named for, SLICES, then pairs of a session and the position in KEYS of its slice. Returns 1 or 0 for
+# each session (in the zset or in its slice), or -1 when the count is no longer ARGV[1].
+_HAS = """
+local raw = redis.call('GET', KEYS[1])
+local count = raw and tonumber(string.match(raw, '^%d+')) or tonumber(ARGV[2])
+if count ~= tonumber(ARGV[1]) then return -1 end
+local out = {}
+for i = 3, #ARGV, 2 do
+  local found = redis.call('ZSCORE', KEYS[2], ARGV[i]) or redis.call('ZSCORE', KEYS[tonumber(ARGV[i + 1])], ARGV[i])
+  out[#out + 1] = found and 1 or 0
+end
+return out
+"""
+
+
 def _hash(session: str) -> int:
     h = 0
     for byte in session.encode():
@@ -217,6 +233,25 @@ def add_member(redis: Redis, name: str, member: str, score: int, oldest: int, ho
     """Add a member straight to its slice of a sliced zset with no zset of its own (raising its score only),
     drop that slice's members scored below `oldest`, and expire the slice and the record after horizon_s."""
     _run(redis, _ADD, name, [], [member, score, oldest], horizon_s)
+
+
+def ask_has(redis: Redis, pipe, name: str, count: int, sessions: list[str]) -> None:
+    """Queue on pipe (a script pipeline) the check of which sessions a zset with `count` slices holds: its
+    reply, read by has(), says it for each, or that the count changed (one script: no split in between)."""
+    keys, at = [record_key(name), name], {}
+    args: list = [count, SLICES]
+    for session in sessions:
+        key = slice_key(name, slice_of(session, count))
+        if key not in at:
+            at[key] = len(keys) + 1
+            keys.append(key)
+        args += [session, at[key]]
+    redis.register_script(_HAS)(keys=keys, args=args, client=pipe)
+
+
+def has(reply) -> list[bool] | None:
+    """ask_has's answer: for each session whether it is there; None when the count changed (ask again)."""
+    return None if reply == -1 else [bool(found) for found in reply]
 
 
 def records(redis: Redis, names: list[str]) -> list:
