@@ -48,6 +48,8 @@ SPLIT_AT = 128
 SLICE_MAX = 400
 # Splits one script does at most (each moves about half of one slice).
 MAX_SPLITS = 4
+# Members one script moves from a zset to its slices at most (an index built before has whole zsets).
+MOVE_MAX = 2000
 # The hash of a session id: the same in Python and in the split's Lua (exact in a double).
 _MODULUS = 1000003
 # Times a split is tried again when another one changed the count in between.
@@ -114,13 +116,13 @@ local function split_over(touched)
 end
 """
 
-# The zset (KEYS[#KEYS]) past ARGV[6] members is moved to its slices, then slices past SLICE_MAX are split.
-# Returns the members moved.
+# The zset (KEYS[#KEYS]) past ARGV[6] members is moved to its slices (its first ARGV[7]: a whole zset of an
+# index built before moves over several calls), then slices past SLICE_MAX are split. Returns the members moved.
 _SPLIT = _COMMON + """
 local base = KEYS[#KEYS]
 local touched = {}
 if redis.call('ZCARD', base) > tonumber(ARGV[6]) then
-  local items = redis.call('ZRANGE', base, 0, -1, 'WITHSCORES')
+  local items = redis.call('ZRANGE', base, 0, tonumber(ARGV[7]) - 1, 'WITHSCORES')
   local by_slice = {}
   for i = 1, #items, 2 do
     local n = slice_of(items[i])
@@ -132,8 +134,10 @@ if redis.call('ZCARD', base) > tonumber(ARGV[6]) then
     add(KEYS[2 + n], args)
     touched[n] = true
   end
-  redis.call('DEL', base)
-  moved = #items / 2
+  local gone = {}
+  for i = 1, #items, 2 do table.insert(gone, items[i]) end
+  for i = 1, #gone, 1000 do redis.call('ZREM', base, unpack(gone, i, math.min(i + 999, #gone))) end
+  moved = #gone
 end
 split_over(touched)
 return moved
@@ -226,7 +230,7 @@ def _run(redis: Redis, script: str, name: str, extra_keys: list[str], args: list
 def split_full(redis: Redis, names: list[str]) -> int:
     """Move those of these zsets that passed SPLIT_AT into their slices, and split slices that passed
     SLICE_MAX; returns the members moved."""
-    return sum(_run(redis, _SPLIT, name, [name], [SPLIT_AT]) for name in names)
+    return sum(_run(redis, _SPLIT, name, [name], [SPLIT_AT, MOVE_MAX]) for name in names)
 
 
 def add_member(redis: Redis, name: str, member: str, score: int, oldest: int, horizon_s: int) -> None:

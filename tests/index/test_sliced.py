@@ -138,3 +138,26 @@ def test_the_alert_counts_active_sessions_grow_their_slices_and_count_each_sessi
     for n in range(0, COUNT, 2):
         alert_counts.forget_session(redis, keys, {"session": sid(n), "project": "p1"})
     assert alert_counts.session_share(redis, keys, "p1", now, now + 10 * COUNT) == (COUNT // 2, 0)
+
+
+def test_a_whole_zset_of_an_index_built_before_moves_to_its_slices_a_bounded_part_at_a_time(redis, keys, monkeypatch):
+    small_slices(monkeypatch)
+    monkeypatch.setattr(sliced, "MOVE_MAX", 50)
+    manifests = [make(n, T0 + n * 1000, pages=("/checkout",)) for n in range(COUNT)]
+    # What an older version left: every session in the word's one zset, no slices (made here from slices).
+    for m in manifests[:-1]:
+        index.index_manifest(redis, keys, m)
+    name = keys.by_term("checkout")
+    members = {m: s for key in sliced.all_keys(name, sliced.slice_count(redis, name))
+               for m, s in redis.zrange(key, 0, -1, withscores=True)}
+    redis.delete(*sliced.all_keys(name, sliced.slice_count(redis, name)), sliced.record_key(name))
+    redis.zadd(name, members)
+
+    index.index_manifest(redis, keys, manifests[-1])
+    # One session added moved at most MOVE_MAX of the old zset; every session is still found.
+    assert redis.zcard(name) >= COUNT - 1 - 50
+    assert all_pages(redis, keys, q="checkout") == [sid(n) for n in reversed(range(COUNT))]
+    for n in range(COUNT):
+        index.index_manifest(redis, keys, manifests[n])
+    assert redis.zcard(name) <= sliced.SPLIT_AT
+    assert all_pages(redis, keys, q="checkout") == [sid(n) for n in reversed(range(COUNT))]
