@@ -3,8 +3,9 @@ from __future__ import annotations
 
 
 def family_of(name: str) -> str:
-    """A key's kind: its first two words under idx: and alerts:count:, else its first (ids and values left out)."""
-    parts = name.split(":")
+    """A key's kind: its first two words under idx: and alerts:count:, else its first (ids and values left out;
+    a sliced zset's slices and record, name + "#...", are of its kind)."""
+    parts = name.split("#")[0].split(":")
     if parts[0] == "alerts" and parts[1:2] == ["count"]:
         return ":".join(parts[:3])
     return ":".join(parts[:2]) if parts[0] == "idx" else parts[0]
