@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _common import BIN, free_port, wait_port  # noqa: E402
+import _index_memory as index_memory  # noqa: E402
 
 SITE = "https://shop.example"
 HOUR_MS = 3600_000
@@ -112,42 +113,6 @@ def leftovers(redis) -> dict[str, int]:
     return out
 
 
-def family_of(name: str) -> str:
-    """A key's kind: its first two words under idx: and alerts:count:, else its first (ids and values left out)."""
-    parts = name.split(":")
-    if parts[0] == "alerts" and parts[1:2] == ["count"]:
-        return ":".join(parts[:3])
-    return ":".join(parts[:2]) if parts[0] == "idx" else parts[0]
-
-
-# What grows with every indexed session: the index (keys.index_patterns: session:*, idx:*) and the alert
-# counts (alerts:count:*, outside idx: since reindex keeps them; each member expires with the baseline).
-INDEX_KINDS = ("session", "idx:", "alerts:count:")
-
-
-def index_bytes(redis, keys) -> tuple[int, int, dict[str, list]]:
-    """(bytes, key count, {kind: [bytes, keys, {encoding: keys}]}) of every key that grows per indexed session.
-
-    MEMORY USAGE (samples=0: every member) of each key; keys of other kinds (accounts, RQ, the ingest
-    bookkeeping a flush leaves) are not counted.
-    """
-    total = count = 0
-    families: dict[str, list] = {}
-    for key in redis.scan_iter(match=keys.prefix + "*", count=1000):
-        family = family_of(key.decode()[len(keys.prefix):])
-        if not family.startswith(INDEX_KINDS):
-            continue
-        used = redis.memory_usage(key, samples=0) or 0
-        encoding = redis.object("encoding", key).decode()
-        total += used
-        count += 1
-        entry = families.setdefault(family, [0, 0, {}])
-        entry[0] += used
-        entry[1] += 1
-        entry[2][encoding] = entry[2].get(encoding, 0) + 1
-    return total, count, families
-
-
 def cpu_s(pid: int) -> float:
     """User plus system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -222,12 +187,7 @@ def run(storage: str, sessions: int, profile: str | None, timeout_s: float) -> N
         left = leftovers(redis)
         print(f"{storage}: RQ keys left after the flushes: " + (", ".join(f"{k}={v}" for k, v in sorted(left.items()))
                                                                or "none"))
-        used, count, families = index_bytes(redis, keys)
-        print(f"{storage}: index memory {used / 1024:.0f} KiB in {count} keys = {used / max(done, 1):.0f} B "
-              f"per indexed session (MEMORY USAGE of session:*, idx:*, alerts:count:*); by kind, per session: "
-              + ", ".join(f"{name} {b / max(done, 1):.0f} B ({n} keys: "
-                          + " ".join(f"{e} {k}" for e, k in sorted(enc.items())) + ")"
-                          for name, (b, n, enc) in sorted(families.items(), key=lambda kv: -kv[1][0])))
+        print(index_memory.report(f"{storage}: ", redis, keys, done))
         redis.close()
     finally:
         if worker is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from redis import Redis
 
 from _common import free_port, wait_port
+import _index_memory as index_memory
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -137,12 +138,12 @@ def populate(redis: Redis, keys: RedisKeys, count: int, seed: int) -> None:
     took = time.perf_counter() - began
     print(f"indexed {count} sessions in {took:.0f} s ({count / took:.0f}/s), "
           f"redis used_memory={redis.info('memory')['used_memory_human']}")
-    terms = list(redis.scan_iter(keys.by_term("*"), count=5000))
-    pipe = redis.pipeline(transaction=False)
-    for key in terms:
-        pipe.memory_usage(key, samples=0)
-    used = sum(u or 0 for u in pipe.execute())
-    print(f"search terms: {len(terms)} term zsets, {used / 2**20:.1f} MiB ({used / max(count, 1):.0f} bytes a session)")
+    print(index_memory.report("", redis, keys, count))
+    # The biggest sliced zsets: how many slices, how many still packed.
+    for name in ("checkout", "coupon", "enterprise"):
+        found = [k for k in redis.scan_iter(keys.by_term(name) + "#*", count=5000) if not k.endswith(b"#n")]
+        packed = sum(redis.object("encoding", k) in (b"listpack", b"ziplist") for k in found)
+        print(f"  term {name}: {len(found)} slices, {packed} packed, {redis.zcard(keys.by_term(name))} in its zset")
 
 
 def queries(redis: Redis, keys: RedisKeys) -> list[tuple[str, dict]]:

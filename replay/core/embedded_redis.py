@@ -30,7 +30,8 @@ CONFIG = {
     "save": "900 1 300 10 60 10000",
     "dbfilename": "replay.rdb",
     # A zset of up to this many members is one packed list (about 32 bytes a member; past it about 100): the
-    # slices of search terms and projects stay packed up to about 16,000 sessions each (replay/index/sliced.py).
+    # slices of the index's big sets (search terms, projects, ...) are split past 400 and so stay packed
+    # (replay/index/sliced.py).
     # Redis 7 calls it zset-max-listpack-entries and takes this name too.
     "zset-max-ziplist-entries": "512",
 }

@@ -5,8 +5,9 @@ a member "session call-id" of its group's zset, scored by its time on the server
 moved by its window's clock offset), so indexing a session again changes nothing, and a window's count is one
 ZCOUNT. Members older than the baseline are trimmed as new ones come, and each key expires with it. The
 project's active sessions (one member a session) are kept in the slices of replay/index/sliced.py, each
-session always in its own, so that each stays a packed list (about 30 bytes a session, not 100); a count
-sums the slices (and the whole zset an older version kept, until it expires).
+session always in its own (added there by a script that splits the slices as they fill, so each stays a
+packed list, about 30 bytes a session, not 100, however many sessions are active); a count sums the slices
+(and the whole zset an older version kept, until it expires).
 """
 from __future__ import annotations
 
@@ -61,9 +62,8 @@ def record_calls(redis: Redis, keys: RedisKeys, manifest: dict, evidence: dict, 
     session = manifest["session"]
     by_group, by_cause, last_5xx = _members(manifest, evidence, now_ms, oldest)
     pipe = redis.pipeline(transaction=False)
-    touched = [(sliced.slice_key(keys.alert_sessions(project), sliced.slice_of(session)), {session: now_ms})]
-    if last_5xx is not None:
-        touched.append((keys.alert_sessions_5xx(project), {session: last_5xx}))
+    sliced.add_member(redis, keys.alert_sessions(project), session, now_ms, oldest, horizon_s)
+    touched = [(keys.alert_sessions_5xx(project), {session: last_5xx})] if last_5xx is not None else []
     touched += [(keys.alert_group_calls(gid), members) for gid, members in by_group.items()]
     touched += [(keys.alert_cause_calls(project, cause), members) for cause, members in by_cause.items()]
     if by_group:
@@ -82,9 +82,8 @@ def forget_session(redis: Redis, keys: RedisKeys, manifest: dict) -> None:
         return
     # The evidence is gone by now: every cause list may hold the session's calls.
     by_group, _, _ = _members(manifest, {}, 1 << 62, 0)
+    sliced.remove(redis, [keys.alert_sessions(project)], manifest["session"])
     pipe = redis.pipeline(transaction=False)
-    for key in sliced.session_keys(keys.alert_sessions(project), manifest["session"]):
-        pipe.zrem(key, manifest["session"])
     pipe.zrem(keys.alert_sessions_5xx(project), manifest["session"])
     for gid, members in by_group.items():
         pipe.zrem(keys.alert_group_calls(gid), *members)
@@ -132,12 +131,8 @@ def active_causes(redis: Redis, keys: RedisKeys, project: str, since_ms: int) ->
 
 def session_share(redis: Redis, keys: RedisKeys, project: str, since_ms: int, until_ms: int) -> tuple[int, int]:
     """(sessions active since then, of which with a 5xx since then)."""
-    pipe = redis.pipeline(transaction=False)
-    pipe.zcount(keys.alert_sessions_5xx(project), since_ms, until_ms)
-    for key in sliced.all_keys(keys.alert_sessions(project)):
-        pipe.zcount(key, since_ms, until_ms)
-    failed, *total = pipe.execute()
-    return int(sum(total)), int(failed)
+    total = sliced.count_between(redis, keys.alert_sessions(project), since_ms, until_ms)
+    return total, int(redis.zcount(keys.alert_sessions_5xx(project), since_ms, until_ms))
 
 
 def sessions_5xx(redis: Redis, keys: RedisKeys, project: str, since_ms: int, limit: int) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ from replay.index.alert_counts import forget_session
 from replay.index.causes import index_causes
 from replay.index.groups import index_groups
 from replay.index.sessions import get_summary
-from replay.index.sliced import session_keys
+from replay.index import sliced
 
 # Drop a failed URL from its route's set (and the route from the set of routes) once no session has it.
 _FORGET_URL = """
@@ -31,20 +31,20 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
     index_causes(redis, keys, {"session": session, "project": project}, {})
     forget_session(redis, keys, {**manifest, "session": session, "project": project})
     pipe = redis.pipeline(transaction=True)
-    lists = [keys.by_time(), keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
-    lists += [keys.with_frustration(kind) for kind in frustration.KINDS]
-    if project:
-        lists += session_keys(keys.by_project(project), session)
+    lists = [keys.by_time()]
+    # Sliced zsets (replay/index/sliced.py): the zset and the session's slice, whatever the splits did.
+    sliced_names = [keys.with_errors(), keys.with_console_errors(), keys.with_exceptions()]
+    sliced_names += [keys.with_frustration(kind) for kind in frustration.KINDS]
+    sliced_names += [keys.by_project(project)] if project else []
+    sliced_names += [keys.by_term(term) for term in manifest.get("search_terms") or []]
     environment = summary.get("environment") or manifest.get("environment")
     if environment:
         lists.append(keys.by_environment(environment))
     user = (summary.get("user") or {}).get("id") or (manifest.get("user") or {}).get("id")
     if user:
         lists.append(keys.by_user(user))
-    lists += [keys.by_status(term) for term in status_terms(summary.get("statuses") or [])]
+    sliced_names += [keys.by_status(term) for term in status_terms(summary.get("statuses") or [])]
     lists += [keys.by_release(release) for release in summary.get("releases") or manifest.get("releases") or []]
-    for term in manifest.get("search_terms") or []:
-        lists += session_keys(keys.by_term(term), session)
     failed_urls = manifest.get("failed_urls") or []
     for url in failed_urls:
         lists += [keys.by_failed_url(url), keys.by_failed_route(normalize_route(url))]
@@ -52,6 +52,8 @@ def unindex_session(redis: Redis, keys: RedisKeys, session: str, manifest: dict 
         pipe.zrem(name, session)
     pipe.delete(keys.session(session), keys.session_groups(session), keys.session_causes(session))
     pipe.execute()
+    if sliced_names:
+        sliced.remove(redis, sliced_names, session)
     forget = redis.register_script(_FORGET_URL)
     for url in failed_urls:
         route = normalize_route(url)

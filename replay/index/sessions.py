@@ -114,20 +114,25 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
     pipe.zadd(keys.by_time(), {session: score})
     # Sliced zsets (sliced.py): each one's size follows its ZADD; one past SPLIT_AT is split below.
     grown = []
+
+    def add_sliced(name: str) -> None:
+        pipe.zadd(name, {session: score})
+        pipe.zcard(name)
+        grown.append((len(pipe) - 1, name))
+
     if s["project"]:
-        pipe.zadd(keys.by_project(s["project"]), {session: score})
-        pipe.zcard(keys.by_project(s["project"]))
-        grown.append((len(pipe) - 1, keys.by_project(s["project"])))
+        add_sliced(keys.by_project(s["project"]))
     if s["user"]:
         pipe.zadd(keys.by_user(s["user"]["id"]), {session: score})
     for term in status_terms(s["statuses"]):
-        pipe.zadd(keys.by_status(term), {session: score})
+        add_sliced(keys.by_status(term))
     for url in manifest.get("failed_urls") or []:
         route = normalize_route(url)
         pipe.zadd(keys.by_failed_url(url), {session: score})
         pipe.zadd(keys.by_failed_route(route), {session: score})
         pipe.sadd(keys.route_urls(route), url)
         pipe.sadd(keys.failed_routes(), route)
+    # Releases and environments are free text (a '#' in one could name another's slice): whole zsets.
     for release in s["releases"]:
         pipe.zadd(keys.by_release(release), {session: score})
     old_environment = (previous or {}).get("environment")
@@ -137,18 +142,16 @@ def index_manifest(redis: Redis, keys: RedisKeys, manifest: dict, previous: dict
         pipe.zadd(keys.by_environment(s["environment"]), {session: score})
     for kind, count in s["frustration"].items():
         if count:
-            pipe.zadd(keys.with_frustration(kind), {session: score})
+            add_sliced(keys.with_frustration(kind))
     # Terms only accumulate (a later flush adds, never removes), so a re-index only adds too.
     for term in manifest.get("search_terms") or []:
-        pipe.zadd(keys.by_term(term), {session: score})
-        pipe.zcard(keys.by_term(term))
-        grown.append((len(pipe) - 1, keys.by_term(term)))
+        add_sliced(keys.by_term(term))
     if s["counts"].get("console_errors"):
-        pipe.zadd(keys.with_console_errors(), {session: score})
+        add_sliced(keys.with_console_errors())
     if s["counts"].get("exceptions"):
-        pipe.zadd(keys.with_exceptions(), {session: score})
+        add_sliced(keys.with_exceptions())
     if s["counts"].get("exceptions") or s["counts"].get("console_errors"):
-        pipe.zadd(keys.with_errors(), {session: score})
+        add_sliced(keys.with_errors())
     replies = pipe.execute()
     full = [name for at, name in grown if replies[at] > sliced.SPLIT_AT]
     if full:
@@ -260,28 +263,31 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
     """
     limit = check_paging(limit, since_ms, until_ms)
     after = parse_cursor(cursor) if cursor else None
-    # Each filter is a union of zsets (most often one); a session must be in every filter.
-    filters: list[list[str]] = []
+    # Each filter is a union of zsets (most often one); a session must be in every filter. A name alone is a
+    # sliced zset (replay/index/sliced.py): a union of it and its slices, whose records are read first.
+    wanted: list = []
     if status is not None and status != "":
-        filters.append([keys.by_status(parse_status(status))])
+        wanted.append(keys.by_status(parse_status(status)))
     if errors:
-        filters.append([_ERROR_KEYS[parse_errors(errors)](keys)])
+        wanted.append(_ERROR_KEYS[parse_errors(errors)](keys))
     if user:
-        filters.append([keys.by_user(user)])
+        wanted.append([keys.by_user(user)])
     if project:
-        filters.append(_Sliced(sliced.all_keys(keys.by_project(project))))
+        wanted.append(keys.by_project(project))
     if release:
-        filters.append([keys.by_release(release.strip())])
+        wanted.append([keys.by_release(release.strip())])
     if environment:
-        filters.append([keys.by_environment(environment.strip())])
+        wanted.append([keys.by_environment(environment.strip())])
     if frustration:
-        filters.append([keys.with_frustration(parse_frustration(frustration))])
+        wanted.append(keys.with_frustration(parse_frustration(frustration)))
     if cause:
-        filters.append([keys.sessions_by_cause(parse_cause(cause))])
+        wanted.append([keys.sessions_by_cause(parse_cause(cause))])
     if q:
-        # Each word is a union of its zset and slices: the walk drives by the rarest and checks the rest per
-        # candidate (a candidate in a term's zset or in its one slice).
-        filters.extend(_Sliced(sliced.all_keys(keys.by_term(term))) for term in query_terms(q))
+        # Each word: the walk drives by the rarest and checks the rest per candidate.
+        wanted.extend(keys.by_term(term) for term in query_terms(q))
+    names = [w for w in wanted if isinstance(w, str)]
+    records = dict(zip(names, sliced.records(redis, names))) if names else {}
+    filters = [_Sliced(w, records[w]) if isinstance(w, str) else w for w in wanted]
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         return Page([], None)
     tmp = None
@@ -307,51 +313,96 @@ def query_page(redis: Redis, keys: RedisKeys, *, status: str | int | None = None
             redis.unlink(tmp)
 
 
-def _batch(redis: Redis, driver: list[str], bounds: list[str], size: int, position) -> tuple[list, bool]:
-    """The next `size` (member, score) of a union of zsets after position, in index order; and whether it ran out."""
+def _batch(redis: Redis, driver: list[str], empty: set[str], bounds: list[str], size: int,
+           position) -> tuple[list, bool]:
+    """The next (member, score) of a union of zsets after position, in index order (up to `size`, at least
+    one if any); and whether it ran out. Each zset is read by rank; a sliced one's count is read after."""
     script = redis.register_script(_AFTER)
-    args = [*bounds, size, *(position or ())]
-    if len(driver) == 1:
-        replies = [script(keys=driver, args=args)]
-    else:
+    while True:
+        read = _readable(driver, empty)
+        # Each of many zsets holds about its share of the next `size`: read twice that (or 8), then keep
+        # what is exact, down to the highest last item of a zset that had more.
+        per = size if len(read) == 1 else min(size, max(8, 2 * size // len(read) + 1))
+        args = [*bounds, per, *(position or ())]
+        if len(read) == 1 and not isinstance(driver, _Sliced):
+            replies = [script(keys=read, args=args)]
+            break
         pipe = script_pipeline(redis)
-        for key in driver:
+        for key in read:
             script(keys=[key], args=args, client=pipe)
+        if isinstance(driver, _Sliced):
+            pipe.get(sliced.record_key(driver.name))
         replies = pipe.execute()
+        if not isinstance(driver, _Sliced) or not driver.recount(replies.pop()):
+            break
     merged = {(flat[i], int(float(flat[i + 1]))) for flat in replies for i in range(0, len(flat), 2)}
-    # Each zset's first `size` hold the union's first `size`: a merge of them, in Redis's order, is exact.
-    items = sorted(merged, key=lambda item: (item[1], item[0]), reverse=True)[:size]
-    return [(member.decode(), score) for member, score in items], all(len(flat) < 2 * size for flat in replies)
+    items = sorted(merged, key=lambda item: (item[1], item[0]), reverse=True)
+    more = [(int(float(flat[-1])), flat[-2]) for flat in replies if len(flat) >= 2 * per]
+    if more:
+        cut = max(more)
+        items = [item for item in items if (item[1], item[0]) >= cut]
+    exhausted = not more and len(items) <= size
+    return [(member.decode(), score) for member, score in items[:size]], exhausted
 
 
 class _Sliced(list):
     """A zset then its slices (sliced.all_keys): a session can be only in the zset or in its slice."""
 
+    def __init__(self, name: str, record):
+        self.name, self.record, self.count = name, record, sliced.as_count(record)
+        super().__init__(sliced.all_keys(name, self.count))
+        # Members moved since the query began: zsets empty then may not be now.
+        self.moved = False
+
+    def recount(self, record) -> bool:
+        """Take the record read again; whether members moved meanwhile (then the union is read again)."""
+        if record == self.record:
+            return False
+        self.record, self.count, self.moved = record, sliced.as_count(record), True
+        self[:] = sliced.all_keys(self.name, self.count)
+        return True
+
+
+def _readable(union: list[str], empty: set[str]) -> list[str]:
+    """The zsets of a union worth reading: not those empty at the start, unless members moved since."""
+    return list(union) if getattr(union, "moved", False) else [key for key in union if key not in empty]
+
 
 def _in_all(redis: Redis, unions: list[list[str]], empty: set[str], items: list[tuple[str, int]]) -> list:
-    """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice)."""
-    sessions = [sid for sid, _ in items]
-    asks = []  # (union number, positions of the items asked about), one per ZMSCORE
-    pipe = redis.pipeline(transaction=False)
-    for u, union in enumerate(unions):
-        if isinstance(union, _Sliced):
-            by_slice: dict[int, list[int]] = {}
-            for i, sid in enumerate(sessions):
-                by_slice.setdefault(sliced.slice_of(sid), []).append(i)
-            wanted = [(union[0], list(range(len(sessions))))]
-            wanted += [(union[n + 1], at) for n, at in by_slice.items()]
-        else:
-            wanted = [(key, list(range(len(sessions)))) for key in union]
-        for key, at in wanted:
-            if key not in empty:
-                pipe.zmscore(key, [sessions[i] for i in at])
-                asks.append((u, at))
-    found = [[False] * len(items) for _ in unions]
-    for (u, at), scores in zip(asks, pipe.execute()):
-        for i, score in zip(at, scores):
-            if score is not None:
-                found[u][i] = True
-    return [item for i, item in enumerate(items) if all(f[i] for f in found)]
+    """The items whose session is in every union (in any of its zsets; in a _Sliced, in the zset or its slice).
+
+    Plain unions first, in one pipeline of ZMSCORE; then each _Sliced, rarest first, on what is left (a check
+    in a packed slice reads it through, so fewer candidates cost less).
+    """
+    plain = [union for union in unions if not isinstance(union, _Sliced)]
+    if plain:
+        asks = []  # union number, one per ZMSCORE
+        pipe = redis.pipeline(transaction=False)
+        for u, union in enumerate(plain):
+            for key in union:
+                if key not in empty:
+                    pipe.zmscore(key, [sid for sid, _ in items])
+                    asks.append(u)
+        found = [[False] * len(items) for _ in plain]
+        for u, scores in zip(asks, pipe.execute()):
+            for i, score in enumerate(scores):
+                found[u][i] = found[u][i] or score is not None
+        items = [item for i, item in enumerate(items) if all(f[i] for f in found)]
+    for union in unions:
+        if isinstance(union, _Sliced) and items:
+            items = [item for item, hit in zip(items, _has(redis, union, [sid for sid, _ in items])) if hit]
+    return items
+
+
+def _has(redis: Redis, union: _Sliced, sessions: list[str]) -> list[bool]:
+    """Whether each session is in a sliced zset: one script, again if a split changed the count meanwhile."""
+    while True:
+        pipe = script_pipeline(redis)
+        sliced.ask_has(redis, pipe, union.name, union.count, sessions)
+        hits = sliced.has(pipe.execute()[0])
+        if hits is not None:
+            return hits
+        union.recount(redis.get(sliced.record_key(union.name)))
 
 
 def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, until_ms, limit: int,
@@ -377,9 +428,9 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     if min(cards) == 0:
         return Page([], None)
     order = sorted(range(len(filters)), key=lambda i: cards[i])
-    driver = [key for key in filters[order[0]] if key not in empty]
+    driver = filters[order[0]]
     others = [filters[i] for i in order[1:]]
-    if len(driver) > 1 and isinstance(filters[order[0]], _Sliced) and cards[order[0]] * _DENSE >= next(replies):
+    if isinstance(driver, _Sliced) and len(_readable(driver, empty)) > 1 and cards[order[0]] * _DENSE >= next(replies):
         # Merging the slices costs a read of each; a zset holding most sessions is walked as well by time.
         driver, others = [keys.by_time()], [filters[i] for i in order]
     bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
@@ -387,7 +438,7 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     position = after
     size = min(max((limit + 1) * 2, 100), _MAX_BATCH)
     while len(found) <= limit:
-        items, exhausted = _batch(redis, driver, bounds, size, position)
+        items, exhausted = _batch(redis, driver, empty, bounds, size, position)
         if not items:
             break
         matches = items
