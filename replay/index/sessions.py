@@ -411,28 +411,14 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
 
     One match past the page is looked for, so next_cursor is None on the last page.
     """
-    pipe = redis.pipeline(transaction=False)
-    for union in filters:
-        for key in union:
-            pipe.zcard(key)
-    pipe.zcard(keys.by_time())
-    cards, replies, empty = [], iter(pipe.execute()), set()
-    for union in filters:
-        card = 0
-        for key in union:
-            n = next(replies)
-            card += n
-            if not n:
-                empty.add(key)
-        cards.append(card)
-    if min(cards) == 0:
-        return Page([], None)
-    order = sorted(range(len(filters)), key=lambda i: cards[i])
-    driver = filters[order[0]]
-    others = [filters[i] for i in order[1:]]
-    if isinstance(driver, _Sliced) and len(_readable(driver, empty)) > 1 and cards[order[0]] * _DENSE >= next(replies):
-        # Merging the slices costs a read of each; a zset holding most sessions is walked as well by time.
-        driver, others = [keys.by_time()], [filters[i] for i in order]
+    if len(filters) == 1 and len(filters[0]) == 1 and not isinstance(filters[0], _Sliced):
+        # One zset (the plain list, newest first): nothing to choose between, so no round trip to count it.
+        driver, others, empty = filters[0], [], set()
+    else:
+        plan = _plan(redis, keys, filters)
+        if plan is None:
+            return Page([], None)
+        driver, others, empty = plan
     bounds = ["" if until_ms is None else str(until_ms), "" if since_ms is None else str(since_ms)]
     found: list[tuple[int, dict]] = []
     position = after
@@ -457,3 +443,31 @@ def _walk(redis: Redis, keys: RedisKeys, filters: list[list[str]], since_ms, unt
     page = found[:limit]
     more = len(found) > limit
     return Page([s for _, s in page], format_cursor(page[-1][0], page[-1][1]["session"]) if more else None)
+
+
+def _plan(redis: Redis, keys: RedisKeys, filters: list[list[str]]):
+    """The union to page (the smallest filter, or the time list), the others to check, and the zsets found empty;
+    None when a filter has no session."""
+    pipe = redis.pipeline(transaction=False)
+    for union in filters:
+        for key in union:
+            pipe.zcard(key)
+    pipe.zcard(keys.by_time())
+    cards, replies, empty = [], iter(pipe.execute()), set()
+    for union in filters:
+        card = 0
+        for key in union:
+            n = next(replies)
+            card += n
+            if not n:
+                empty.add(key)
+        cards.append(card)
+    if min(cards) == 0:
+        return None
+    order = sorted(range(len(filters)), key=lambda i: cards[i])
+    driver = filters[order[0]]
+    others = [filters[i] for i in order[1:]]
+    if isinstance(driver, _Sliced) and len(_readable(driver, empty)) > 1 and cards[order[0]] * _DENSE >= next(replies):
+        # Merging the slices costs a read of each; a zset holding most sessions is walked as well by time.
+        driver, others = [keys.by_time()], [filters[i] for i in order]
+    return driver, others, empty
