@@ -24,7 +24,7 @@ Every script that moves members writes a new version in the record, in the same 
 the record, then checks a session in the zset and then in its one slice and reads the record again in the
 same pipeline: unchanged, no member moved in between; changed, it checks again with the new count. Paging
 merges the zset and the slices, each read by rank, with the record read after the same way, or, when they
-hold most sessions, pages `by_time` and checks (replay/index/sessions.py). `by_time` itself is not
+hold most sessions, pages `by_time` and checks (replay/index/walk.py). `by_time` itself is not
 sliced: it pages the unfiltered list, the commonest query. An index built before keeps its whole zsets:
 they are read as a zset with no slices yet, and split when the next session is added. The alert counts'
 active sessions (replay/index/alert_counts.py) use the slices without the zset: a script adds each
