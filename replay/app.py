@@ -33,18 +33,21 @@ def create_app(overrides: Mapping[str, Any] | None = None, redis: Redis | None =
     settings = settings_mod.load(overrides)
     app = Flask(__name__, template_folder=str(templates_dir()), static_folder=str(static_dir()),
                 static_url_path="/static")
+    # Two pools: ingest's own, so that the viewer and the API never wait behind a storm of sockets for a
+    # connection (a client given by the caller serves both).
+    ingest_redis = redis or redis_conn.connect(settings, settings.INGEST_REDIS_MAX_CONNECTIONS)
     redis = redis or redis_conn.connect(settings)
     keys = RedisKeys.of(settings)
 
     def flush(session: str, delay_ms: int) -> None:
-        request_flush(redis, keys, session, delay_ms)
+        request_flush(ingest_redis, keys, session, delay_ms)
 
     app.extensions[EXTENSION] = Services(settings=settings, redis=redis, keys=keys, accounts=Accounts(redis, keys),
                                          store=make_store(settings), diagnose=session_view.call_diagnosis)
-    app.extensions[ingest_routes.EXTENSION] = Ingest(settings, redis, keys, flush)
+    app.extensions[ingest_routes.EXTENSION] = Ingest(settings, ingest_redis, keys, flush)
     app.extensions[ingest_routes.CAPS_EXTENSION] = SocketCaps(settings)
-    proxy_logs = app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, redis, keys)
-    app.extensions[server_routes.EXTENSION] = ServerEvents(settings, redis, keys, proxy_logs.server_keys)
+    proxy_logs = app.extensions[log_routes.EXTENSION] = ProxyLogs(settings, ingest_redis, keys)
+    app.extensions[server_routes.EXTENSION] = ServerEvents(settings, ingest_redis, keys, proxy_logs.server_keys)
     app.extensions[health.EXTENSION] = health.HealthState(redis, settings)
     app.config.update(
         SECRET_KEY=settings.SECRET_KEY or _shared_secret(redis, keys),

@@ -24,20 +24,22 @@ from replay.core.settings import Settings
 RETRIES = 3
 
 
-def connect(settings: Settings) -> Redis:
-    """A client for the configured Redis; starts the embedded one when none is configured."""
+def connect(settings: Settings, max_connections: int | None = None) -> Redis:
+    """A client for the configured Redis; starts the embedded one when none is configured. Its pool holds
+    `max_connections` (default REDIS_MAX_CONNECTIONS)."""
+    most = max_connections or settings.REDIS_MAX_CONNECTIONS
     if settings.redis_cluster:
-        return _cluster(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT_S, settings.REDIS_MAX_CONNECTIONS,
+        return _cluster(settings.REDIS_URL, settings.REDIS_SOCKET_TIMEOUT_S, most,
                         Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES))
     url = settings.REDIS_URL or embedded_redis.ensure(settings)
-    return _plain(url, settings)
+    return _plain(url, settings, most)
 
 
 def queue_connect(settings: Settings, redis: Redis | None = None) -> Redis:
     """The client RQ's queue and workers use: QUEUE_REDIS_URL's, else the data Redis (`redis`, when the caller
     holds a client of it already). A cluster holds no queue: it takes a QUEUE_REDIS_URL."""
     if settings.QUEUE_REDIS_URL:
-        return _plain(settings.QUEUE_REDIS_URL, settings)
+        return _plain(settings.QUEUE_REDIS_URL, settings, settings.REDIS_MAX_CONNECTIONS)
     if settings.redis_cluster:
         raise SystemExit("REPLAY_QUEUE_REDIS_URL: set it to a plain Redis for the job queue "
                          "(RQ does not run on a Redis Cluster)")
@@ -64,11 +66,11 @@ def _cluster(url: str, timeout_s: float, max_connections: int, retry: Retry) -> 
                         max_connections=max_connections, retry=retry, **credentials)
 
 
-def _plain(url: str, settings: Settings) -> Redis:
+def _plain(url: str, settings: Settings, max_connections: int) -> Redis:
     # Callers wait for a free connection (up to the pool timeout) instead of failing when many
     # requests are in flight: an open websocket holds no connection between its messages.
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=settings.REDIS_POOL_TIMEOUT_S,
+        url, max_connections=max_connections, timeout=settings.REDIS_POOL_TIMEOUT_S,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         health_check_interval=30, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
         retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError])

@@ -106,6 +106,10 @@ class Settings:
     # Redis clients of one process: connections in its pool (callers wait for a free one up to the
     # pool timeout, instead of failing), and how long one command may take.
     REDIS_MAX_CONNECTIONS: int = 64
+    # The collector's own pool in the web process (sockets' hellos and batches, HTTP batches, proxy logs and
+    # server events): ingest never takes the viewer's and the API's connections, and a storm of opening
+    # sockets is not held up by a small pool (bench/README.md, "Open sockets").
+    INGEST_REDIS_MAX_CONNECTIONS: int = 256
     REDIS_POOL_TIMEOUT_S: float = 10.0
     REDIS_SOCKET_TIMEOUT_S: float = 10.0
     # Viewer logins: each is a record in Redis (the cookie holds only its id),
