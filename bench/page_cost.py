@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import socket
 import statistics
 import subprocess
@@ -39,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CHROMIUM_ARGS, cli, embedded_replay, free_port  # noqa: E402
+
+from replay.core.mutations import unpack  # noqa: E402
 
 SNIPPET_DIR = Path(__file__).resolve().parents[1] / "js-snippet"
 VARIANTS = ("none", "rrweb", "replay")
@@ -158,6 +161,18 @@ def thread_times(cdp) -> tuple[float, float]:
     return m["TaskDuration"], m["ThreadTime"]
 
 
+def sent_events(text: bytes) -> list:
+    """The events of one message the page sent: a socket's batch, or an HTTP envelope's batches."""
+    try:
+        msg = json.loads(text)
+    except ValueError:
+        return []
+    if not isinstance(msg, dict):
+        return []
+    batches = msg.get("batches") if isinstance(msg.get("batches"), list) else [msg]
+    return [e for b in batches if isinstance(b, dict) and isinstance(b.get("events"), list) for e in b["events"]]
+
+
 def run_once(browser, site: str, wire: WireCounter, variant: str, script: str, rounds: int) -> dict:
     """One page of `variant`: `script(rounds)` timed, its main-thread busy time, the upload, the gaps it marked
     (from the frames, as Playwright reports them before deflate) and the heap after GC."""
@@ -194,8 +209,10 @@ def run_once(browser, site: str, wire: WireCounter, variant: str, script: str, r
     cdp.send("HeapProfiler.collectGarbage")
     heap = page.evaluate("performance.memory.usedJSHeapSize")
     context.close()
-    # The table's last state is in the recording: every cell's final text was sent (as a text node's content).
-    sent_text = b"".join(sent["text"])
+    # The table's last state is in the recording: every cell's final text was sent (as a text node's content),
+    # read as the server reads it (packed mutations unpacked).
+    sent_text = b"".join(json.dumps([unpack(e) for e in sent_events(t)], separators=(",", ":")).encode()
+                         for t in sent["text"])
     missing = sum(f'"textContent":"{t}"'.encode() not in sent_text for t in final) * variant.startswith("replay")
     return {"time": took, "busy": busy * 1000, "cpu": cpu * 1000, "upload": wire.up - up0, "heap": heap,
             "gaps": sent["gaps"], "dropped": sent["dropped"], "missing": missing}

@@ -18,6 +18,7 @@ import { browserEnv } from './env.js';
 import { toSafe } from './serialize.js';
 import { maskQuery } from './privacy.js';
 import { createFlood } from './flood.js';
+import { packMutation } from './pack.js';
 import { createCoalesce, TAG_FLUSH } from './coalesce.js';
 import { TAG_NETWORK, TAG_CONSOLE, TAG_IDENTIFY, TAG_TRACK, TAG_DROPPED, TAG_GAP } from './wire.js';
 
@@ -137,7 +138,8 @@ function init(options) {
         event.timestamp = Date.now();
       }
       if (rolling) rolling(event);
-      buffer.add(event, dispensable, event.type === EventType.IncrementalSnapshot && event.data.source === Src.Mutation && flood);
+      const mutation = event.type === EventType.IncrementalSnapshot && event.data.source === Src.Mutation;
+      buffer.add(mutation ? packMutation(event) : event, dispensable, mutation && flood);
       if (transport) transport.kick(urgent);
     };
     const onRecord = (event) => {

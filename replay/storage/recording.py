@@ -8,6 +8,7 @@ import re
 from typing import Iterator
 
 from replay.core import events as ev
+from replay.core.mutations import unpack
 from replay.core.keys import ID_PATTERN, manifest_key, segment_key, segments_prefix, sessions_prefix
 from replay.storage.store import NotFound, ObjectStore, StorageError
 
@@ -66,7 +67,8 @@ def read_segment(store: ObjectStore, key: str) -> dict:
 
 
 def _in_time_order(batches) -> list[dict]:
-    """The batches' events sorted by time (stable); an event without a time takes its batch's arrival."""
+    """The batches' events sorted by time (stable), packed mutations unpacked (replay/core/mutations.py); an event
+    without a time takes its batch's arrival."""
     timed: list[tuple[int, int, dict]] = []
     for batch in batches:
         fallback = batch.get("received_ms") or 0
@@ -74,7 +76,7 @@ def _in_time_order(batches) -> list[dict]:
             ts = ev.timestamp(event)
             timed.append((ts if ts is not None else fallback, len(timed), event))
     timed.sort(key=lambda item: (item[0], item[1]))
-    return [event for _, _, event in timed]
+    return [unpack(event) for _, _, event in timed]
 
 
 def iter_events(store: ObjectStore, session: str) -> Iterator[dict]:
