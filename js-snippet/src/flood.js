@@ -2,10 +2,11 @@
 // FLOOD_EVENTS of mutations in a second, the snippet drops the page's mutations for the rest of that
 // second, then marks the gap and takes a fresh full snapshot (`onGap(dropped)`). Floods back to back
 // double the pause, up to MAX_PAUSE_MS: a page that never calms down costs little upload.
-// Measured after coalescing (coalesce.js), which folds a second of changes into what is left of them: a
+// Measured after coalescing (coalesce.js), which folds a second of changes into what is left of them (a
 // page's mutations then come to at most the changed part of its DOM once a second, however often it
-// changes it. bench/page_cost.py's legitimate 1,000 x 8 table rewritten 10 times a second comes to
-// 1.05-1.15 MB a second; its flood (8,000 cells' 200-character attributes) to 1.8 MB.
+// changes it), and packing (pack.js). bench/page_cost.py's legitimate 1,000 x 8 table rewritten 10 times a
+// second comes to about 0.35 MB a second packed (1.05-1.15 MB as rrweb writes it); its flood (8,000
+// cells' 200-character attributes, which packing barely shrinks) to about 1.7 MB.
 export const FLOOD_BYTES = 1.5 * 1024 * 1024;
 export const FLOOD_EVENTS = 1000;
 export const MAX_PAUSE_MS = 32000;
