@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,8 @@ CHECK_EVERY_S = 0.5
 # The embedded default's worker runs at this niceness (0 is normal, 19 the lowest): under CPU contention the
 # web process (acks, pages, the API) goes first, and the worker still gets what is left.
 WORKER_NICENESS = 10
+# Each open socket is a file descriptor: the soft limit (1,024 on many systems) is raised to the hard one, up to this.
+MAX_OPEN_FILES = 1 << 20
 log = logging.getLogger(__name__)
 
 
@@ -49,9 +52,26 @@ def run(settings: Settings, host: str, port: int, with_worker: bool = True) -> i
         from replay.core import logs
 
         logs.configure(fmt="json")
+    _raise_open_files(settings)
     if settings.embedded_redis:
         return _run_embedded(settings, host, port, with_worker)
     return _run_gunicorn(settings, host, port)
+
+
+def _raise_open_files(settings: Settings) -> None:
+    """Up to the hard limit (children inherit it: gunicorn's workers, the embedded Redis, whose maxclients
+    follows it), so that a shell's default of 1,024 does not cap a process at about 1,000 open sockets."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, MAX_OPEN_FILES)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError) as exc:
+            _say(settings, f"could not raise the open files limit from {soft}: {exc}", problem=True)
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft < 4 * settings.WEB_CONNECTIONS // 5:
+        _say(settings, f"open files are limited to {soft}: about that many sockets at once (raise the hard "
+                       f"limit, e.g. LimitNOFILE=65536 in a systemd unit)", problem=True)
 
 
 def _run_gunicorn(settings: Settings, host: str, port: int) -> int:

@@ -185,3 +185,34 @@ def test_project_sampling_sets_and_clears_the_sample_rate(tmp_path):
     assert bad.returncode == 2 and "from 0 to 1" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     unknown = run(env, "project", "sampling", "pk_nope", "0.5")
     assert unknown.returncode == 2 and "no project has the key pk_nope" in unknown.stderr
+
+
+def _open_files_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open files limit")
+
+
+def test_serve_raises_a_low_open_files_limit_for_all_it_runs(tmp_path):
+    """A shell's soft limit of 1,024 would cap the web process at about 1,000 sockets: raised to the hard limit."""
+    import resource
+    import time
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    want = min(hard, 1 << 20) if hard != resource.RLIM_INFINITY else 1 << 20
+    env, port = embedded_env(tmp_path), free_port()
+    serve = subprocess.Popen([str(BIN), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard)))
+    try:
+        wait_for_port(port, 30)
+        deadline = time.monotonic() + 30
+        while len(found := children(serve.pid)) < 3:
+            assert time.monotonic() < deadline, found
+            time.sleep(0.2)
+        assert {role: _open_files_limit(pid) for role, pid in found.items()} == \
+            {"web": want, "worker": want, "redis": want}
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
