@@ -69,7 +69,7 @@ def _raise_open_files(settings: Settings) -> None:
         except (ValueError, OSError) as exc:
             _say(settings, f"could not raise the open files limit from {soft}: {exc}", problem=True)
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if soft < 4 * settings.WEB_CONNECTIONS // 5:
+    if soft < settings.WEB_CONNECTIONS:
         _say(settings, f"open files are limited to {soft}: about that many sockets at once (raise the hard "
                        f"limit, e.g. LimitNOFILE=65536 in a systemd unit)", problem=True)
 
