@@ -8,8 +8,9 @@ import json
 import time
 
 from replay.core.wire import TAG_GAP
-from tests.e2e.conftest import poll
+from tests.e2e.conftest import ARTIFACTS, poll
 from tests.e2e.test_capture_502 import stored_events
+from tests.e2e.test_replay_page import open_page
 
 # bench/page_cost.py's workload, smaller: a 300 x 8 table, 60 rounds of 600 cells' text, 30 class toggles and
 # 10 rows replaced, each round a task of its own.
@@ -41,7 +42,7 @@ REPLAY_TO_END = """async (events) => {
 
 
 def test_a_busy_table_is_recorded_without_gaps_and_replays_to_its_last_state(browser, site, replay_env,
-                                                                           replay_server, api):
+                                                                           replay_server, api, viewer_login):
     context = browser.new_context()
     page = context.new_page()
     last = {"sent": time.monotonic()}
@@ -74,3 +75,15 @@ def test_a_busy_table_is_recorded_without_gaps_and_replays_to_its_last_state(bro
     # In time order, as the viewer feeds them (a call's event carries the time it started).
     assert viewer.evaluate(REPLAY_TO_END, sorted(events, key=lambda e: e["timestamp"])) == final
     viewer.context.close()
+
+    # The replay page itself, which fetches the segments: at the end it shows the table's last state.
+    context, page, errors = open_page(browser, replay_server, viewer_login, f"/sessions/{session_id}")
+    page.wait_for_selector("#player[data-loaded=true]", timeout=30000)
+    page.evaluate(f"window.ReplayView.seek({events[-1]['timestamp'] - events[0]['timestamp'] + 1000})")
+    cells = "() => Array.from(document.querySelector('#player iframe').contentDocument.querySelectorAll('#busy td'), " \
+            "(td) => td.textContent)"
+    poll(lambda: page.evaluate(cells) == final, timeout_s=20)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "busy-page-replay.png"))
+    assert errors == []
+    context.close()
