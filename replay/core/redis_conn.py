@@ -8,12 +8,15 @@ replay/core/keys.py); the RQ queue stays on a plain Redis (`queue_connect`).
 """
 from __future__ import annotations
 
+import select
 from urllib.parse import unquote, urlsplit
 
-from redis import BlockingConnectionPool, Redis
+from gevent.monkey import get_original
+from redis import BlockingConnectionPool, Connection, Redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from replay.core import embedded_redis
@@ -22,6 +25,36 @@ from replay.core.settings import Settings
 # A command that meets a dropped connection or a Redis still loading is tried again a few
 # times (each of our writes is idempotent: the append script drops a batch it already holds).
 RETRIES = 3
+
+
+# The system's poll, even in a gevent-patched process: with timeout 0 it never blocks, and gevent's costs a
+# trip through its hub (about 15 us a command).
+_poll = get_original("select", "poll")
+
+
+class QuickCheckConnection(Connection):
+    """A TCP connection whose "anything to read?" (asked by the pool at every checkout) is one poll(0).
+
+    Only the common answer, nothing buffered and nothing on the socket, is given here; anything else (data,
+    EOF, an error) goes to redis-py's own check, which disconnects a connection not ready for a command.
+    """
+
+    def can_read(self, timeout: float = 0) -> bool:
+        sock, parser = self._sock, self._parser
+        if timeout == 0 and sock is not None and not _buffered(parser):
+            poller = _poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            if not poller.poll(0):
+                return False
+        return super().can_read(timeout)
+
+
+def _buffered(parser) -> bool:
+    """Might the parser hold bytes read from the socket but not parsed yet (hiredis's, or the Python one's)?"""
+    if hasattr(parser, "_reader"):
+        return parser._reader is None or parser._reader.has_data()
+    buffer = getattr(parser, "_buffer", None)
+    return buffer is None or bool(buffer.unread_bytes())
 
 
 def connect(settings: Settings, max_connections: int | None = None) -> Redis:
@@ -73,7 +106,13 @@ def _plain(url: str, settings: Settings, max_connections: int) -> Redis:
         url, max_connections=max_connections, timeout=settings.REDIS_POOL_TIMEOUT_S,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         health_check_interval=30, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
-        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError])
+        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
+        # Off, so that the pool acts on its readiness check: with them on ("auto", redis-py 8) it asks and
+        # ignores the answer, and would hand out a connection still holding a reply (a wrong ack). Only
+        # Redis Enterprise and Cloud send them.
+        maint_notifications_config=MaintNotificationsConfig(enabled=False))
+    if pool.connection_class is Connection:  # plain TCP (TLS and unix sockets keep redis-py's own)
+        pool.connection_class = QuickCheckConnection
     return Redis(connection_pool=pool)
 
 
