@@ -12,7 +12,7 @@ import select
 from urllib.parse import unquote, urlsplit
 
 from gevent.monkey import get_original
-from redis import BlockingConnectionPool, Connection, Redis
+from redis import BlockingConnectionPool, Connection, Redis, UnixDomainSocketConnection
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
@@ -32,8 +32,8 @@ RETRIES = 3
 _poll = get_original("select", "poll")
 
 
-class QuickCheckConnection(Connection):
-    """A TCP connection whose "anything to read?" (asked by the pool at every checkout) is one poll(0).
+class _QuickCheck:
+    """A connection whose "anything to read?" (asked by the pool at every checkout) is one poll(0).
 
     Only the common answer, nothing buffered and nothing on the socket, is given here; anything else (data,
     EOF, an error) goes to redis-py's own check, which disconnects a connection not ready for a command.
@@ -47,6 +47,17 @@ class QuickCheckConnection(Connection):
             if not poller.poll(0):
                 return False
         return super().can_read(timeout)
+
+
+class QuickCheckConnection(_QuickCheck, Connection):
+    """TCP."""
+
+
+class QuickCheckUnixConnection(_QuickCheck, UnixDomainSocketConnection):
+    """A unix socket (the embedded Redis's)."""
+
+
+_QUICK = {Connection: QuickCheckConnection, UnixDomainSocketConnection: QuickCheckUnixConnection}
 
 
 def _buffered(parser) -> bool:
@@ -111,8 +122,7 @@ def _plain(url: str, settings: Settings, max_connections: int) -> Redis:
         # ignores the answer, and would hand out a connection still holding a reply (a wrong ack). Only
         # Redis Enterprise and Cloud send them.
         maint_notifications_config=MaintNotificationsConfig(enabled=False))
-    if pool.connection_class is Connection:  # plain TCP (TLS and unix sockets keep redis-py's own)
-        pool.connection_class = QuickCheckConnection
+    pool.connection_class = _QUICK.get(pool.connection_class, pool.connection_class)  # TLS keeps redis-py's
     return Redis(connection_pool=pool)
 
 
@@ -161,3 +171,4 @@ def script_pipeline(redis: Redis):
     """A non-transactional pipeline that may queue Lua scripts: one round trip on a plain Redis, command by
     command on a cluster."""
     return _OneByOne(redis) if isinstance(redis, RedisCluster) else redis.pipeline(transaction=False)
+

@@ -11,10 +11,12 @@ def _client(redis_url, tmp_path):
     return redis_conn.connect(load({"REDIS_URL": redis_url, "DATA_DIR": str(tmp_path)}, environ={}), 4)
 
 
-def test_plain_tcp_connections_use_the_quick_check(redis_url, tmp_path):
+def test_tcp_and_unix_socket_connections_use_the_quick_check(redis_url, tmp_path):
     redis = _client(redis_url, tmp_path)
     assert redis.connection_pool.connection_class is redis_conn.QuickCheckConnection
     assert redis.ping()
+    unix = redis_conn.connect(load({"REDIS_URL": f"unix://{tmp_path}/none.sock", "DATA_DIR": str(tmp_path)}, environ={}))
+    assert unix.connection_pool.connection_class is redis_conn.QuickCheckUnixConnection
 
 
 def test_a_connection_returned_with_an_unread_reply_is_not_used_as_is(redis_url, tmp_path):
