@@ -15,7 +15,7 @@ from gevent.monkey import get_original
 from redis import BlockingConnectionPool, Connection, Redis, UnixDomainSocketConnection
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import BusyLoadingError, ConnectionError, NoScriptError, TimeoutError
 from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
@@ -172,3 +172,33 @@ def script_pipeline(redis: Redis):
     command on a cluster."""
     return _OneByOne(redis) if isinstance(redis, RedisCluster) else redis.pipeline(transaction=False)
 
+
+class QuickScript:
+    """A Lua script called on a plain Redis's pool with fewer of redis-py's layers than `Script.__call__`
+    (its EVALSHA through the client's command path): the same retries, connection by connection, on the
+    errors the pool's `retry_on_error` names, and the script loaded again when the server lost it (NOSCRIPT,
+    after a restart)."""
+
+    def __init__(self, redis: Redis, script: str):
+        self._script = redis.register_script(script)
+        self._pool = redis.connection_pool
+
+    def __call__(self, nkeys: int, *keys_and_args):
+        pool = self._pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: self._run(conn, nkeys, keys_and_args),
+                                              lambda error: conn.disconnect())
+        finally:
+            pool.release(conn)
+
+    def _run(self, conn, nkeys: int, keys_and_args: tuple):
+        script = self._script
+        conn.send_command("EVALSHA", script.sha, nkeys, *keys_and_args)
+        try:
+            return conn.read_response()
+        except NoScriptError:
+            conn.send_command("SCRIPT", "LOAD", script.script)
+            script.sha = conn.read_response().decode()
+        conn.send_command("EVALSHA", script.sha, nkeys, *keys_and_args)
+        return conn.read_response()
