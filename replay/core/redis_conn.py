@@ -16,11 +16,16 @@ from redis import BlockingConnectionPool, Connection, Redis, UnixDomainSocketCon
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, NoScriptError, TimeoutError
-from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from replay.core import embedded_redis
 from replay.core.settings import Settings
+
+try:  # a redis-py with maintenance notifications (8.1 here)
+    from redis.maint_notifications import MaintNotificationsConfig
+    _NO_MAINT_NOTIFICATIONS = {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+except ImportError:  # none to turn off: the pool acts on its check
+    _NO_MAINT_NOTIFICATIONS = {}
 
 # A command that meets a dropped connection or a Redis still loading is tried again a few
 # times (each of our writes is idempotent: the append script drops a batch it already holds).
@@ -121,7 +126,7 @@ def _plain(url: str, settings: Settings, max_connections: int) -> Redis:
         # Off, so that the pool acts on its readiness check: with them on ("auto", redis-py 8) it asks and
         # ignores the answer, and would hand out a connection still holding a reply (a wrong ack). Only
         # Redis Enterprise and Cloud send them.
-        maint_notifications_config=MaintNotificationsConfig(enabled=False))
+        **_NO_MAINT_NOTIFICATIONS)
     pool.connection_class = _QUICK.get(pool.connection_class, pool.connection_class)  # TLS keeps redis-py's
     return Redis(connection_pool=pool)
 
