@@ -8,20 +8,69 @@ replay/core/keys.py); the RQ queue stays on a plain Redis (`queue_connect`).
 """
 from __future__ import annotations
 
+import select
 from urllib.parse import unquote, urlsplit
 
-from redis import BlockingConnectionPool, Redis
+from gevent.monkey import get_original
+from redis import BlockingConnectionPool, Connection, Redis, UnixDomainSocketConnection
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+from redis.exceptions import BusyLoadingError, ConnectionError, NoScriptError, TimeoutError
 from redis.retry import Retry
 
 from replay.core import embedded_redis
 from replay.core.settings import Settings
 
+try:  # a redis-py with maintenance notifications (8.1 here)
+    from redis.maint_notifications import MaintNotificationsConfig
+    _NO_MAINT_NOTIFICATIONS = {"maint_notifications_config": MaintNotificationsConfig(enabled=False)}
+except ImportError:  # none to turn off: the pool acts on its check
+    _NO_MAINT_NOTIFICATIONS = {}
+
 # A command that meets a dropped connection or a Redis still loading is tried again a few
 # times (each of our writes is idempotent: the append script drops a batch it already holds).
 RETRIES = 3
+
+
+# The system's poll, even in a gevent-patched process: with timeout 0 it never blocks, and gevent's costs a
+# trip through its hub (about 15 us a command).
+_poll = get_original("select", "poll")
+
+
+class _QuickCheck:
+    """A connection whose "anything to read?" (asked by the pool at every checkout) is one poll(0).
+
+    Only the common answer, nothing buffered and nothing on the socket, is given here; anything else (data,
+    EOF, an error) goes to redis-py's own check, which disconnects a connection not ready for a command.
+    """
+
+    def can_read(self, timeout: float = 0) -> bool:
+        sock, parser = self._sock, self._parser
+        if timeout == 0 and sock is not None and not _buffered(parser):
+            poller = _poll()
+            poller.register(sock.fileno(), select.POLLIN)
+            if not poller.poll(0):
+                return False
+        return super().can_read(timeout)
+
+
+class QuickCheckConnection(_QuickCheck, Connection):
+    """TCP."""
+
+
+class QuickCheckUnixConnection(_QuickCheck, UnixDomainSocketConnection):
+    """A unix socket (the embedded Redis's)."""
+
+
+_QUICK = {Connection: QuickCheckConnection, UnixDomainSocketConnection: QuickCheckUnixConnection}
+
+
+def _buffered(parser) -> bool:
+    """Might the parser hold bytes read from the socket but not parsed yet (hiredis's, or the Python one's)?"""
+    if hasattr(parser, "_reader"):
+        return parser._reader is None or parser._reader.has_data()
+    buffer = getattr(parser, "_buffer", None)
+    return buffer is None or bool(buffer.unread_bytes())
 
 
 def connect(settings: Settings, max_connections: int | None = None) -> Redis:
@@ -73,7 +122,12 @@ def _plain(url: str, settings: Settings, max_connections: int) -> Redis:
         url, max_connections=max_connections, timeout=settings.REDIS_POOL_TIMEOUT_S,
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT_S, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT_S,
         health_check_interval=30, retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
-        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError])
+        retry_on_error=[ConnectionError, TimeoutError, BusyLoadingError],
+        # Off, so that the pool acts on its readiness check: with them on ("auto", redis-py 8) it asks and
+        # ignores the answer, and would hand out a connection still holding a reply (a wrong ack). Only
+        # Redis Enterprise and Cloud send them.
+        **_NO_MAINT_NOTIFICATIONS)
+    pool.connection_class = _QUICK.get(pool.connection_class, pool.connection_class)  # TLS keeps redis-py's
     return Redis(connection_pool=pool)
 
 
@@ -122,3 +176,34 @@ def script_pipeline(redis: Redis):
     """A non-transactional pipeline that may queue Lua scripts: one round trip on a plain Redis, command by
     command on a cluster."""
     return _OneByOne(redis) if isinstance(redis, RedisCluster) else redis.pipeline(transaction=False)
+
+
+class QuickScript:
+    """A Lua script called on a plain Redis's pool with fewer of redis-py's layers than `Script.__call__`
+    (its EVALSHA through the client's command path): the same retries, connection by connection, on the
+    errors the pool's `retry_on_error` names, and the script loaded again when the server lost it (NOSCRIPT,
+    after a restart)."""
+
+    def __init__(self, redis: Redis, script: str):
+        self._script = redis.register_script(script)
+        self._pool = redis.connection_pool
+
+    def __call__(self, nkeys: int, *keys_and_args):
+        pool = self._pool
+        conn = pool.get_connection()
+        try:
+            return conn.retry.call_with_retry(lambda: self._run(conn, nkeys, keys_and_args),
+                                              lambda error: conn.disconnect())
+        finally:
+            pool.release(conn)
+
+    def _run(self, conn, nkeys: int, keys_and_args: tuple):
+        script = self._script
+        conn.send_command("EVALSHA", script.sha, nkeys, *keys_and_args)
+        try:
+            return conn.read_response()
+        except NoScriptError:
+            conn.send_command("SCRIPT", "LOAD", script.script)
+            script.sha = conn.read_response().decode()
+        conn.send_command("EVALSHA", script.sha, nkeys, *keys_and_args)
+        return conn.read_response()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from redis import Redis
 
 from replay.core.keys import RedisKeys
+from replay.core.redis_conn import QuickScript
 from replay.core.records import Record
 from replay.core.settings import Settings
 from replay.ingest.cluster_buffer import ClusterAppend
@@ -132,7 +133,8 @@ class Buffer:
         self.redis = redis
         self.keys = keys
         self.settings = settings
-        self._append = redis.register_script(_append_script(settings))
+        self._append = redis.register_script(_append_script(settings))  # on a pipeline (append_all)
+        self._append_now = None if keys.cluster else QuickScript(redis, _append_script(settings))
         self._trim = redis.register_script(_TRIM)
         self._cluster = ClusterAppend(redis, keys, settings) if keys.cluster else None
 
@@ -153,13 +155,13 @@ class Buffer:
         if self._cluster is not None:
             return self.result(self._cluster.append(session, window, seq, record, received_ms, project, idle))
         k, s = self.keys, self.settings
-        reply = self._append(
-            keys=[k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
-                  k.flush_due(), k.rate_window(session, window), k.rate_session(session), k.rate_project(project),
-                  k.flush_tries()],
-            args=[window, seq, record, session, received_ms, s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS],
-            client=client)
-        return reply if client is not None else self.result(reply)
+        keys_and_args = (k.seqs(session, window), k.acked(session), k.buffer(session), k.buffer_bytes(session),
+                         k.flush_due(), k.rate_window(session, window), k.rate_session(session),
+                         k.rate_project(project), k.flush_tries(),
+                         window, seq, record, session, received_ms, s.FLUSH_IDLE_MS if idle else s.FLUSH_AGE_MS)
+        if client is not None:
+            return self._append(keys=keys_and_args[:9], args=keys_and_args[9:], client=client)
+        return self.result(self._append_now(9, *keys_and_args))
 
     def append_all(self, session: str, window: str, batches: list, received_ms: int, url: str, *,
                    project: str, idle: bool) -> list[AppendResult]:
