@@ -16,6 +16,7 @@ from redis import BlockingConnectionPool, Connection, Redis, UnixDomainSocketCon
 from redis.cluster import ClusterNode, RedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import BusyLoadingError, ConnectionError, NoScriptError, TimeoutError
+from redis.commands.core import Script
 from redis.retry import Retry
 
 from replay.core import embedded_redis
@@ -184,9 +185,10 @@ class QuickScript:
     errors the pool's `retry_on_error` names, and the script loaded again when the server lost it (NOSCRIPT,
     after a restart)."""
 
-    def __init__(self, redis: Redis, script: str):
-        self._script = redis.register_script(script)
-        self._pool = redis.connection_pool
+    def __init__(self, script: Script):
+        """`script`: one registered on the plain Redis it runs on (`redis.register_script`)."""
+        self._script = script
+        self._pool = script.registered_client.connection_pool
 
     def __call__(self, nkeys: int, *keys_and_args):
         pool = self._pool

@@ -134,7 +134,7 @@ class Buffer:
         self.keys = keys
         self.settings = settings
         self._append = redis.register_script(_append_script(settings))  # on a pipeline (append_all)
-        self._append_now = None if keys.cluster else QuickScript(redis, _append_script(settings))
+        self._append_now = None if keys.cluster else QuickScript(self._append)
         self._trim = redis.register_script(_TRIM)
         self._cluster = ClusterAppend(redis, keys, settings) if keys.cluster else None
 

@@ -8,8 +8,8 @@ import re
 from typing import Iterator
 
 from replay.core import events as ev
-from replay.core.mutations import unpack
 from replay.core.keys import ID_PATTERN, manifest_key, segment_key, segments_prefix, sessions_prefix
+from replay.core.mutations import unpack
 from replay.storage.store import NotFound, ObjectStore, StorageError
 
 

@@ -57,7 +57,7 @@ def test_nothing_to_read_is_told_quickly_and_data_is_not(redis_url, tmp_path):
 
 def test_a_quick_script_runs_loads_itself_again_and_rides_out_a_killed_connection(redis_url, tmp_path):
     redis = _client(redis_url, tmp_path)
-    add = redis_conn.QuickScript(redis, "return redis.call('INCRBY', KEYS[1], ARGV[1])")
+    add = redis_conn.QuickScript(redis.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])"))
     assert add(1, "quick:sum", 2) == 2
     redis.script_flush()  # as a restarted Redis: the script is gone (NOSCRIPT), loaded again
     assert add(1, "quick:sum", 3) == 5
