@@ -17,6 +17,8 @@ def login(page, base, viewer_login, path="/"):
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
+    # The click only starts the sign-in: wait until it has left the login page.
+    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_from_the_overview_to_the_failing_call_with_its_diagnosis(browser, site, api, replay_server, viewer_login):

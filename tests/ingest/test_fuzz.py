@@ -36,7 +36,7 @@ from tests.e2e.conftest import ReplayProcesses, poll
 from tests.ingest import fuzz_cases as fc
 from tests.ingest import fuzz_values as fv
 from tests.ingest.fuzz_pages import Viewer, strict_json
-from tests.ingest.rawclient import OP_CLOSE, OP_TEXT, RawWebSocket, close_payload, frame, http_request
+from tests.ingest.rawclient import OP_CLOSE, OP_TEXT, Closed, RawWebSocket, close_payload, frame, http_request
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = os.environ.get("REPLAY_FUZZ_SEED") or str(random.SystemRandom().randrange(1 << 32))
@@ -212,7 +212,7 @@ def run_http(port: int, case: fc.HttpCase, tally: Tally) -> None:
     try:
         answer = http_request("127.0.0.1", port, case.method, case.path, case.headers, case.body, SOCKET_TIMEOUT_S,
                               half_close=case.half_close)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, Closed) as exc:
         tally.add("http", "no answer", [], [f"{name}: {exc!r}"], [], 1)
         return
     if answer.status >= 500:
@@ -232,6 +232,11 @@ def run_http(port: int, case: fc.HttpCase, tally: Tally) -> None:
             for b in msg["batches"]:
                 acked.append((msg["session"], msg["window"], b["seq"]))
     tally.add("http", str(answer.status), errors, problems, acked, 1)
+
+
+def _log_tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a server's log, for a failure's message (a worker killed, a timeout, a traceback)."""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def bind_pools(port: int, target: fc.Target) -> None:
@@ -342,7 +347,8 @@ def test_fuzz_ingest(fuzz_server):
     for line in sorted(tally.outcomes.items()):
         print(f"  {line[0]}: {line[1]}")
     print("  error codes:", dict(sorted(tally.errors.items())))
-    assert not tally.problems, f"seed {SEED}: {len(tally.problems)} problems:\n" + "\n".join(tally.problems[:25])
+    assert not tally.problems, (f"seed {SEED}: {len(tally.problems)} problems:\n" + "\n".join(tally.problems[:25])
+                                + "\nserve.log ends:\n" + _log_tail(fuzz_server["procs"].logs / "serve.log"))
 
     viewer = Viewer(fuzz_server["url"], fuzz_server["token"], "fuzz@example.com", "correct horse battery")
     acked = {**tally.acked, valid: {(window, 1), (window, 2), (window, 3)}}
