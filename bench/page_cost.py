@@ -93,10 +93,14 @@ def bundle_rrweb() -> str:
         return out.read_text()
 
 
-def site_server(port: int, snippet_tag: str, rrweb_js: str):
+def site_server(port: int, snippet_tag: str, rrweb_js: str, readable_js: str = ""):
+    readable_tag = snippet_tag.replace('src="', 'data-endpoint="', 1).replace("/snippet.js", "", 1)
     pages = {"/none": PAGE.format(head="", tail=""),
              "/rrweb": PAGE.format(head="", tail="<script src='/rrweb.js'></script>"),
-             "/replay": PAGE.format(head=snippet_tag, tail="")}
+             "/replay": PAGE.format(head=snippet_tag, tail=""),
+             "/replay-readable": PAGE.format(head=readable_tag.replace("<script ", "<script src='/readable.js' "),
+                                             tail="")}
+    scripts = {"/rrweb.js": rrweb_js, "/readable.js": readable_js}
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -104,7 +108,7 @@ def site_server(port: int, snippet_tag: str, rrweb_js: str):
 
         def do_GET(self):
             path = self.path.split("?")[0]
-            body = (rrweb_js if path == "/rrweb.js" else pages.get(path, "")).encode()
+            body = (scripts.get(path) or pages.get(path, "")).encode()
             try:
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "text/javascript" if path.endswith(".js") else "text/html")

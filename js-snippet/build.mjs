@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchHotPaths } from './rrweb-hot-paths.mjs';
 
 const MAX_SNIPPET_GZIP_BYTES = 30 * 1024;
 // Pasted into every page's <head>: every page load carries it (as it is, where the
@@ -81,7 +82,10 @@ function trimRecord(text) {
   }
   if (RRWEB_TYPES.every((name) => new RegExp(`^var ${name} = `, 'm').test(text))) text += `\nexport { ${RRWEB_TYPES.join(', ')} };\n`;
   else warn(`${RRWEB_TYPES.join(' and ')} not defined`);
-  return text;
+  // Its mutation work, made lighter for a buffer the snippet holds frozen (rrweb-hot-paths.mjs).
+  const patched = patchHotPaths(text);
+  for (const name of patched.missed) warn(`the text of hot-path change ${name} not found once`);
+  return patched.text;
 }
 
 const trimRrweb = {
@@ -112,6 +116,11 @@ const browserBundle = {
 const snippet = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'index.js')], write: false, plugins: [trimRrweb] });
 const squeezed = await minify(snippet.outputFiles[0].text, { ecma: 2019, compress: { passes: 3 }, mangle: true, format: { comments: false } });
 writeFileSync(join(out, 'snippet.js'), squeezed.code);
+// For profiles (bench/page_profile.py): the same bundle, not minified, where the caller says.
+if (process.env.SNIPPET_READABLE_OUT) {
+  const readable = await build({ ...browserBundle, minify: false, entryPoints: [join(here, 'src', 'index.js')], write: false, plugins: [trimRrweb] });
+  writeFileSync(process.env.SNIPPET_READABLE_OUT, readable.outputFiles[0].text);
+}
 // One line, as pasted inline: no template literals (minified, they hold raw newlines), no trailing newline.
 const loader = await build({ ...browserBundle, entryPoints: [join(here, 'src', 'loader.js')], write: false, supported: { 'template-literal': false } });
 const loaderText = loader.outputFiles[0].text.trim();
