@@ -1,6 +1,6 @@
 // Changes to @rrweb/record's mutation work, applied by build.mjs to the text of its dist/record.js. Each
-// names the exact text it replaces; `patchHotPaths` returns the text and the names of the changes that did
-// not apply (rrweb changed), which build.mjs reports and test/rrweb-hot-paths.test.js fails on.
+// names the exact text it replaces; if any does not find it (rrweb changed), none is applied: build.mjs
+// warns and bundles rrweb as it is (slower, not wrong), and test/rrweb-hot-paths.test.js fails.
 //
 // The snippet holds rrweb's mutation buffers frozen for up to a second after each mutation event
 // (src/coalesce.js). Frozen, rrweb still works through every MutationRecord as it arrives; the work is
@@ -17,6 +17,12 @@ export const HOT_PATHS = [
     // - a removed node rrweb never serialised: rrweb skips its removal (`!isSerialized`).
     // A removed node rrweb knows is always worked through: its removal and its place in the mirror are
     // what the replay needs. A textarea's children stand for its value: those records go through whole.
+    // Two things cannot wait: a password field turned into text is marked at once, as rrweb does, so
+    // that its value stays masked when typed before the hold ends; and past MAX_DEFERRED_RECORDS (a
+    // buffer left frozen, a flood) the records are worked through there and then, as rrweb would.
+    // A record that throws is skipped, as it would have been in the observer's callback, not the rest.
+    // Blocking (replay-block) and masking are decided on the page as it is when the records are worked
+    // through: a node blocked during the hold has its earlier changes left out too.
     name: 'defer-while-frozen',
     find: `    __publicField(this, "processMutations", (mutations) => {
       mutations.forEach(this.processMutation);
@@ -28,13 +34,34 @@ export const HOT_PATHS = [
       }
 `,
     replace: `    __publicField(this, "deferred", []);
+    __publicField(this, "deferredRecords", 0);
     __publicField(this, "processMutations", (mutations) => {
       if (this.frozen) {
+        for (const m of mutations) {
+          if (m.type === "attributes" && m.attributeName === "type" && m.target.tagName === "INPUT" && (m.oldValue || "").toLowerCase() === "password") {
+            m.target.setAttribute("data-rr-is-password", "true");
+          }
+        }
         this.deferred.push(mutations);
+        this.deferredRecords += mutations.length;
+        if (this.deferredRecords > MAX_DEFERRED_RECORDS) this.processAllDeferred();
         return;
       }
       mutations.forEach(this.processMutation);
       this.emit();
+    });
+    __publicField(this, "processAllDeferred", () => {
+      const deferred = this.deferred;
+      this.deferred = [];
+      this.deferredRecords = 0;
+      for (const mutations of deferred) {
+        for (const m of mutations) {
+          try {
+            this.processDeferred(m);
+          } catch (e) {
+          }
+        }
+      }
     });
     __publicField(this, "processDeferred", (m) => {
       if (m.type === "childList") {
@@ -52,18 +79,15 @@ export const HOT_PATHS = [
       if (this.frozen || this.locked) {
         return;
       }
-      if (this.deferred.length) {
-        const deferred = this.deferred;
-        this.deferred = [];
-        for (const mutations of deferred) for (const m of mutations) this.processDeferred(m);
-      }
+      if (this.deferred.length) this.processAllDeferred();
 `,
   },
   {
     // The helper of defer-while-frozen: null when every node is kept (the record goes through as it is).
     name: 'kept-nodes-helper',
     find: 'function deepDelete(addsSet, n) {',
-    replace: `function keptNodes(nodes, keep) {
+    replace: `const MAX_DEFERRED_RECORDS = 50000;
+function keptNodes(nodes, keep) {
   let kept = null;
   for (let i = 0; i < nodes.length; i++) {
     const n = nodes[i];
@@ -87,13 +111,16 @@ function deepDelete(addsSet, n) {`,
   },
 ];
 
-/** The text with every change applied that found its text exactly once; `missed` names the others. */
-export function patchHotPaths(text) {
+/** The text with every change applied, each to the one place its text is found; or, if any change does
+ * not find its text exactly once, the text as it was (the changes depend on one another) and `missed`
+ * naming those changes. */
+export function patchHotPaths(original) {
   const missed = [];
+  let text = original;
   for (const { name, find, replace } of HOT_PATHS) {
     const at = text.indexOf(find);
     if (at < 0 || text.indexOf(find, at + 1) >= 0) missed.push(name);
     else text = text.slice(0, at) + replace + text.slice(at + find.length);
   }
-  return { text, missed };
+  return missed.length ? { text: original, missed } : { text, missed };
 }

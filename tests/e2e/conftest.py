@@ -126,7 +126,7 @@ def site(replay_env, replay_server, tmp_path_factory):
     (root / "index.html").write_text(html)
     locations = f"location / {{ root {root}; }}  location /api/ {{ proxy_pass http://127.0.0.1:{dead_port}; }}"
     with running_nginx(tmp_path_factory.mktemp("nginx"), port, locations) as logs:
-        yield {"url": origin + "/", "origin": origin, "key": key, "access_log": logs / "access.log"}
+        yield {"url": origin + "/", "origin": origin, "key": key, "access_log": logs / "access.log", "root": root}
 
 
 @pytest.fixture(scope="module")

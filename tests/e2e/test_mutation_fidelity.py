@@ -165,3 +165,43 @@ def test_the_replay_shows_the_pages_dom_at_every_checkpoint(browser, site, repla
     viewer.context.close()
     for n, (seen, shown) in enumerate(zip(shapes, replayed)):
         assert shown == seen, f"checkpoint {n}: the replay differs from the page"
+
+
+# A sign-up form with inputs unmasked (maskAllInputs: false) whose password field the page shows as text, then
+# fills with a generated password, both while rrweb's buffers are held (no click or focus in between).
+PASSWORD_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+<script src="{snippet}"></script>
+<script>Replay.init({{projectKey: "{key}", maskAllInputs: false}});</script></head>
+<body><form><input id="name"><input id="pw" type="password"><button type="button" id="show">show</button></form>
+</body></html>"""
+
+
+def test_a_password_field_shown_as_text_during_a_hold_keeps_its_value_masked(browser, site, replay_server, api):
+    context = browser.new_context()
+    page = context.new_page()
+    (site["root"] / "signup.html").write_text(PASSWORD_PAGE.format(snippet=f"{replay_server}/snippet.js",
+                                                                   key=site["key"]))
+    page.goto(site["url"] + "signup.html")
+    page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
+    session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
+    page.fill("#name", "ada")  # not masked: the page chose so
+    page.focus("#show")  # the name's change event: rrweb records its value then
+    # A DOM change, so that a mutation event goes out and the next ones are held.
+    page.evaluate("document.body.append(document.createElement('hr'))")
+    page.wait_for_timeout(300)
+    page.evaluate("document.querySelector('#pw').type = 'text'")  # "show password", in the hold
+    page.evaluate("() => new Promise((ok) => setTimeout(ok, 0))")
+    # A generated password, set by the page in a later task (no focus or click in between to end the hold).
+    page.evaluate("document.querySelector('#pw').value = 'hunter2-secret'")
+    page.evaluate("window.Replay.track('typed', {})")
+    page.wait_for_timeout(3000)
+    context.close()
+
+    def stored():
+        answer = api(f"/api/sessions/{session_id}/events")
+        events = answer.json() if answer.status_code == 200 else []
+        return events if any(e.get("type") == 5 and e["data"].get("tag") == "replay.track" for e in events) else None
+
+    text = str(poll(stored, timeout_s=60))
+    assert "ada" in text  # inputs were recorded unmasked
+    assert "hunter2" not in text
