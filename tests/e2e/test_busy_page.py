@@ -41,20 +41,27 @@ REPLAY_TO_END = """async (events) => {
 }"""
 
 
-def test_a_busy_table_is_recorded_without_gaps_and_replays_to_its_last_state(browser, site, replay_env,
-                                                                           replay_server, api, viewer_login):
+def record_script(browser, url: str, script: str) -> tuple[str, object]:
+    """Open `url` (the snippet records it), run `script` there, and wait until the page has sent nothing for 4 s:
+    its last changes are held (at most 1 s), then sent (every 2 s). The session's id and what the script gave."""
     context = browser.new_context()
     page = context.new_page()
     last = {"sent": time.monotonic()}
     page.on("websocket", lambda ws: ws.on("framesent", lambda _: last.update(sent=time.monotonic())))
-    page.goto(site["url"])
+    page.goto(url)
     page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
     session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
-    final = page.evaluate(WORKLOAD)
+    result = page.evaluate(script)
     deadline = time.monotonic() + 60
     while time.monotonic() - last["sent"] < 4 and time.monotonic() < deadline:
-        page.wait_for_timeout(250)  # the last changes are held (at most 1 s), then sent (every 2 s)
+        page.wait_for_timeout(250)
     context.close()
+    return session_id, result
+
+
+def test_a_busy_table_is_recorded_without_gaps_and_replays_to_its_last_state(browser, site, replay_env,
+                                                                           replay_server, api, viewer_login):
+    session_id, final = record_script(browser, site["url"], WORKLOAD)
 
     def complete():
         answer = api(f"/api/sessions/{session_id}/events")

@@ -7,9 +7,8 @@ nodes moved twice, a subtree built off the page then attached and changed, a sha
 across several holds. At each checkpoint the page's DOM is compared with the replay's at that moment."""
 from __future__ import annotations
 
-import time
-
 from tests.e2e.conftest import poll
+from tests.e2e.test_busy_page import record_script
 
 # The DOM under a node as nested lists: tag, attributes (style as the browser normalises it), children; text as
 # "#text"; a shadow root's children after the host's own. The same function reads the page and the replay.
@@ -137,18 +136,7 @@ REPLAY_AT = """async ([events, times]) => {
 
 
 def test_the_replay_shows_the_pages_dom_at_every_checkpoint(browser, site, replay_server, api):
-    context = browser.new_context()
-    page = context.new_page()
-    last = {"sent": time.monotonic()}
-    page.on("websocket", lambda ws: ws.on("framesent", lambda _: last.update(sent=time.monotonic())))
-    page.goto(site["url"])
-    page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
-    session_id = page.evaluate("window.Replay.getSessionURL()").rsplit("/sessions/", 1)[1].split("?")[0]
-    shapes = page.evaluate(PAGE_SCRIPT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() - last["sent"] < 3 and time.monotonic() < deadline:
-        page.wait_for_timeout(250)
-    context.close()
+    session_id, shapes = record_script(browser, site["url"], PAGE_SCRIPT)
 
     def checkpoints():
         answer = api(f"/api/sessions/{session_id}/events")
