@@ -93,14 +93,15 @@ def bundle_rrweb() -> str:
         return out.read_text()
 
 
-def site_server(port: int, snippet_tag: str, rrweb_js: str, readable_js: str = ""):
-    readable_tag = snippet_tag.replace('src="', 'data-endpoint="', 1).replace("/snippet.js", "", 1)
-    pages = {"/none": PAGE.format(head="", tail=""),
-             "/rrweb": PAGE.format(head="", tail="<script src='/rrweb.js'></script>"),
-             "/replay": PAGE.format(head=snippet_tag, tail=""),
-             "/replay-readable": PAGE.format(head=readable_tag.replace("<script ", "<script src='/readable.js' "),
-                                             tail="")}
-    scripts = {"/rrweb.js": rrweb_js, "/readable.js": readable_js}
+def pages(snippet_tag: str) -> dict[str, str]:
+    """The workload's page in each variant, by path."""
+    return {"/none": PAGE.format(head="", tail=""),
+            "/rrweb": PAGE.format(head="", tail="<script src='/rrweb.js'></script>"),
+            "/replay": PAGE.format(head=snippet_tag, tail="")}
+
+
+def site_server(port: int, html: dict[str, str], scripts: dict[str, str]):
+    """The site on `port`: these pages and scripts, by path."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -108,7 +109,7 @@ def site_server(port: int, snippet_tag: str, rrweb_js: str, readable_js: str = "
 
         def do_GET(self):
             path = self.path.split("?")[0]
-            body = (scripts.get(path) or pages.get(path, "")).encode()
+            body = (scripts.get(path) or html.get(path) or "").encode()
             try:
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "text/javascript" if path.endswith(".js") else "text/html")
@@ -236,8 +237,8 @@ def main() -> None:
         base = wire.url
         port = free_port()
         key = cli(env, "project", "create", "bench", "--origin", f"http://127.0.0.1:{port}")
-        server, site = site_server(port, f'<script src="{base}/snippet.js" data-project-key="{key}" async></script>',
-                                   rrweb_js)
+        tag = f'<script src="{base}/snippet.js" data-project-key="{key}" async></script>'
+        server, site = site_server(port, pages(tag), {"/rrweb.js": rrweb_js})
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium",

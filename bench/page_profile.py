@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CHROMIUM_ARGS, cli, embedded_replay, free_port  # noqa: E402
-from page_cost import SNIPPET_DIR, WireCounter, site_server  # noqa: E402
+from page_cost import PAGE, SNIPPET_DIR, WireCounter, pages, site_server  # noqa: E402
 
 
 def readable_builds() -> tuple[str, str]:
@@ -74,15 +74,16 @@ def main() -> None:
         wire = WireCounter(int(collector.rsplit(":", 1)[1]))
         port = free_port()
         key = cli(env, "project", "create", "bench", "--origin", f"http://127.0.0.1:{port}")
-        server, site = site_server(port, f'<script src="{wire.url}/snippet.js" data-project-key="{key}" async>'
-                                         '</script>', rrweb_js, snippet_js)
+        # The readable snippet from the site itself, sending to the collector (data-endpoint).
+        tag = f'<script src="/readable.js" data-endpoint="{wire.url}" data-project-key="{key}" async></script>'
+        server, site = site_server(port, {**pages(""), "/replay": PAGE.format(head=tag, tail="")},
+                                   {"/rrweb.js": rrweb_js, "/readable.js": snippet_js})
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
                 page = browser.new_context().new_page()
                 cdp = page.context.new_cdp_session(page)
-                page.goto(f"{site}/{ {'replay': 'replay-readable'}.get(args.variant, args.variant)}",
-                          wait_until="load")
+                page.goto(f"{site}/{args.variant}", wait_until="load")
                 if args.variant == "replay":
                     page.wait_for_function("window.Replay && window.Replay.getSessionURL()")
                 page.wait_for_timeout(500)
